@@ -1,0 +1,201 @@
+#include "compat-tests/cpp/broker_fixture.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <netinet/in.h>
+#include <sstream>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace broker::compat {
+
+int free_loopback_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        throw std::runtime_error("socket() failed");
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof(addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        ::close(fd);
+        throw std::runtime_error("bind() failed");
+    }
+    int port = ntohs(addr.sin_port);
+    ::close(fd);
+    return port;
+}
+
+namespace {
+
+bool port_accepts(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return false;
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    return ok;
+}
+
+}  // namespace
+
+broker_process::broker_process(std::map<std::string, std::string> overrides, std::string log_dir,
+                               std::string binary)
+    : overrides_(std::move(overrides)), log_dir_(std::move(log_dir)), binary_(std::move(binary)) {
+    if (binary_.empty()) {
+        const char* env = std::getenv("BROKER_BIN");
+        binary_ = env != nullptr ? env : "build/bin/broker";
+    }
+    if (log_dir_.empty()) {
+        std::string templ = (std::filesystem::temp_directory_path() / "broker-compat-XXXXXX").string();
+        std::vector<char> buf(templ.begin(), templ.end());
+        buf.push_back('\0');
+        if (::mkdtemp(buf.data()) == nullptr) {
+            throw std::runtime_error("mkdtemp failed");
+        }
+        log_dir_ = buf.data();
+        own_dir_ = true;
+    }
+    port_ = free_loopback_port();
+}
+
+broker_process::~broker_process() {
+    if (pid_ > 0) {
+        stop(SIGKILL, 10000);
+    }
+    if (own_dir_) {
+        std::error_code ec;
+        std::filesystem::remove_all(log_dir_, ec);
+    }
+}
+
+void broker_process::start() {
+    std::map<std::string, std::string> settings{
+        {"listeners", "PLAINTEXT://127.0.0.1:" + std::to_string(port_)},
+        {"log.dirs", log_dir_ + "/data"},
+        {"group.initial.rebalance.delay.ms", "0"},
+    };
+    for (const auto& [k, v] : overrides_) {
+        settings[k] = v;
+    }
+    std::vector<std::string> args{binary_};
+    for (const auto& [k, v] : settings) {
+        args.push_back("--override");
+        args.push_back(k + "=" + v);
+    }
+    std::string out_path = log_dir_ + "/broker.out";
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        throw std::runtime_error("fork failed");
+    }
+    if (pid == 0) {
+        int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+            ::close(fd);
+        }
+        int devnull = ::open("/dev/null", O_RDONLY);
+        if (devnull >= 0) {
+            ::dup2(devnull, 0);
+            ::close(devnull);
+        }
+        std::vector<char*> argv;
+        for (auto& a : args) {
+            argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        ::execv(binary_.c_str(), argv.data());
+        ::_exit(127);
+    }
+    pid_ = pid;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            throw std::runtime_error("broker exited during startup:\n" + output());
+        }
+        if (port_accepts(port_)) {
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    stop(SIGKILL);
+    throw std::runtime_error("broker did not listen in time:\n" + output());
+}
+
+int broker_process::stop(int signal, int timeout_ms) {
+    if (pid_ <= 0) {
+        return -1;
+    }
+    ::kill(pid_, signal);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    int status = 0;
+    while (true) {
+        pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) {
+            break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &status, 0);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    pid_ = -1;
+    return status;
+}
+
+std::string broker_process::output() const {
+    std::ifstream in(log_dir_ + "/broker.out");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+double broker_process::cpu_seconds() const {
+    if (pid_ <= 0) {
+        return 0;
+    }
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    auto close_paren = content.rfind(')');
+    if (close_paren == std::string::npos) {
+        return 0;
+    }
+    std::istringstream rest(content.substr(close_paren + 2));
+    std::vector<std::string> fields;
+    std::string f;
+    while (rest >> f) {
+        fields.push_back(f);
+    }
+    if (fields.size() < 13) {
+        return 0;
+    }
+    double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
+}
+
+}  // namespace broker::compat
