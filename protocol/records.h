@@ -94,12 +94,24 @@ std::optional<std::size_t> peek_batch_size(std::span<const uint8_t> bytes);
 /// the offset deltas. The header CRC check alone is cheap; record walking costs a decompression.
 batch_error validate_batch(std::span<const uint8_t> batch, bool check_records = true);
 
+/// Upper bound on a batch's decompressed records unless a caller passes its own. A bomb beyond it is
+/// refused as bad_compression instead of exhausting memory.
+constexpr std::size_t default_max_decompressed_batch_bytes = 64 * 1024 * 1024;
+/// validate_batch with an explicit bound on the decompressed record bytes.
+/// check_records = false: sizes, magic, CRC, a known codec id and record_count >= 0. These hold for every
+/// batch, compacted ones included, so log recovery can use this form.
+/// check_records = true additionally requires a freshly produced batch: record_count > 0,
+/// last_offset_delta == record_count - 1 and offset deltas 0..n-1 in order (else bad_offset_delta).
+batch_error validate_batch(std::span<const uint8_t> batch, bool check_records, std::size_t max_decompressed);
+
 /// In-place header rewrites that do not touch the CRC-covered range.
 void set_base_offset(std::span<uint8_t> batch, int64_t base_offset);
 void set_partition_leader_epoch(std::span<uint8_t> batch, int32_t epoch);
 /// Sets timestamp type = LogAppendTime and max_timestamp = `ts` (base_timestamp too, as Kafka does),
 /// then recomputes the CRC (these fields are covered by it).
 void set_log_append_time(std::span<uint8_t> batch, int64_t ts);
+/// Recomputes and stores the CRC of a whole batch after a caller rewrote CRC-covered fields.
+void update_crc(std::span<uint8_t> batch);
 
 /// One record, decoded. Views point into the storage owned by the decoded_batch that produced them.
 struct record_header_view {
@@ -123,6 +135,12 @@ struct decoded_batch {
 };
 /// Decodes all records of one validated or unvalidated batch. On failure returns the error.
 batch_error decode_batch(std::span<const uint8_t> batch, decoded_batch& out);
+/// decode_batch with an explicit bound on the decompressed record bytes.
+/// Lifetimes: for an uncompressed batch the views point into `batch`, which must outlive them; for a
+/// compressed one they point into out.storage, so moving the decoded_batch keeps them valid but copying
+/// it does not (the copy's views still point into the original). Offset deltas may have gaps and the
+/// record list may be empty (compacted batches); framing and record_count are checked, and the CRC.
+batch_error decode_batch(std::span<const uint8_t> batch, decoded_batch& out, std::size_t max_decompressed);
 
 /// An owned record for building batches (tests, internal topics, the compactor).
 struct record_header {
