@@ -11,7 +11,7 @@ md = json.loads(sys.argv[1])
 port = int(sys.argv[2])
 brokers = md["brokers"]
 assert len(brokers) == 1, brokers
-assert brokers[0]["name"] == "127.0.0.1:%d/%d" % (port, brokers[0]["id"]), brokers
+assert brokers[0]["name"] == "127.0.0.1:%d" % port, brokers
 assert md["originating_broker"]["id"] == brokers[0]["id"], md
 print("kcat -L ok:", brokers[0]["name"])
 PY

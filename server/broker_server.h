@@ -1,0 +1,63 @@
+#pragma once
+// broker_server: one running broker — shards, core state, listeners and connections — behind a
+// start/stop interface used by main() and by in-process tests.
+//
+// start() (main thread): checks the served-API table against the protocol registry, creates the
+// log directories and meta.properties (cluster id), starts the shards, binds every listener
+// (resolving port 0), fixes the advertised endpoints, and starts accepting. Any failure throws
+// std::runtime_error (or config_error) with a message for the operator; nothing is left running.
+//
+// stop() (any non-shard thread; idempotent, also run by the destructor): stops accepting, closes
+// every connection from its own shard, wakes anything waiting on the request-memory budget,
+// waits (bounded) for the connection coroutines to finish, then stops the shards.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/async_semaphore.h"
+#include "server/broker_core.h"
+#include "server/config.h"
+#include "server/connection.h"
+#include "server/listener.h"
+#include "server/shard.h"
+
+namespace broker::server {
+
+class broker_server {
+public:
+    explicit broker_server(broker_config config);
+    ~broker_server();
+    broker_server(const broker_server&) = delete;
+    broker_server& operator=(const broker_server&) = delete;
+
+    void start();
+    void stop(std::chrono::milliseconds drain_timeout = std::chrono::seconds(5));
+
+    /// Valid after start().
+    broker_core& core() { return *core_; }
+    shard_group& shards() { return *shards_; }
+    /// The bound address of each listener, in `listeners` order. Valid after start().
+    std::vector<net::ip::tcp::endpoint> bound_endpoints() const;
+    /// Live client connections (all shards).
+    std::size_t live_connections() const;
+    /// Bytes of the request-memory budget currently free.
+    int64_t request_memory_available() const;
+    /// Connections waiting for request-memory budget.
+    std::size_t request_memory_waiters() const;
+
+private:
+    broker_config config_;
+    std::unique_ptr<shard_group> shards_;
+    std::unique_ptr<broker_core> core_;
+    std::unique_ptr<async_semaphore> request_memory_;
+    std::unique_ptr<connection_tracker> tracker_;
+    std::vector<std::unique_ptr<connection_registry>> registries_;
+    std::unique_ptr<connection_services> services_;
+    std::vector<std::unique_ptr<listener>> listeners_;
+    bool started_ = false;
+    bool running_ = false;
+    bool stopped_ = false;
+};
+
+}  // namespace broker::server

@@ -1,0 +1,82 @@
+#include "server/dispatch.h"
+
+#include <algorithm>
+#include <array>
+
+#include "protocol/api.h"
+#include "server/handlers/handlers.h"
+
+namespace broker::server {
+namespace {
+
+// What this broker serves. Keep it ordered by key, and keep docs/api-versions.md in step (a unit
+// test compares them). Ranges never go above what the handler really implements.
+constexpr std::array served_table{
+    served_api{3, 0, 12, &handle_metadata},
+    served_api{18, 0, 4, &handle_api_versions},
+};
+
+}  // namespace
+
+std::size_t response_buffer::wire_size() const {
+    std::size_t total = bytes.size();
+    for (const protocol::splice& s : splices) {
+        total += s.region.length;
+    }
+    return total;
+}
+
+std::span<const served_api> served_apis() {
+    return served_table;
+}
+
+const served_api* find_served_api(int16_t api_key) {
+    const auto it = std::lower_bound(
+        served_table.begin(), served_table.end(), api_key,
+        [](const served_api& row, int16_t key) { return row.api_key < key; });
+    return (it != served_table.end() && it->api_key == api_key) ? &*it : nullptr;
+}
+
+std::vector<std::string> check_served_apis() {
+    std::vector<std::string> problems;
+    for (std::size_t i = 0; i < served_table.size(); ++i) {
+        const served_api& row = served_table[i];
+        const std::string label = "API key " + std::to_string(row.api_key);
+        if (i > 0 && served_table[i - 1].api_key >= row.api_key) {
+            problems.push_back(label + ": table not strictly ordered by key");
+        }
+        if (row.handler == nullptr) {
+            problems.push_back(label + ": no handler");
+        }
+        const protocol::api_info* info = protocol::find_api(row.api_key);
+        if (info == nullptr) {
+            problems.push_back(label + ": not in the protocol registry");
+            continue;
+        }
+        if (row.min_version > row.max_version) {
+            problems.push_back(label + " (" + std::string(info->name) + "): empty version range");
+        }
+        if (row.min_version < info->min_version || row.max_version > info->max_version) {
+            problems.push_back(label + " (" + std::string(info->name) + "): serves " +
+                               std::to_string(row.min_version) + "-" +
+                               std::to_string(row.max_version) + " but the registry has " +
+                               std::to_string(info->min_version) + "-" +
+                               std::to_string(info->max_version));
+        }
+        if (info->latest_unstable && row.max_version == info->max_version) {
+            problems.push_back(label + " (" + std::string(info->name) +
+                               "): advertises a version the schema marks unstable");
+        }
+    }
+    return problems;
+}
+
+net::awaitable<handler_result> dispatch(request_context& ctx, protocol::reader& body) {
+    const served_api* api = find_served_api(ctx.api_key);
+    if (api == nullptr) {
+        co_return handler_result::close();
+    }
+    co_return co_await api->handler(ctx, body);
+}
+
+}  // namespace broker::server

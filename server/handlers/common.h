@@ -1,0 +1,50 @@
+#pragma once
+// Helpers shared by request handlers.
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+
+#include "protocol/errors.h"
+#include "protocol/header.h"
+#include "protocol/wire.h"
+#include "server/dispatch.h"
+
+namespace broker::server {
+
+/// Encodes a complete response frame: size prefix, response header (`header_version`, the
+/// request's correlation id) and `body` at `body_version`. File regions in `body` become splices.
+template <typename Body>
+response_buffer encode_response(int16_t header_version, int32_t correlation_id, int16_t body_version,
+                                const Body& body) {
+    response_buffer out;
+    out.bytes.reserve(4 + 5 + protocol::encoded_size(body_version, body));
+    protocol::writer w(out.bytes);
+    w.write_int32(0);  // size, patched below
+    protocol::encode_response_header(w, header_version, correlation_id);
+    protocol::encode(w, body_version, body);
+    const std::size_t size = w.wire_size() - 4;
+    if (size > static_cast<std::size_t>(std::numeric_limits<int32_t>::max())) {
+        // Handlers bound their responses (fetch sizes etc.); this would be a bug.
+        throw std::length_error("response larger than 2 GiB");
+    }
+    const auto size32 = static_cast<uint32_t>(size);
+    out.bytes[0] = static_cast<uint8_t>(size32 >> 24);
+    out.bytes[1] = static_cast<uint8_t>(size32 >> 16);
+    out.bytes[2] = static_cast<uint8_t>(size32 >> 8);
+    out.bytes[3] = static_cast<uint8_t>(size32);
+    out.splices = w.splices();
+    return out;
+}
+
+/// Encodes `body` as the answer to the request in `ctx` (its version and header version).
+template <typename Body>
+response_buffer encode_response(const request_context& ctx, const Body& body) {
+    return encode_response(ctx.response_header_version, ctx.correlation_id, ctx.api_version, body);
+}
+
+/// The int16 wire value of an error code.
+constexpr int16_t code(protocol::error_code e) {
+    return static_cast<int16_t>(e);
+}
+
+}  // namespace broker::server

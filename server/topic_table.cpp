@@ -1,0 +1,50 @@
+#include "server/topic_table.h"
+
+#include <stdexcept>
+
+namespace broker::server {
+
+topic_snapshot::topic_snapshot(std::vector<topic_info> topics) {
+    for (topic_info& topic : topics) {
+        if (!topic.topic_id.is_zero()) {
+            if (!name_by_id_.emplace(topic.topic_id, topic.name).second) {
+                throw std::invalid_argument("duplicate topic id for topic " + topic.name);
+            }
+        }
+        std::string name = topic.name;
+        if (!by_name_.emplace(std::move(name), std::move(topic)).second) {
+            throw std::invalid_argument("duplicate topic name");
+        }
+    }
+}
+
+const topic_info* topic_snapshot::find(std::string_view name) const {
+    const auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : &it->second;
+}
+
+const topic_info* topic_snapshot::find(const protocol::uuid& id) const {
+    if (id.is_zero()) {
+        return nullptr;
+    }
+    const auto it = name_by_id_.find(id);
+    return it == name_by_id_.end() ? nullptr : find(it->second);
+}
+
+topic_table::topic_table() : current_(std::make_shared<const topic_snapshot>()) {}
+
+std::shared_ptr<const topic_snapshot> topic_table::snapshot() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+}
+
+void topic_table::publish(std::shared_ptr<const topic_snapshot> next) {
+    if (!next) {
+        next = std::make_shared<const topic_snapshot>();
+    }
+    std::lock_guard lock(mutex_);
+    current_.swap(next);
+    // `next` (the old snapshot) is released after the lock is dropped.
+}
+
+}  // namespace broker::server
