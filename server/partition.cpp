@@ -5,7 +5,7 @@
 namespace broker::server {
 
 partition::partition(std::string topic, protocol::uuid topic_id, int32_t index,
-                     std::unique_ptr<log::partition_log> log_ptr)
+                     std::shared_ptr<log::partition_log> log_ptr)
     : log(std::move(log_ptr)), topic_(std::move(topic)), topic_id_(topic_id), index_(index) {}
 
 uint64_t partition::on_append(std::function<void()> callback) {

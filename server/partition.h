@@ -28,7 +28,7 @@ namespace broker::server {
 
 class partition {
 public:
-    partition(std::string topic, protocol::uuid topic_id, int32_t index, std::unique_ptr<log::partition_log> log);
+    partition(std::string topic, protocol::uuid topic_id, int32_t index, std::shared_ptr<log::partition_log> log);
     partition(const partition&) = delete;
     partition& operator=(const partition&) = delete;
 
@@ -40,7 +40,7 @@ public:
 
     /// Guards `log` and `producers`.
     std::mutex mutex;
-    std::unique_ptr<log::partition_log> log;
+    std::shared_ptr<log::partition_log> log;
     log::producer_state_table producers;
 
     /// Registers a one-shot callback fired by the next notify_waiters(). Returns an id usable with
