@@ -3,7 +3,26 @@
 namespace broker::server {
 
 broker_core::broker_core(broker_config config, std::string cluster_id, shard_group& shards)
-    : config_(std::move(config)), cluster_id_(std::move(cluster_id)), shards_(shards) {}
+    : config_(std::move(config)),
+      cluster_id_(std::move(cluster_id)),
+      shards_(shards),
+      store_(std::make_unique<topic_store>(config_, topics_)),
+      fetch_sessions_(static_cast<std::size_t>(config_.max_incremental_fetch_session_cache_slots)),
+      producer_ids_(std::make_unique<producer_id_manager>(
+          std::filesystem::path(config_.log_dirs.empty() ? std::string(".") : config_.log_dirs.front()) /
+          producer_id_manager::file_name)) {}
+
+net::awaitable<topic_result> broker_core::auto_create_topic(std::string_view topic, bool allowed) {
+    if (store_->exists(topic)) {
+        co_return topic_result::success();
+    }
+    // The lambda captures only trivially destructible values: GCC 12 destroys a closure with
+    // non-trivial captures (a std::string) twice when it is a temporary of a co_await expression.
+    topic_store* store = store_.get();
+    topic_result result =
+        co_await shards_.run_blocking([store, topic, allowed] { return store->auto_create_topic(topic, allowed); });
+    co_return result;
+}
 
 void broker_core::set_advertised_endpoints(std::vector<advertised_endpoint> endpoints) {
     advertised_ = std::move(endpoints);

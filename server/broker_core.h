@@ -1,24 +1,34 @@
 #pragma once
 // broker_core: the state every request handler can reach, through request_context::broker.
 //
-// Today it holds the broker's identity (id, cluster id, configuration), the endpoints it advertises
-// to clients, the shard group and the topic table. Later subsystems (log manager, group
-// coordinator, controller) are added here as members, so handlers keep one entry point.
+// It holds the broker's identity (id, cluster id, configuration), the endpoints it advertises
+// to clients, the shard group, the topic table (what Metadata reads) and the topic store (topics,
+// partitions, their logs, configs). Later subsystems (group coordinator, controller) are added
+// here as members, so handlers keep one entry point.
 //
-// Lifecycle: built by broker_server on the main thread before any connection is accepted.
-// set_advertised_endpoints() is called once, after the listeners are bound (port 0 becomes the
-// real port) and before the first connection is served; afterwards everything here is read-only
-// or internally synchronised, so handlers on any shard may use it without locks.
+// Lifecycle: built by broker_server on the main thread before any connection is accepted; the
+// server then opens the topic store (log recovery) before listening. set_advertised_endpoints() is
+// called once, after the listeners are bound (port 0 becomes the real port) and before the first
+// connection is served; afterwards everything here is read-only or internally synchronised, so
+// handlers on any shard may use it without locks. Tests may build a core without opening its
+// store: lookups then find nothing and auto-creation fails with KAFKA_STORAGE_ERROR.
 #include "zk/asio.h"
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "server/config.h"
+#include "server/fetch_session.h"
+#include "server/group_service.h"
+#include "server/partition.h"
+#include "server/producer_ids.h"
 #include "server/shard.h"
+#include "server/topic_store.h"
 #include "server/topic_table.h"
 
 namespace broker::server {
@@ -47,6 +57,40 @@ public:
     topic_table& topics() { return topics_; }
     const topic_table& topics() const { return topics_; }
 
+    /// Topics, partitions, configs (server/topic_store.h). Lookups are safe from any thread;
+    /// mutations block (use the awaitable wrappers below, or shards().run_blocking).
+    topic_store& store() { return *store_; }
+    const topic_store& store() const { return *store_; }
+    /// Shorthands for store().find_partition(): nullptr when the topic or partition is unknown.
+    std::shared_ptr<partition> find_partition(std::string_view topic, int32_t index) const {
+        return store_->find_partition(topic, index);
+    }
+    std::shared_ptr<partition> find_partition(const protocol::uuid& topic_id, int32_t index) const {
+        return store_->find_partition(topic_id, index);
+    }
+    /// The resolved log config of a topic (broker defaults + overrides); nullopt when unknown.
+    std::optional<log::log_config> log_config_of(std::string_view topic) const {
+        return store_->log_config_of(topic);
+    }
+    /// Auto-creation for Metadata and Produce: creates `topic` with the broker defaults on the
+    /// blocking pool when auto.create.topics.enable (and `allowed`) permit and it does not exist.
+    /// none when the topic exists afterwards; see topic_store::auto_create_topic for the errors.
+    /// Creation is synchronous: once this returns none, find_partition() finds the partitions.
+    /// `topic` must stay valid until the call completes.
+    net::awaitable<topic_result> auto_create_topic(std::string_view topic, bool allowed = true);
+
+    /// Fetch sessions (KIP-227), broker-wide so a client may continue one on a new connection.
+    /// Internally synchronised.
+    fetch_session_cache& fetch_sessions() { return fetch_sessions_; }
+
+    /// Producer ids for InitProducerId, from blocks persisted in the first log dir
+    /// (server/producer_ids.h). Internally synchronised.
+    producer_id_manager& producer_ids() { return *producer_ids_; }
+
+    /// The consumer-group coordinator service (server/group_service.h): membership, offsets,
+    /// `__consumer_offsets`. Started and stopped by broker_server.
+    group_service& groups() { return *groups_; }
+
     void set_advertised_endpoints(std::vector<advertised_endpoint> endpoints);
     std::span<const advertised_endpoint> advertised_endpoints() const { return advertised_; }
     /// The endpoint advertised for `listener_name`, or nullptr when it has none.
@@ -57,6 +101,11 @@ private:
     const std::string cluster_id_;
     shard_group& shards_;
     topic_table topics_;
+    std::unique_ptr<topic_store> store_;
+    fetch_session_cache fetch_sessions_;
+    std::unique_ptr<producer_id_manager> producer_ids_;
+    // After store_: built from it, and destroyed before it.
+    std::unique_ptr<group_service> groups_ = std::make_unique<group_service>(config_, *store_, shards_);
     std::vector<advertised_endpoint> advertised_;
 };
 

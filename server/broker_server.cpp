@@ -27,8 +27,10 @@ broker_server::broker_server(broker_config config) : config_(std::move(config)) 
 broker_server::~broker_server() {
     stop();
     // Shards go first: coroutine frames still parked on them (only if draining timed out) are
-    // destroyed while the objects around them still exist.
+    // destroyed while the objects around them still exist. The timer must go before its
+    // io_context.
     listeners_.clear();
+    maintenance_timer_.reset();
     shards_.reset();
 }
 
@@ -51,6 +53,8 @@ void broker_server::start() {
     shards_ = std::make_unique<shard_group>(shard_count,
                                             static_cast<unsigned>(config_.background_threads));
     core_ = std::make_unique<broker_core>(config_, cluster_id, *shards_);
+    // Recovery happens here, before anything listens: a client never sees a half-loaded broker.
+    core_->store().open();
     request_memory_ = std::make_unique<async_semaphore>(config_.request_memory_budget());
     tracker_ = std::make_unique<connection_tracker>(config_.max_connections,
                                                     config_.max_connections_per_ip);
@@ -67,8 +71,13 @@ void broker_server::start() {
                                                         *shards_, *services_));
         ++accept_shard;
     }
-    for (auto& l : listeners_) {
-        l->bind();
+    try {
+        for (auto& l : listeners_) {
+            l->bind();
+        }
+    } catch (...) {
+        core_->store().shutdown();
+        throw;
     }
 
     std::vector<advertised_endpoint> advertised;
@@ -90,9 +99,49 @@ void broker_server::start() {
 
     shards_->start();
     running_ = true;
+    // Groups: take over __consumer_offsets (loading starts) before the first request arrives.
+    core_->groups().start();
     for (auto& l : listeners_) {
         l->start();
     }
+    start_maintenance();
+}
+
+void broker_server::start_maintenance() {
+    maintenance_timer_ = std::make_unique<net::steady_timer>(shards_->shard_executor(0));
+    maintenance_running_ = true;
+    net::co_spawn(
+        shards_->shard_executor(0),
+        [this]() -> net::awaitable<void> {
+            while (!maintenance_stopping_.load()) {
+                maintenance_timer_->expires_after(maintenance_tick);
+                boost::system::error_code ec;
+                co_await maintenance_timer_->async_wait(net::redirect_error(net::use_awaitable, ec));
+                if (maintenance_stopping_.load()) {
+                    break;
+                }
+                try {
+                    topic_store* store = &core_->store();
+                    co_await shards_->run_blocking(
+                        [store] { store->run_maintenance(log::system_clock::instance().now_ms()); });
+                } catch (const std::exception& e) {
+                    BROKER_LOG_ERROR("maintenance pass failed: " << e.what());
+                }
+            }
+            maintenance_done_.set_value();
+        },
+        net::detached);
+}
+
+void broker_server::stop_maintenance() {
+    if (!maintenance_running_) {
+        return;
+    }
+    maintenance_running_ = false;
+    maintenance_stopping_.store(true);
+    net::post(shards_->shard_executor(0), [timer = maintenance_timer_.get()] { timer->cancel(); });
+    // A pass in progress finishes first (it is bounded: one retention/flush/cleaner round).
+    maintenance_done_.get_future().wait();
 }
 
 void broker_server::stop(std::chrono::milliseconds drain_timeout) {
@@ -100,6 +149,8 @@ void broker_server::stop(std::chrono::milliseconds drain_timeout) {
         return;  // never ran (or start() failed before the shards started), or already stopped
     }
     stopped_ = true;
+    // 0. No new maintenance pass; wait for a running one.
+    stop_maintenance();
     // 1. Stop accepting. Closing the slot semaphore releases an accept loop waiting for a slot.
     if (tracker_) {
         tracker_->slots().close();
@@ -129,7 +180,16 @@ void broker_server::stop(std::chrono::milliseconds drain_timeout) {
         BROKER_LOG_WARN("shutdown: " << tracker_->live()
                                      << " connections still finishing; stopping anyway");
     }
-    // 5. Stop the shard threads.
+    // 4b. The group coordinator answers whatever still waits and stops its timers and writes;
+    // the shards still run, so its answers reach their handlers.
+    core_->groups().stop();
+    // 5. Close the logs durably, write checkpoints and the clean-shutdown marker. Shards still run,
+    // so wake-ups posted to them by partitions being closed are delivered.
+    if (auto ec = core_->store().shutdown()) {
+        BROKER_LOG_ERROR("shutdown: logs not closed cleanly (" << ec.message()
+                                                               << "); the next start recovers them");
+    }
+    // 6. Stop the shard threads.
     shards_->stop();
 }
 

@@ -3,14 +3,25 @@
 // start/stop interface used by main() and by in-process tests.
 //
 // start() (main thread): checks the served-API table against the protocol registry, creates the
-// log directories and meta.properties (cluster id), starts the shards, binds every listener
-// (resolving port 0), fixes the advertised endpoints, and starts accepting. Any failure throws
-// std::runtime_error (or config_error) with a message for the operator; nothing is left running.
+// log directories and meta.properties (cluster id), opens the topic store (which recovers the
+// logs) before anything listens, binds every listener (resolving port 0), fixes the advertised
+// endpoints, starts the shards, starts accepting, and starts the maintenance loop. Any failure
+// throws std::runtime_error (or config_error) with a message for the operator; nothing is left
+// running and logs already opened are closed cleanly.
 //
-// stop() (any non-shard thread; idempotent, also run by the destructor): stops accepting, closes
-// every connection from its own shard, wakes anything waiting on the request-memory budget,
-// waits (bounded) for the connection coroutines to finish, then stops the shards.
+// Maintenance: a timer on shard 0 fires every `maintenance_tick` and hands one pass of
+// topic_store::run_maintenance (retention on its own interval, flush.ms/flush.messages, a cleaner
+// round for compacted topics, checkpoints on their interval) to the blocking pool; the next tick
+// is armed only after the pass finished, so passes never overlap.
+//
+// stop() (any non-shard thread; idempotent, also run by the destructor): stops the maintenance
+// loop (waiting for a running pass), stops accepting, closes every connection from its own shard,
+// wakes anything waiting on the request-memory budget, waits (bounded) for the connection
+// coroutines to finish, shuts the topic store down (logs closed durably under each partition's
+// mutex, checkpoints, clean-shutdown marker), then stops the shards.
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +42,9 @@ public:
     broker_server(const broker_server&) = delete;
     broker_server& operator=(const broker_server&) = delete;
 
+    /// How often the maintenance loop runs a pass.
+    static constexpr std::chrono::milliseconds maintenance_tick{1000};
+
     void start();
     void stop(std::chrono::milliseconds drain_timeout = std::chrono::seconds(5));
 
@@ -47,6 +61,9 @@ public:
     std::size_t request_memory_waiters() const;
 
 private:
+    void start_maintenance();
+    void stop_maintenance();
+
     broker_config config_;
     std::unique_ptr<shard_group> shards_;
     std::unique_ptr<broker_core> core_;
@@ -55,6 +72,10 @@ private:
     std::vector<std::unique_ptr<connection_registry>> registries_;
     std::unique_ptr<connection_services> services_;
     std::vector<std::unique_ptr<listener>> listeners_;
+    std::unique_ptr<net::steady_timer> maintenance_timer_;
+    std::atomic<bool> maintenance_stopping_{false};
+    std::promise<void> maintenance_done_;
+    bool maintenance_running_ = false;
     bool started_ = false;
     bool running_ = false;
     bool stopped_ = false;

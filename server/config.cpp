@@ -492,6 +492,11 @@ const std::vector<key_def>& key_table() {
         BROKER_KEY("log.flush.scheduler.interval.ms", int64, "9223372036854775807", "", false,
                    false, "How often the flusher checks whether a log needs an fsync.",
                    b.config.log_flush_scheduler_interval_ms = parse_integer<int64_t>(k, v)),
+        BROKER_KEY("log.flush.offset.checkpoint.interval.ms", int32, "60000", "", false, false,
+                   "How often the recovery-point, log-start, cleaner and high-watermark "
+                   "checkpoint files are rewritten.",
+                   b.config.log_flush_offset_checkpoint_interval_ms =
+                       parse_integer<int32_t>(k, v, 0)),
         BROKER_KEY("log.message.timestamp.type", string, "CreateTime", "", false, false,
                    "CreateTime keeps the producer's timestamps; LogAppendTime stamps records "
                    "with the broker's clock.",
@@ -507,6 +512,14 @@ const std::vector<key_def>& key_table() {
                    "Final compression of stored batches: producer keeps the producer's codec.",
                    b.config.compression_type = parse_choice(
                        k, v, {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"})),
+        BROKER_KEY("fetch.max.bytes", int32, "57671680", "", false, false,
+                   "Most record bytes one Fetch response carries (the request's max_bytes is "
+                   "capped by it); the first batch is still returned whole when larger.",
+                   b.config.fetch_max_bytes = parse_integer<int32_t>(k, v, 1024)),
+        BROKER_KEY("max.incremental.fetch.session.cache.slots", int32, "1000", "", false, false,
+                   "Fetch sessions (KIP-227) the broker keeps; 0 disables incremental fetches.",
+                   b.config.max_incremental_fetch_session_cache_slots =
+                       parse_integer<int32_t>(k, v, 0)),
 
         // ---- network
         BROKER_KEY("socket.request.max.bytes", int32, "104857600", "", false, false,
@@ -561,6 +574,10 @@ const std::vector<key_def>& key_table() {
         BROKER_KEY("offsets.retention.check.interval.ms", int64, "600000", "", false, false,
                    "How often expired offsets are removed.",
                    b.config.offsets_retention_check_interval_ms = parse_integer<int64_t>(k, v, 1)),
+        BROKER_KEY("offset.metadata.max.bytes", int32, "4096", "", false, false,
+                   "Largest metadata string an offset commit may carry (in UTF-16 code units, as "
+                   "Kafka counts it).",
+                   b.config.offset_metadata_max_bytes = parse_integer<int32_t>(k, v)),
         BROKER_KEY("group.initial.rebalance.delay.ms", int32, "3000", "", false, false,
                    "Time a new group waits for more members before its first rebalance.",
                    b.config.group_initial_rebalance_delay_ms = parse_integer<int32_t>(k, v)),
@@ -583,6 +600,13 @@ const std::vector<key_def>& key_table() {
         BROKER_KEY("transaction.state.log.min.isr", int32, "1", "2", false, false,
                    "min.insync.replicas of the __transaction_state topic.",
                    b.config.transaction_state_log_min_isr = parse_integer<int32_t>(k, v, 1)),
+        BROKER_KEY("producer.id.expiration.ms", int32, "86400000", "", false, false,
+                   "Time after its last write that a partition forgets an idempotent producer's "
+                   "sequence state.",
+                   b.config.producer_id_expiration_ms = parse_integer<int32_t>(k, v, 1)),
+        BROKER_KEY("producer.id.expiration.check.interval.ms", int32, "600000", "", false, false,
+                   "How often a partition looks for expired producer ids (checked on writes).",
+                   b.config.producer_id_expiration_check_interval_ms = parse_integer<int32_t>(k, v, 1)),
 
         // ---- this broker's own keys
         BROKER_KEY("num.shards", int32, "0", "", true, false,
@@ -869,6 +893,7 @@ config_result make_broker_config(std::span<const property> entries) {
             continue;
         }
         def->apply(builder, entry.key, entry.value);
+        builder.config.explicit_settings[entry.key] = entry.value;
     }
     broker_config& c = builder.config;
     c.log_dirs = builder.log_dirs ? *builder.log_dirs : builder.log_dir;

@@ -105,11 +105,14 @@ struct broker_config {
     int64_t log_flush_interval_messages = INT64_MAX;
     std::optional<int64_t> log_flush_interval_ms;
     int64_t log_flush_scheduler_interval_ms = INT64_MAX;
+    int32_t log_flush_offset_checkpoint_interval_ms = 60000;
     int32_t num_recovery_threads_per_data_dir = 1;
     std::string log_message_timestamp_type = "CreateTime";
     int32_t message_max_bytes = 1048588;
     int32_t min_insync_replicas = 1;
     std::string compression_type = "producer";
+    int32_t fetch_max_bytes = 57671680;
+    int32_t max_incremental_fetch_session_cache_slots = 1000;
 
     int32_t socket_request_max_bytes = 104857600;
     int32_t socket_send_buffer_bytes = 102400;
@@ -127,9 +130,12 @@ struct broker_config {
     int32_t offsets_topic_segment_bytes = 104857600;
     int32_t offsets_retention_minutes = 10080;
     int64_t offsets_retention_check_interval_ms = 600000;
+    int32_t offset_metadata_max_bytes = 4096;
     int32_t transaction_state_log_num_partitions = 50;
     int16_t transaction_state_log_replication_factor = 1;
     int32_t transaction_state_log_min_isr = 1;
+    int32_t producer_id_expiration_ms = 86400000;
+    int32_t producer_id_expiration_check_interval_ms = 600000;
     int32_t group_initial_rebalance_delay_ms = 3000;
     int32_t group_min_session_timeout_ms = 6000;
     int32_t group_max_session_timeout_ms = 1800000;
@@ -146,6 +152,14 @@ struct broker_config {
     /// `host:port` of the admin/metrics HTTP listener; empty = disabled.
     std::string http_listener;
     log_level logger_level = log_level::info;
+
+    /// Every key set by the file or an --override (last value wins), as written. DescribeConfigs
+    /// reports these with source STATIC_BROKER_CONFIG and the others as DEFAULT_CONFIG.
+    /// Provenance only: it takes no part in comparing two configs.
+    struct provenance : std::map<std::string, std::string> {
+        friend bool operator==(const provenance&, const provenance&) { return true; }
+    };
+    provenance explicit_settings;
 
     /// log.retention.ms, else log.retention.minutes, else log.retention.hours, in ms (-1 = forever).
     int64_t effective_log_retention_ms() const;

@@ -152,6 +152,7 @@ void connection::close() {
     socket_.shutdown(net::ip::tcp::socket::shutdown_both, ec);
     socket_.close(ec);
     idle_timer_.cancel();
+    close_signal_.fire();
 }
 
 net::awaitable<void> connection::run(std::shared_ptr<connection> self) {
@@ -373,6 +374,7 @@ net::awaitable<void> connection::serve() {
             .listener_name = listener_name_,
             .shard_id = shard_id_,
             .frame = frame,
+            .connection_closed = &close_signal_,
         };
         handler_result result = co_await dispatch(ctx, in);
         if (result.response) {

@@ -128,6 +128,8 @@ private:
 
     net::ip::tcp::socket socket_;
     net::steady_timer idle_timer_;
+    /// Fired by close(); wakes handlers parked on this connection (long-polling Fetch).
+    connection_close_signal close_signal_;
     std::string listener_name_;
     unsigned shard_id_;
     connection_services& services_;

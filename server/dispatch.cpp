@@ -12,8 +12,33 @@ namespace {
 // What this broker serves. Keep it ordered by key, and keep docs/api-versions.md in step (a unit
 // test compares them). Ranges never go above what the handler really implements.
 constexpr std::array served_table{
+    served_api{0, 0, 11, &handle_produce},
+    served_api{1, 4, 17, &handle_fetch},
+    served_api{2, 0, 10, &handle_list_offsets},
     served_api{3, 0, 12, &handle_metadata},
+    served_api{8, 0, 9, &handle_offset_commit},
+    served_api{9, 0, 9, &handle_offset_fetch},
+    served_api{10, 0, 6, &handle_find_coordinator},
+    served_api{11, 0, 9, &handle_join_group},
+    served_api{12, 0, 4, &handle_heartbeat},
+    served_api{13, 0, 5, &handle_leave_group},
+    served_api{14, 0, 5, &handle_sync_group},
+    served_api{15, 0, 5, &handle_describe_groups},
+    served_api{16, 0, 5, &handle_list_groups},
     served_api{18, 0, 4, &handle_api_versions},
+    served_api{19, 0, 7, &handle_create_topics},
+    served_api{20, 0, 6, &handle_delete_topics},
+    served_api{21, 0, 2, &handle_delete_records},
+    served_api{22, 0, 5, &handle_init_producer_id},
+    served_api{32, 0, 4, &handle_describe_configs},
+    served_api{33, 0, 2, &handle_alter_configs},
+    served_api{35, 0, 4, &handle_describe_log_dirs},
+    served_api{37, 0, 3, &handle_create_partitions},
+    served_api{42, 0, 2, &handle_delete_groups},
+    served_api{44, 0, 1, &handle_incremental_alter_configs},
+    served_api{47, 0, 0, &handle_offset_delete},
+    served_api{60, 0, 1, &handle_describe_cluster},
+    served_api{61, 0, 0, &handle_describe_producers},
 };
 
 }  // namespace
@@ -24,6 +49,30 @@ std::size_t response_buffer::wire_size() const {
         total += s.region.length;
     }
     return total;
+}
+
+uint64_t connection_close_signal::subscribe(std::function<void()> callback) {
+    if (fired_) {
+        callback();
+        return 0;
+    }
+    const uint64_t id = next_id_++;
+    callbacks_.emplace_back(id, std::move(callback));
+    return id;
+}
+
+void connection_close_signal::unsubscribe(uint64_t id) {
+    std::erase_if(callbacks_, [id](const auto& entry) { return entry.first == id; });
+}
+
+void connection_close_signal::fire() {
+    fired_ = true;
+    // Callbacks may unsubscribe others; run a detached copy.
+    auto callbacks = std::move(callbacks_);
+    callbacks_.clear();
+    for (auto& [id, callback] : callbacks) {
+        callback();
+    }
 }
 
 std::span<const served_api> served_apis() {

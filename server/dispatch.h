@@ -21,6 +21,7 @@
 #include "zk/asio.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -56,6 +57,25 @@ struct handler_result {
     static handler_result close() { return handler_result{std::nullopt, true}; }
 };
 
+/// Tells a handler that parks (a long-polling Fetch) that its connection was closed by the broker
+/// (shutdown, or any other close()), so it stops waiting. A peer that disconnects is noticed only
+/// when the connection next reads, as in Kafka. Owned by the connection; used only on its shard.
+class connection_close_signal {
+public:
+    /// Runs `callback` when the connection closes (at once if it already has). Returns an id for
+    /// unsubscribe().
+    uint64_t subscribe(std::function<void()> callback);
+    void unsubscribe(uint64_t id);
+    /// Runs and drops every callback; later subscriptions run at once.
+    void fire();
+    bool fired() const { return fired_; }
+
+private:
+    bool fired_ = false;
+    uint64_t next_id_ = 1;
+    std::vector<std::pair<uint64_t, std::function<void()>>> callbacks_;
+};
+
 /// Everything a handler knows about the request it serves. Lives on the connection coroutine's
 /// frame for the duration of one request; handlers must not keep references past their return.
 struct request_context {
@@ -76,6 +96,8 @@ struct request_context {
     unsigned shard_id = 0;
     /// The whole request frame after the size prefix (header and body).
     std::span<const uint8_t> frame;
+    /// Fires when the connection closes; null when the handler runs without a connection (tests).
+    connection_close_signal* connection_closed = nullptr;
 };
 
 using handler_fn = net::awaitable<handler_result> (*)(request_context&, protocol::reader&);

@@ -5,8 +5,19 @@
 namespace broker::server {
 
 partition::partition(std::string topic, protocol::uuid topic_id, int32_t index,
-                     std::shared_ptr<log::partition_log> log_ptr)
-    : log(std::move(log_ptr)), topic_(std::move(topic)), topic_id_(topic_id), index_(index) {}
+                     std::shared_ptr<log::partition_log> log_ptr, std::shared_ptr<const topic_config> config)
+    : log(std::move(log_ptr)), topic_(std::move(topic)), topic_id_(topic_id), index_(index) {
+    if (!config) {
+        config = std::make_shared<const topic_config>();
+    }
+    config_.store(std::move(config), std::memory_order_release);
+}
+
+void partition::set_config(std::shared_ptr<const topic_config> config) {
+    if (config) {
+        config_.store(std::move(config), std::memory_order_release);
+    }
+}
 
 uint64_t partition::on_append(std::function<void()> callback) {
     std::lock_guard lock(waiters_mutex_);

@@ -13,6 +13,7 @@
 // append (and deletion/truncation, which also changes what a fetch sees) fires and clears all
 // registered callbacks after releasing `mutex`. Callbacks must only post work to their own
 // executor (they run on the appending thread).
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,12 +24,15 @@
 #include "log/partition_log.h"
 #include "log/producer_state.h"
 #include "protocol/wire.h"
+#include "server/topic_config.h"
 
 namespace broker::server {
 
 class partition {
 public:
-    partition(std::string topic, protocol::uuid topic_id, int32_t index, std::shared_ptr<log::partition_log> log);
+    /// `config` null means Kafka's defaults (tests); the topic store always passes the resolved one.
+    partition(std::string topic, protocol::uuid topic_id, int32_t index, std::shared_ptr<log::partition_log> log,
+              std::shared_ptr<const topic_config> config = nullptr);
     partition(const partition&) = delete;
     partition& operator=(const partition&) = delete;
 
@@ -37,6 +41,12 @@ public:
     int32_t index() const { return index_; }
     /// The leader epoch this broker serves the partition with (0 on a single node).
     int32_t leader_epoch() const { return leader_epoch_; }
+
+    /// The topic's resolved configuration (min.insync.replicas, compression.type, the log config
+    /// the log was last given, ...). Never null. Any thread, no lock: the topic store replaces it
+    /// whole when configs change (and also calls log->set_config under `mutex`).
+    std::shared_ptr<const topic_config> config() const { return config_.load(std::memory_order_acquire); }
+    void set_config(std::shared_ptr<const topic_config> config);
 
     /// Guards `log` and `producers`.
     std::mutex mutex;
@@ -58,6 +68,7 @@ private:
     const protocol::uuid topic_id_;
     const int32_t index_;
     int32_t leader_epoch_ = 0;
+    std::atomic<std::shared_ptr<const topic_config>> config_;
     std::mutex waiters_mutex_;
     uint64_t next_waiter_id_ = 1;
     std::vector<std::pair<uint64_t, std::function<void()>>> waiters_;

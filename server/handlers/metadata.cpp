@@ -5,7 +5,11 @@
 //   - v10 and v11 name topics only: a null name or a non-zero topic id there makes the whole
 //     request INVALID_REQUEST (each requested topic carries the error, no brokers are listed);
 //   - v12 may ask by topic id: unknown ids answer UNKNOWN_TOPIC_ID with a null name;
-//   - unknown names answer UNKNOWN_TOPIC_OR_PARTITION (auto-creation arrives with the topic store);
+//   - unknown names are created when auto.create.topics.enable is set and the request allows it
+//     (v4+ allow_auto_topic_creation; always for v0-3), except internal topic names. Kafka answers
+//     LEADER_NOT_AVAILABLE for a topic it has just started creating; our creation is synchronous,
+//     so the new topic is described right away. Unknown names that are not created answer
+//     UNKNOWN_TOPIC_OR_PARTITION, illegal names INVALID_TOPIC_EXCEPTION (docs/topics.md);
 //   - authorized-operation bitfields are filled only when asked (v8+ topics, v8-10 cluster); with no
 //     authorizer every operation Kafka defines for the resource type is allowed;
 //   - brokers are the addresses advertised for the listener the request came in on.
@@ -14,6 +18,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <map>
 
 #include "protocol/generated/messages.h"
 #include "server/handlers/common.h"
@@ -37,10 +42,6 @@ constexpr int32_t cluster_operations =
     bit(5) | bit(7) | bit(8) | bit(9) | bit(10) | bit(11) | bit(12);
 // The schema default: "not requested".
 constexpr int32_t operations_not_requested = INT32_MIN;
-
-bool is_internal_topic_name(std::string_view name) {
-    return name == "__consumer_offsets" || name == "__transaction_state";
-}
 
 response_topic describe_topic(const topic_info& topic) {
     response_topic out;
@@ -114,6 +115,32 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
     response.cluster_id = broker.cluster_id();
     response.controller_id = broker.controller_id();
 
+    // Auto-creation first, so the snapshot below already holds the new topics.
+    std::map<std::string, protocol::error_code, std::less<>> creation_errors;
+    const bool by_name_request = !all_topics && std::none_of(request.topics->begin(), request.topics->end(),
+                                                             [](const auto& t) { return !t.topic_id.is_zero(); });
+    if (by_name_request) {
+        const bool allowed = version < 4 || request.allow_auto_topic_creation;
+        const std::shared_ptr<const topic_snapshot> before = broker.topics().snapshot();
+        for (const auto& t : *request.topics) {
+            if (!t.name) {
+                continue;
+            }
+            const std::string& name = *t.name;
+            if (before->find(name) != nullptr || creation_errors.count(name) != 0) {
+                continue;
+            }
+            if (topic_store::check_topic_name(name)) {
+                creation_errors[name] = protocol::error_code::invalid_topic_exception;
+                continue;
+            }
+            const topic_result created = co_await ctx.broker.auto_create_topic(name, allowed);
+            if (!created.ok()) {
+                creation_errors[name] = created.error;
+            }
+        }
+    }
+
     const std::shared_ptr<const topic_snapshot> snapshot = broker.topics().snapshot();
     // Entries that get authorized operations when the client asks for them; unknown-id entries
     // do not (Kafka fills them only for topics it resolved by name).
@@ -143,6 +170,9 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
                 }
                 continue;
             }
+            if (!t.name) {
+                continue;  // v12: neither a name nor an id names nothing
+            }
             const std::string& name = *t.name;
             if (std::find(seen_names.begin(), seen_names.end(), name) != seen_names.end()) {
                 continue;
@@ -151,9 +181,12 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
             if (const topic_info* topic = snapshot->find(name)) {
                 described.push_back(describe_topic(*topic));
             } else {
-                described.push_back(topic_error(protocol::error_code::unknown_topic_or_partition,
+                const auto error = creation_errors.find(name);
+                described.push_back(topic_error(error != creation_errors.end()
+                                                    ? error->second
+                                                    : protocol::error_code::unknown_topic_or_partition,
                                                 name, protocol::uuid{},
-                                                is_internal_topic_name(name)));
+                                                topic_store::is_internal_topic_name(name)));
             }
         }
     }

@@ -30,7 +30,11 @@ protocol::uuid make_uuid(uint8_t seed) {
 class metadata_test : public ::testing::Test {
 protected:
     metadata_test()
-        : shards_(1, 1), core_(test::make_config({{"broker.id", "5"}}), "cluster-abc", shards_) {
+        // The store is never opened here (topics are published straight into the table), so
+        // auto-creation is off; metadata_topics_test.cpp covers it against a real store.
+        : shards_(1, 1),
+          core_(test::make_config({{"broker.id", "5"}, {"auto.create.topics.enable", "false"}}), "cluster-abc",
+                shards_) {
         core_.set_advertised_endpoints({{"PLAINTEXT", "broker.test", 19092},
                                         {"INTERNAL", "internal.test", 29092}});
     }

@@ -15,12 +15,12 @@
 #include "server/coordinator/group_coordinator.h"
 #include "server/coordinator/manual_scheduler.h"
 
-namespace broker::server::coordinator {
-/// Readable error codes in test failure messages.
+namespace broker::protocol {
+/// Readable error codes in test failure messages (found by argument-dependent lookup).
 inline void PrintTo(error_code e, std::ostream* os) {
     *os << error_name(e);
 }
-}  // namespace broker::server::coordinator
+}  // namespace broker::protocol
 
 namespace broker::server::coordinator::testing {
 

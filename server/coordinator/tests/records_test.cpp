@@ -247,10 +247,11 @@ TEST(consumer_protocol, subscription_topics_every_version) {
                                              "ffffffff"
                                              "ffff")),
               (std::vector<std::string>{"t"}));
-    EXPECT_FALSE(
-        decode_subscription_topics(hex("ffff"
-                                       "00000000"
-                                       "ffffffff")));  // negative version
+    // The version value is ignored, as by Kafka's coordinator: the body is read as version 0.
+    EXPECT_EQ(decode_subscription_topics(hex("ffff"
+                                             "00000000"
+                                             "ffffffff")),
+              (std::vector<std::string>{}));
     EXPECT_FALSE(
         decode_subscription_topics(hex("0000"
                                        "00000002"

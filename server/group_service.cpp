@@ -1,0 +1,489 @@
+#include "server/group_service.h"
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <vector>
+
+#include "log/errors.h"
+#include "protocol/records.h"
+#include "server/dispatch.h"
+#include "server/logging.h"
+
+namespace broker::server {
+namespace {
+
+using coordinator::offsets_record;
+using protocol::error_code;
+
+int64_t wall_clock_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// What a coordinator append reports for a log error (the coordinator then maps it the way Kafka
+/// maps produce errors for its own writes).
+error_code append_error(const std::error_code& ec) {
+    if (ec == log::errc::message_too_large) {
+        return error_code::message_too_large;
+    }
+    if (ec == log::errc::record_batch_too_large) {
+        return error_code::record_list_too_large;
+    }
+    if (ec == log::errc::log_closed) {
+        return error_code::not_leader_or_follower;
+    }
+    return error_code::kafka_storage_error;
+}
+
+}  // namespace
+
+std::string client_host_of(const net::ip::tcp::endpoint& peer) {
+    const net::ip::address address = peer.address();
+    if (address.is_v4()) {
+        return "/" + address.to_v4().to_string();
+    }
+    const net::ip::address_v6 v6 = address.to_v6();
+    if (v6.is_v4_mapped()) {
+        // Java turns IPv4-mapped addresses into Inet4Address (a dual-stack socket's IPv4 peers).
+        return "/" + net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
+    }
+    // Java prints every group, without leading zeros and without "::" compression.
+    const auto bytes = v6.to_bytes();
+    std::string out = "/";
+    for (std::size_t i = 0; i < 8; ++i) {
+        char group[8];
+        const unsigned value = (unsigned{bytes[2 * i]} << 8) | unsigned{bytes[2 * i + 1]};
+        std::snprintf(group, sizeof group, "%x", value);
+        if (i > 0) {
+            out += ':';
+        }
+        out += group;
+    }
+    if (v6.scope_id() != 0) {
+        out += '%' + std::to_string(v6.scope_id());
+    }
+    return out;
+}
+
+coordinator::coordinator_config coordinator_config_of(const broker_config& config,
+                                                      int32_t offsets_partitions) {
+    coordinator::coordinator_config c;
+    c.offsets_topic_num_partitions = offsets_partitions;
+    c.group_min_session_timeout_ms = config.group_min_session_timeout_ms;
+    c.group_max_session_timeout_ms = config.group_max_session_timeout_ms;
+    c.group_max_size = config.group_max_size;
+    c.group_initial_rebalance_delay_ms = config.group_initial_rebalance_delay_ms;
+    c.offset_metadata_max_bytes = config.offset_metadata_max_bytes;
+    c.offsets_retention_ms = int64_t{config.offsets_retention_minutes} * 60 * 1000;
+    c.offsets_retention_check_interval_ms = config.offsets_retention_check_interval_ms;
+    return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers
+
+/// The coordinator's scheduler over asio steady_timers on the coordinator thread. Used only on
+/// that thread. A timer is live while its id is in `timers_`; the completion handler runs `fn`
+/// only if the id is still there, so cancel() wins even over an expiry already queued.
+class group_service::timer_scheduler final : public coordinator::scheduler {
+public:
+    explicit timer_scheduler(net::io_context& io) : io_(io) {}
+
+    coordinator::timer_id schedule(std::chrono::milliseconds delay,
+                                   std::function<void()> fn) override {
+        const coordinator::timer_id id = next_id_++;
+        if (stopped_) {
+            return id;  // never fires
+        }
+        auto timer = std::make_unique<net::steady_timer>(io_, delay);
+        net::steady_timer& ref = *timer;
+        timers_.emplace(id, std::move(timer));
+        ref.async_wait([this, id, fn = std::move(fn)](const boost::system::error_code&) {
+            const auto it = timers_.find(id);
+            if (it == timers_.end()) {
+                return;  // cancelled
+            }
+            // The timer object may go now: its wait has completed.
+            std::unique_ptr<net::steady_timer> done = std::move(it->second);
+            timers_.erase(it);
+            fn();
+        });
+        return id;
+    }
+
+    void cancel(coordinator::timer_id id) override {
+        const auto it = timers_.find(id);
+        if (it != timers_.end()) {
+            it->second->cancel();
+            timers_.erase(it);
+        }
+    }
+
+    int64_t now_ms() override {
+        // The contract wants a clock that never goes back while the coordinator runs.
+        last_ms_ = std::max(last_ms_, wall_clock_ms());
+        return last_ms_;
+    }
+
+    /// Cancels every timer; later schedules never fire.
+    void stop() {
+        stopped_ = true;
+        for (auto& [id, timer] : timers_) {
+            timer->cancel();
+        }
+        timers_.clear();
+    }
+
+private:
+    net::io_context& io_;
+    std::map<coordinator::timer_id, std::unique_ptr<net::steady_timer>> timers_;
+    coordinator::timer_id next_id_ = 1;
+    int64_t last_ms_ = 0;
+    bool stopped_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Appends to __consumer_offsets
+
+/// The coordinator's offsets_log over the `__consumer_offsets` partitions of the topic store. Used
+/// only on the coordinator thread. One append = one batch written under the partition's mutex,
+/// like a produce with acks=all on a single node; `done` is posted back to the coordinator thread,
+/// so completions keep the order of the appends.
+class group_service::partition_offsets_log final : public coordinator::offsets_log {
+public:
+    partition_offsets_log(net::io_context& io, topic_store& store) : io_(io), store_(store) {}
+
+    void append(int32_t partition, std::vector<offsets_record> records,
+                std::function<void(error_code)> done) override {
+        const error_code result = write(partition, records);
+        net::post(io_, [done = std::move(done), result] { done(result); });
+    }
+
+private:
+    error_code write(int32_t partition, const std::vector<offsets_record>& records) {
+        const std::shared_ptr<server::partition> p =
+            store_.find_partition(offsets_topic_name, partition);
+        if (!p) {
+            return error_code::unknown_topic_or_partition;
+        }
+        const int64_t now = wall_clock_ms();
+        std::vector<protocol::record_data> data;
+        data.reserve(records.size());
+        for (const offsets_record& r : records) {
+            protocol::record_data d;
+            d.key = r.key;
+            d.value = r.value;
+            d.timestamp = now;
+            data.push_back(std::move(d));
+        }
+        std::vector<uint8_t> batch = protocol::build_batch(data, protocol::batch_build_options{});
+        {
+            std::lock_guard lock(p->mutex);
+            if (p->deleted || !p->log) {
+                return error_code::not_leader_or_follower;
+            }
+            // acks=all: the in-sync replicas (this broker alone) must reach min.insync.replicas.
+            if (p->config()->min_insync_replicas > 1) {
+                return error_code::not_enough_replicas;
+            }
+            auto appended = p->log->append(batch, p->leader_epoch());
+            if (!appended) {
+                BROKER_LOG_WARN("append to " << offsets_topic_name << "-" << partition
+                                             << " failed: " << appended.error().message());
+                return append_error(appended.error());
+            }
+            p->log->set_high_watermark(p->log->log_end_offset());
+        }
+        p->notify_waiters();
+        return error_code::none;
+    }
+
+    net::io_context& io_;
+    topic_store& store_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The service
+
+group_service::group_service(const broker_config& config, topic_store& store, shard_group& shards)
+    : config_(config), store_(store), shards_(shards) {
+    work_.emplace(io_.get_executor());
+    scheduler_ = std::make_unique<timer_scheduler>(io_);
+    log_ = std::make_unique<partition_offsets_log>(io_, store_);
+    partitions_ = config_.offsets_topic_num_partitions;
+    coordinator_ = std::make_unique<coordinator::group_coordinator>(
+        coordinator_config_of(config_, partitions_), *scheduler_, *log_);
+    thread_ = std::thread([this] {
+        set_thread_shard_tag(-1);
+        io_.run();
+    });
+}
+
+group_service::~group_service() {
+    stop();
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    // The thread is gone: tear down on this one. The coordinator cancels its timers through the
+    // scheduler, so it goes first.
+    coordinator_.reset();
+    scheduler_.reset();
+    log_.reset();
+}
+
+uint64_t group_service::subscribe_close(connection_close_signal& closed, std::function<void()> fn) {
+    return closed.subscribe(std::move(fn));
+}
+
+void group_service::unsubscribe_close(connection_close_signal& closed, uint64_t id) {
+    closed.unsubscribe(id);
+}
+
+void group_service::run_and_wait(std::function<void()> fn) {
+    std::promise<void> done;
+    net::post(io_, [&] {
+        fn();
+        done.set_value();
+    });
+    done.get_future().wait();
+}
+
+void group_service::use_partition_count(int32_t partitions) {
+    if (partitions == partitions_) {
+        return;
+    }
+    BROKER_LOG_WARN(offsets_topic_name << " has " << partitions
+                                       << " partitions; offsets.topic.num.partitions says "
+                                       << partitions_ << ": using the topic's count");
+    partitions_ = partitions;
+    coordinator_.reset();
+    coordinator_ = std::make_unique<coordinator::group_coordinator>(
+        coordinator_config_of(config_, partitions_), *scheduler_, *log_);
+    if (coordinator_started_) {
+        coordinator_->start();
+    }
+}
+
+void group_service::start() {
+    if (started_) {
+        return;
+    }
+    started_ = true;
+    const std::optional<topic_description> topic = store_.describe(offsets_topic_name);
+    const int32_t partitions = topic ? topic->partition_count : 0;
+    run_and_wait([this, partitions] {
+        if (partitions > 0) {
+            use_partition_count(partitions);
+            for (int32_t p = 0; p < partitions; ++p) {
+                coordinator_->begin_loading(p);
+            }
+        }
+        coordinator_->start();
+        coordinator_started_ = true;
+    });
+    if (partitions == 0) {
+        loaded_.store(true, std::memory_order_release);
+        return;
+    }
+    ready_.store(true, std::memory_order_release);
+    loader_ = std::thread([this, partitions] {
+        set_thread_shard_tag(-1);
+        load_partitions(partitions);
+    });
+}
+
+void group_service::stop() {
+    if (stopped_) {
+        return;
+    }
+    stopped_ = true;
+    stopping_.store(true, std::memory_order_release);
+    if (loader_.joinable()) {
+        loader_.join();
+    }
+    run_and_wait([this] {
+        coordinator_->shutdown();
+        scheduler_->stop();
+    });
+}
+
+net::awaitable<error_code> group_service::ensure_offsets_topic() {
+    if (ready_.load(std::memory_order_acquire)) {
+        co_return error_code::none;
+    }
+    co_return co_await shards_.run_blocking([this] { return create_offsets_topic(); });
+}
+
+error_code group_service::create_offsets_topic() {
+    std::lock_guard lock(create_mutex_);
+    if (ready_.load(std::memory_order_acquire)) {
+        return error_code::none;
+    }
+    if (stopping_.load(std::memory_order_acquire)) {
+        return error_code::coordinator_not_available;
+    }
+    if (!store_.exists(offsets_topic_name)) {
+        new_topic topic;
+        topic.name = std::string(offsets_topic_name);
+        topic.num_partitions = config_.offsets_topic_num_partitions;
+        // One broker: the configured factor is capped to the brokers there are.
+        topic.replication_factor = 1;
+        topic.internal = true;
+        topic.configs["cleanup.policy"] = "compact";
+        topic.configs["segment.bytes"] = std::to_string(config_.offsets_topic_segment_bytes);
+        topic.configs["compression.type"] = "producer";
+        const created_topic created = store_.create_topic(topic, false);
+        if (!created.result.ok() && created.result.error != error_code::topic_already_exists) {
+            BROKER_LOG_ERROR("creating " << offsets_topic_name << " failed: "
+                                         << created.result.message.value_or(""));
+            return created.result.error;
+        }
+    }
+    const std::optional<topic_description> topic = store_.describe(offsets_topic_name);
+    if (!topic) {
+        return error_code::coordinator_not_available;
+    }
+    const int32_t partitions = topic->partition_count;
+    run_and_wait([this, partitions] {
+        use_partition_count(partitions);
+        std::vector<int32_t> owned(static_cast<std::size_t>(partitions));
+        for (int32_t p = 0; p < partitions; ++p) {
+            owned[static_cast<std::size_t>(p)] = p;
+        }
+        coordinator_->set_owned_partitions(owned);
+    });
+    ready_.store(true, std::memory_order_release);
+    return error_code::none;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+void group_service::load_partitions(int32_t partitions) {
+    const auto started = std::chrono::steady_clock::now();
+    for (int32_t p = 0; p < partitions; ++p) {
+        if (!load_partition(p)) {
+            return;
+        }
+    }
+    loaded_.store(true, std::memory_order_release);
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    BROKER_LOG_INFO("loaded " << partitions << " partitions of " << offsets_topic_name << " in "
+                              << elapsed.count() << " ms");
+}
+
+bool group_service::load_partition(int32_t partition) {
+    const std::shared_ptr<server::partition> p = store_.find_partition(offsets_topic_name, partition);
+    std::size_t applied = 0;
+    std::size_t skipped = 0;
+    int64_t next = 0;
+    bool first = true;
+    while (p) {
+        if (stopping_.load(std::memory_order_acquire)) {
+            return false;
+        }
+        log::read_result read;
+        {
+            std::lock_guard lock(p->mutex);
+            if (p->deleted || !p->log) {
+                break;
+            }
+            if (first) {
+                next = p->log->log_start_offset().value();
+                first = false;
+            }
+            const log::offset end = p->log->log_end_offset();
+            if (next >= end.value()) {
+                break;
+            }
+            auto r = p->log->read(log::offset(std::max(next, p->log->log_start_offset().value())),
+                                  load_buffer_bytes, end);
+            if (!r) {
+                BROKER_LOG_ERROR("loading " << offsets_topic_name << "-" << partition
+                                            << ": read at " << next
+                                            << " failed: " << r.error().message());
+                break;
+            }
+            read = std::move(r).value();
+        }
+        if (read.empty()) {
+            break;
+        }
+        // File I/O without the partition's lock: the regions keep their files open.
+        auto bytes = read.read_all();
+        if (!bytes) {
+            BROKER_LOG_ERROR("loading " << offsets_topic_name << "-" << partition
+                                        << ": reading the log failed: " << bytes.error().message());
+            break;
+        }
+        std::span<const uint8_t> rest(bytes.value());
+        std::vector<offsets_record> records;
+        int64_t progress = next;
+        while (!rest.empty()) {
+            const std::optional<std::size_t> size = protocol::peek_batch_size(rest);
+            if (!size || *size > rest.size()) {
+                break;  // a region cut short by a concurrent truncation: the log ends here
+            }
+            const std::span<const uint8_t> batch = rest.first(*size);
+            rest = rest.subspan(*size);
+            protocol::decoded_batch decoded;
+            if (protocol::decode_batch(batch, decoded) != protocol::batch_error::ok) {
+                const auto header = protocol::parse_batch_header(batch);
+                if (header) {
+                    progress = std::max(progress, header->last_offset() + 1);
+                }
+                ++skipped;
+                continue;
+            }
+            progress = std::max(progress, decoded.header.last_offset() + 1);
+            if (decoded.header.is_control()) {
+                continue;  // transaction markers carry no group state
+            }
+            for (const protocol::record_view& record : decoded.records) {
+                if (decoded.header.base_offset + record.offset_delta < next) {
+                    continue;  // already replayed (the read started inside this batch)
+                }
+                if (!record.key) {
+                    ++skipped;
+                    continue;
+                }
+                offsets_record r;
+                r.key.assign(record.key->begin(), record.key->end());
+                if (record.value) {
+                    r.value.emplace(record.value->begin(), record.value->end());
+                }
+                records.push_back(std::move(r));
+            }
+        }
+        if (progress <= next) {
+            break;  // no whole batch could be read: nothing more to replay
+        }
+        next = progress;
+        if (!records.empty()) {
+            coordinator::load_result result;
+            run_and_wait([&] { result = coordinator_->load_partition(partition, records); });
+            applied += result.applied;
+            skipped += result.skipped;
+        }
+    }
+    if (stopping_.load(std::memory_order_acquire)) {
+        return false;
+    }
+    run_and_wait([&] { coordinator_->finish_loading(partition); });
+    if (skipped > 0) {
+        BROKER_LOG_WARN("loading " << offsets_topic_name << "-" << partition << ": skipped "
+                                   << skipped << " unreadable records");
+    }
+    if (applied > 0) {
+        BROKER_LOG_DEBUG("loaded " << applied << " records of " << offsets_topic_name << "-"
+                                   << partition);
+    }
+    return true;
+}
+
+}  // namespace broker::server

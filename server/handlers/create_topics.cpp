@@ -1,0 +1,122 @@
+// CreateTopics (key 19), v0-7.
+//
+// Kafka's rules (KafkaApis / the ZooKeeper-mode admin manager), per topic:
+//   - a name given twice in one request: every occurrence answers INVALID_REQUEST;
+//   - num_partitions / replication_factor -1 mean num.partitions / default.replication.factor (clients
+//     send -1 only from v4, KIP-464, or with a manual assignment; the broker does not check which);
+//     a manual assignment excludes both counts (INVALID_REQUEST) and must name only this broker,
+//     once per partition, for partitions 0..n-1 (INVALID_REPLICA_ASSIGNMENT);
+//   - a replication factor above 1 is INVALID_REPLICATION_FACTOR (one broker);
+//   - configs are Kafka topic configs; an unknown name, a bad value or a null value is
+//     INVALID_CONFIG;
+//   - validate_only (v1+) runs every check and reports what would be created, creating nothing.
+// v5+ results carry the partition count, replication factor and every config with its source;
+// v7 the topic id. error_message (v1+) is null on success. timeout_ms is not needed: creation is
+// finished when the response is sent.
+#include "zk/asio.h"
+
+#include <map>
+
+#include "protocol/generated/messages.h"
+#include "server/handlers/common.h"
+#include "server/handlers/handlers.h"
+
+namespace broker::server {
+namespace {
+
+using request_type = protocol::create_topics_request;
+using response_type = protocol::create_topics_response;
+using protocol::error_code;
+
+std::vector<response_type::creatable_topic_configs> to_response_configs(const std::vector<described_config>& configs) {
+    std::vector<response_type::creatable_topic_configs> out;
+    out.reserve(configs.size());
+    for (const described_config& c : configs) {
+        response_type::creatable_topic_configs entry;
+        entry.name = c.name;
+        entry.value = c.value;
+        entry.read_only = c.read_only;
+        entry.config_source = static_cast<int8_t>(c.source);
+        entry.is_sensitive = c.sensitive;
+        out.push_back(std::move(entry));
+    }
+    return out;
+}
+
+}  // namespace
+
+net::awaitable<handler_result> handle_create_topics(request_context& ctx, protocol::reader& body) {
+    request_type request;
+    if (protocol::decode(body, ctx.api_version, request) != protocol::codec_status::ok) {
+        co_return handler_result::close();
+    }
+    std::map<std::string, int> occurrences;
+    for (const auto& t : request.topics) {
+        ++occurrences[t.name];
+    }
+
+    response_type response;
+    response.throttle_time_ms = 0;
+    topic_store* store = &ctx.broker.store();
+    for (const auto& t : request.topics) {
+        response_type::creatable_topic_result result;
+        result.name = t.name;
+        result.error_message = std::nullopt;
+        result.configs.emplace();
+        const auto fail = [&](error_code e, std::string message) {
+            result.error_code = code(e);
+            result.error_message = std::move(message);
+        };
+        if (occurrences[t.name] > 1) {
+            fail(error_code::invalid_request, "Found multiple entries for this topic.");
+            response.topics.push_back(std::move(result));
+            continue;
+        }
+        new_topic topic;
+        topic.name = t.name;
+        topic.num_partitions = t.num_partitions;
+        topic.replication_factor = t.replication_factor;
+        bool bad = false;
+        std::string null_configs;
+        for (const auto& c : t.configs) {
+            if (!c.value) {
+                null_configs += (null_configs.empty() ? "" : ",") + c.name;
+                continue;
+            }
+            topic.configs[c.name] = *c.value;
+        }
+        if (!null_configs.empty()) {
+            fail(error_code::invalid_config, "Null value not supported for topic configs: " + null_configs);
+            bad = true;
+        }
+        for (const auto& a : t.assignments) {
+            if (bad) {
+                break;
+            }
+            if (!topic.assignments.emplace(a.partition_index, a.broker_ids).second) {
+                fail(error_code::invalid_replica_assignment,
+                     "Partition " + std::to_string(a.partition_index) + " is assigned more than once.");
+                bad = true;
+            }
+        }
+        if (!bad) {
+            // Pointer captures only (see broker_core::auto_create_topic on GCC 12 closures).
+            const bool validate_only = request.validate_only;
+            const new_topic* wanted = &topic;
+            created_topic created = co_await ctx.broker.shards().run_blocking(
+                [store, wanted, validate_only] { return store->create_topic(*wanted, validate_only); });
+            if (!created.result.ok()) {
+                fail(created.result.error, created.result.message.value_or(""));
+            } else {
+                result.topic_id = created.topic_id;
+                result.num_partitions = created.num_partitions;
+                result.replication_factor = created.replication_factor;
+                result.configs = to_response_configs(created.configs);
+            }
+        }
+        response.topics.push_back(std::move(result));
+    }
+    co_return handler_result::reply(encode_response(ctx, response));
+}
+
+}  // namespace broker::server

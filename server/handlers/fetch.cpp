@@ -1,0 +1,491 @@
+// Fetch (key 1), versions 4-17: consumers read record batches, straight from the segment files.
+//
+// Version rules (FetchRequest.json / FetchResponse.json and Kafka's handler):
+//   - v4: isolation_level, last_stable_offset, aborted_transactions (null for read_uncommitted, an
+//     empty list for read_committed: there are no transactions, so nothing was aborted);
+//   - v5: log_start_offset; v7: fetch sessions (server/fetch_session.h) and a top-level error;
+//   - v9: current_leader_epoch is checked (older: FENCED_LEADER_EPOCH, newer: UNKNOWN_LEADER_EPOCH);
+//   - v10: topics whose compression.type is zstd answer UNSUPPORTED_COMPRESSION_TYPE below v10;
+//   - v11: preferred_read_replica is always -1 (no follower fetching on a single node);
+//   - v12: flexible; last_fetched_epoch is checked against the leader epoch cache and may answer a
+//     diverging epoch; v13: topics by id (unknown id: UNKNOWN_TOPIC_ID), sessions keyed by id;
+//   - v15: the replica id moves into ReplicaState; v16: leadership errors carry the current leader
+//     and this broker's endpoint; v17: ReplicaDirectoryId is for KRaft voters and is ignored.
+// Versions 0-3 are not served: they need record formats older than v2, which this broker does not
+// store or convert.
+//
+// Errored partitions carry high watermark, last stable offset and log start offset -1 and empty
+// records, as Kafka answers them. See server/handlers/fetch.h for the steps and docs/fetch.md.
+#include "server/handlers/fetch.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <utility>
+
+#include "log/errors.h"
+#include "protocol/generated/messages.h"
+#include "server/handlers/common.h"
+#include "server/handlers/handlers.h"
+
+namespace broker::server {
+namespace {
+
+using partition_data = protocol::fetch_response::partition_data;
+using protocol::error_code;
+
+constexpr int16_t first_topic_id_version = 13;
+constexpr int16_t first_replica_state_version = 15;
+constexpr int16_t first_node_endpoints_version = 16;
+constexpr int16_t first_zstd_version = 10;
+
+// The one place log errors become Kafka codes for a fetch.
+error_code map_read_error(const std::error_code& ec) {
+    if (ec == log::errc::offset_out_of_range) {
+        return error_code::offset_out_of_range;
+    }
+    if (ec == log::errc::log_closed) {
+        // Closed under a fetch: the partition is being deleted or the broker is stopping. A
+        // retriable code sends the client back to Metadata.
+        return error_code::not_leader_or_follower;
+    }
+    if (ec.category() == std::system_category() || ec.category() == std::generic_category()) {
+        return error_code::kafka_storage_error;
+    }
+    return error_code::unknown_server_error;
+}
+
+std::optional<std::vector<protocol::fetch_response::aborted_transaction>> aborted_transactions(
+    const fetch_read_options& options) {
+    if (options.read_committed) {
+        return std::vector<protocol::fetch_response::aborted_transaction>{};
+    }
+    return std::nullopt;
+}
+
+// The read's file regions as response regions. A region shares ownership of its segment file, so
+// the descriptor stays open until the bytes are on the wire.
+protocol::records_ref to_records(const log::read_result& read) {
+    protocol::records_ref out;
+    out.regions.reserve(read.regions.size());
+    for (const log::file_region& region : read.regions) {
+        uint64_t position = region.position;
+        uint64_t left = region.length;
+        while (left > 0) {
+            // Wire regions are at most INT32_MAX bytes (records fields are int32-sized).
+            const auto chunk = static_cast<uint32_t>(
+                std::min<uint64_t>(left, static_cast<uint64_t>(std::numeric_limits<int32_t>::max())));
+            out.regions.push_back(
+                protocol::file_region{region.fd(), static_cast<int64_t>(position), chunk, region.file});
+            position += chunk;
+            left -= chunk;
+        }
+    }
+    return out;
+}
+
+uint64_t records_size(const partition_data& data) {
+    return data.records ? data.records->size() : 0;
+}
+
+int64_t steady_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// ---- waiting for data
+
+// What a parked fetch shares with the callbacks that wake it. Only the fetch holds it strongly;
+// callbacks hold weak references, so a callback that fires after the fetch ended does nothing.
+// Touched only on the fetch's shard (callbacks from appending threads post there first).
+struct wake_state {
+    explicit wake_state(const net::any_io_executor& executor) : timer(executor) {}
+    net::steady_timer timer;
+    bool connection_closed = false;
+};
+
+// One round of on_append registrations, withdrawn when the round ends (callbacks are one-shot, so
+// every round registers afresh before it reads: an append after the read always wakes the wait).
+class append_subscription {
+public:
+    append_subscription(const std::vector<fetch_target>& targets, const std::shared_ptr<wake_state>& state,
+                        const net::any_io_executor& executor) {
+        const std::weak_ptr<wake_state> weak = state;
+        for (const fetch_target& t : targets) {
+            if (!t.partition) {
+                continue;
+            }
+            // Runs on the appending thread: only hop to the fetch's shard.
+            const uint64_t id = t.partition->on_append([weak, executor] {
+                net::post(executor, [weak] {
+                    if (const auto s = weak.lock()) {
+                        s->timer.cancel();
+                    }
+                });
+            });
+            registered_.emplace_back(t.partition, id);
+        }
+    }
+    ~append_subscription() {
+        for (const auto& [p, id] : registered_) {
+            p->cancel_waiter(id);
+        }
+    }
+    append_subscription(const append_subscription&) = delete;
+    append_subscription& operator=(const append_subscription&) = delete;
+
+private:
+    std::vector<std::pair<std::shared_ptr<partition>, uint64_t>> registered_;
+};
+
+// Wakes the fetch when its connection closes (the broker is stopping, or dropped the client).
+class close_subscription {
+public:
+    close_subscription(connection_close_signal* signal, const std::shared_ptr<wake_state>& state)
+        : signal_(signal) {
+        if (signal_ == nullptr) {
+            return;
+        }
+        const std::weak_ptr<wake_state> weak = state;
+        // Same shard as the fetch: no hop needed.
+        id_ = signal_->subscribe([weak] {
+            if (const auto s = weak.lock()) {
+                s->connection_closed = true;
+                s->timer.cancel();
+            }
+        });
+    }
+    ~close_subscription() {
+        if (signal_ != nullptr && id_ != 0) {
+            signal_->unsubscribe(id_);
+        }
+    }
+    close_subscription(const close_subscription&) = delete;
+    close_subscription& operator=(const close_subscription&) = delete;
+
+private:
+    connection_close_signal* signal_;
+    uint64_t id_ = 0;
+};
+
+// Reads until min_bytes are there, a partition needs an answer now, the connection closes or
+// max_wait passes. Every exit follows a fresh read, so the answer is never staler than the wake.
+net::awaitable<fetch_pass> read_with_wait(request_context& ctx, const std::vector<fetch_target>& targets,
+                                          uint64_t max_bytes, int32_t min_bytes, std::chrono::milliseconds max_wait,
+                                          const fetch_read_options& options) {
+    const net::any_io_executor executor = co_await net::this_coro::executor;
+    const auto deadline = std::chrono::steady_clock::now() + max_wait;
+    const auto state = std::make_shared<wake_state>(executor);
+    const close_subscription closing(ctx.connection_closed, state);
+    for (;;) {
+        const append_subscription appends(targets, state, executor);
+        fetch_pass pass = fetch_read_targets(targets, max_bytes, options);
+        if (pass.bytes >= static_cast<uint64_t>(min_bytes) || pass.answer_now || state->connection_closed ||
+            std::chrono::steady_clock::now() >= deadline) {
+            co_return pass;
+        }
+        state->timer.expires_at(deadline);
+        boost::system::error_code ec;  // operation_aborted when woken early
+        co_await state->timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
+}
+
+// ---- request and response shapes
+
+fetch_key key_of(bool uses_topic_ids, const std::string& topic, const protocol::uuid& topic_id, int32_t partition) {
+    fetch_key key;
+    if (uses_topic_ids) {
+        key.topic_id = topic_id;
+    } else {
+        key.topic = topic;
+    }
+    key.partition = partition;
+    return key;
+}
+
+// Kafka's answer to a request it cannot serve as a whole: the top-level error (v7+) and, before
+// v13, every requested partition carrying it too.
+protocol::fetch_response whole_request_error(int16_t version, const protocol::fetch_request& request,
+                                             error_code error) {
+    protocol::fetch_response response;
+    response.error_code = code(error);
+    response.session_id = fetch_metadata::invalid_session_id;
+    if (version >= first_topic_id_version) {
+        return response;
+    }
+    const fetch_read_options options;  // read_uncommitted: aborted_transactions null
+    for (const auto& topic : request.topics) {
+        protocol::fetch_response::fetchable_topic_response t;
+        t.topic = topic.topic;
+        for (const auto& p : topic.partitions) {
+            t.partitions.push_back(fetch_error_partition(p.partition, error, options));
+        }
+        response.responses.push_back(std::move(t));
+    }
+    return response;
+}
+
+// The broker's partitions, from the topic store (lookups are lock-free snapshots, any thread).
+class store_lookup final : public fetch_partition_lookup {
+public:
+    explicit store_lookup(const broker_core& core) : core_(core) {}
+    std::shared_ptr<partition> find(std::string_view topic, int32_t index) const override {
+        return core_.find_partition(topic, index);
+    }
+    std::shared_ptr<partition> find(const protocol::uuid& topic_id, int32_t index) const override {
+        return core_.find_partition(topic_id, index);
+    }
+    bool topic_id_known(const protocol::uuid& topic_id) const override {
+        return !topic_id.is_zero() && core_.store().topic_name_of(topic_id).has_value();
+    }
+
+private:
+    const broker_core& core_;
+};
+
+}  // namespace
+
+partition_data fetch_error_partition(int32_t index, error_code error, const fetch_read_options& options) {
+    partition_data out;
+    out.partition_index = index;
+    out.error_code = code(error);
+    out.high_watermark = -1;
+    out.last_stable_offset = -1;
+    out.log_start_offset = -1;
+    out.aborted_transactions = aborted_transactions(options);
+    out.preferred_read_replica = -1;
+    out.records.emplace();
+    return out;
+}
+
+partition_data fetch_read_partition(partition& p, const fetch_partition_request& request, uint64_t max_bytes,
+                                    bool min_one_batch, const fetch_read_options& options) {
+    const int32_t index = request.key.partition;
+    if (options.version < first_zstd_version && p.config()->compression_type == "zstd") {
+        // Clients this old cannot decompress what the topic stores.
+        return fetch_error_partition(index, error_code::unsupported_compression_type, options);
+    }
+    const auto leadership_error = [&](error_code error) {
+        partition_data out = fetch_error_partition(index, error, options);
+        out.current_leader.leader_id = options.leader_id;
+        out.current_leader.leader_epoch = p.leader_epoch();
+        return out;
+    };
+
+    std::lock_guard lock(p.mutex);
+    if (p.deleted || !p.log) {
+        return fetch_error_partition(index, error_code::unknown_topic_or_partition, options);
+    }
+    if (options.from_follower) {
+        return leadership_error(error_code::not_leader_or_follower);
+    }
+    // KIP-320: -1 (or any negative) means the fetcher does not know the epoch.
+    if (request.current_leader_epoch >= 0) {
+        if (request.current_leader_epoch < p.leader_epoch()) {
+            return leadership_error(error_code::fenced_leader_epoch);
+        }
+        if (request.current_leader_epoch > p.leader_epoch()) {
+            return fetch_error_partition(index, error_code::unknown_leader_epoch, options);
+        }
+    }
+    const log::partition_log& log = *p.log;
+    const int64_t high_watermark = log.high_watermark().value();
+    // No transactions: nothing is pending below the high watermark.
+    const int64_t last_stable_offset = high_watermark;
+    const int64_t log_start_offset = log.log_start_offset().value();
+
+    partition_data out;
+    out.partition_index = index;
+    out.error_code = code(error_code::none);
+    out.high_watermark = high_watermark;
+    out.last_stable_offset = last_stable_offset;
+    out.log_start_offset = log_start_offset;
+    out.aborted_transactions = aborted_transactions(options);
+    out.preferred_read_replica = -1;
+    out.records.emplace();
+
+    if (request.last_fetched_epoch >= 0) {
+        // KIP-595 truncation detection: does the fetcher's last epoch end where it thinks?
+        const auto [epoch, end] = log.end_offset_for_epoch(request.last_fetched_epoch);
+        if (epoch < 0 || end.value() < 0 || request.fetch_offset < log_start_offset) {
+            return fetch_error_partition(index, error_code::offset_out_of_range, options);
+        }
+        if (epoch < request.last_fetched_epoch || end.value() < request.fetch_offset) {
+            out.diverging_epoch.epoch = epoch;
+            out.diverging_epoch.end_offset = end.value();
+            return out;
+        }
+    }
+
+    const int64_t upper = options.read_committed ? last_stable_offset : high_watermark;
+    auto read = log.read(log::offset(request.fetch_offset), max_bytes, log::offset(upper));
+    if (!read) {
+        return fetch_error_partition(index, map_read_error(read.error()), options);
+    }
+    const log::read_result& result = read.value();
+    if (!min_one_batch && result.size_bytes > max_bytes) {
+        // The log always returns the first batch; once the response holds data, a batch that does
+        // not fit waits for the next fetch.
+        return out;
+    }
+    out.records = to_records(result);
+    return out;
+}
+
+fetch_pass fetch_read_targets(const std::vector<fetch_target>& targets, uint64_t max_bytes,
+                              const fetch_read_options& options) {
+    fetch_pass pass;
+    pass.partitions.reserve(targets.size());
+    uint64_t left = max_bytes;
+    bool min_one_batch = true;
+    for (const fetch_target& t : targets) {
+        fetch_partition_response entry;
+        entry.key = t.request.key;
+        if (!t.partition) {
+            // Failed lookups are answered but, as in Kafka, do not end a wait.
+            entry.data = fetch_error_partition(t.request.key.partition, t.lookup_error, options);
+        } else {
+            const uint64_t partition_max = static_cast<uint64_t>(std::max(t.request.partition_max_bytes, 0));
+            entry.data = fetch_read_partition(*t.partition, t.request, std::min(partition_max, left),
+                                              min_one_batch, options);
+            const uint64_t size = records_size(entry.data);
+            if (size > 0) {
+                min_one_batch = false;
+            }
+            left = left > size ? left - size : 0;
+            pass.bytes += size;
+            if (entry.data.error_code != 0 || entry.data.diverging_epoch.epoch != -1) {
+                pass.answer_now = true;
+            }
+        }
+        pass.partitions.push_back(std::move(entry));
+    }
+    return pass;
+}
+
+net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reader& body,
+                                           const fetch_partition_lookup& lookup, fetch_session_cache& sessions,
+                                           int32_t fetch_max_bytes) {
+    const int16_t version = ctx.api_version;
+    protocol::fetch_request request;
+    if (protocol::decode(body, version, request) != protocol::codec_status::ok) {
+        co_return handler_result::close();
+    }
+    if (request.isolation_level != 0 && request.isolation_level != 1) {
+        co_return handler_result::reply(
+            encode_response(ctx, whole_request_error(version, request, error_code::invalid_request)));
+    }
+    const bool uses_topic_ids = version >= first_topic_id_version;
+    const int32_t replica_id =
+        version >= first_replica_state_version ? request.replica_state.replica_id : request.replica_id;
+
+    fetch_read_options options;
+    options.version = version;
+    options.read_committed = request.isolation_level == 1;
+    options.from_follower = replica_id >= 0;
+    options.leader_id = ctx.broker.broker_id();
+
+    std::vector<fetch_partition_request> fetch_data;
+    for (const auto& topic : request.topics) {
+        for (const auto& p : topic.partitions) {
+            fetch_partition_request r;
+            r.key = key_of(uses_topic_ids, topic.topic, topic.topic_id, p.partition);
+            r.fetch_offset = p.fetch_offset;
+            r.partition_max_bytes = p.partition_max_bytes;
+            r.current_leader_epoch = p.current_leader_epoch;
+            r.last_fetched_epoch = p.last_fetched_epoch;
+            r.log_start_offset = p.log_start_offset;
+            fetch_data.push_back(std::move(r));
+        }
+    }
+    std::vector<fetch_key> to_forget;
+    for (const auto& topic : request.forgotten_topics_data) {
+        for (const int32_t index : topic.partitions) {
+            to_forget.push_back(key_of(uses_topic_ids, topic.topic, topic.topic_id, index));
+        }
+    }
+
+    fetch_context context = sessions.new_context(fetch_metadata{request.session_id, request.session_epoch},
+                                                 uses_topic_ids, options.from_follower, std::move(fetch_data),
+                                                 to_forget, steady_now_ms());
+
+    std::vector<fetch_target> targets;
+    targets.reserve(context.partitions().size());
+    bool any_found = false;
+    for (const fetch_partition_request& r : context.partitions()) {
+        fetch_target t;
+        t.request = r;
+        if (uses_topic_ids) {
+            t.partition = lookup.find(r.key.topic_id, r.key.partition);
+            if (!t.partition) {
+                t.lookup_error = lookup.topic_id_known(r.key.topic_id) ? error_code::unknown_topic_or_partition
+                                                                       : error_code::unknown_topic_id;
+            }
+        } else {
+            t.partition = lookup.find(r.key.topic, r.key.partition);
+            if (!t.partition) {
+                t.lookup_error = error_code::unknown_topic_or_partition;
+            }
+        }
+        any_found = any_found || t.partition != nullptr;
+        targets.push_back(std::move(t));
+    }
+
+    // The request's max_bytes (v3+), bounded by fetch.max.bytes.
+    const uint64_t max_bytes = static_cast<uint64_t>(std::max(std::min(request.max_bytes, fetch_max_bytes), 0));
+    fetch_pass pass;
+    if (request.max_wait_ms <= 0 || request.min_bytes <= 0 || !any_found) {
+        pass = fetch_read_targets(targets, max_bytes, options);
+    } else {
+        pass = co_await read_with_wait(ctx, targets, max_bytes, request.min_bytes,
+                                       std::chrono::milliseconds(request.max_wait_ms), options);
+    }
+
+    const fetch_completion done = sessions.complete(context, pass.partitions, steady_now_ms());
+
+    protocol::fetch_response response;
+    response.throttle_time_ms = 0;
+    response.error_code = code(done.error);
+    response.session_id = done.session_id;
+    bool leader_reported = false;
+    for (fetch_partition_response& entry : pass.partitions) {
+        // Consecutive partitions of one topic share a topic entry, as Kafka groups them.
+        const bool same_topic = !response.responses.empty() &&
+                                (uses_topic_ids ? response.responses.back().topic_id == entry.key.topic_id
+                                                : response.responses.back().topic == entry.key.topic);
+        if (!same_topic) {
+            protocol::fetch_response::fetchable_topic_response t;
+            t.topic = entry.key.topic;
+            t.topic_id = entry.key.topic_id;
+            response.responses.push_back(std::move(t));
+        }
+        if (version < first_node_endpoints_version) {
+            entry.data.current_leader = {};  // KIP-951 leader hints are v16+
+        } else if (entry.data.current_leader.leader_id >= 0) {
+            leader_reported = true;
+        }
+        response.responses.back().partitions.push_back(std::move(entry.data));
+    }
+    if (leader_reported) {
+        if (const advertised_endpoint* self = ctx.broker.advertised_for(ctx.listener_name)) {
+            protocol::fetch_response::node_endpoint node;
+            node.node_id = ctx.broker.broker_id();
+            node.host = self->host;
+            node.port = self->port;
+            response.node_endpoints.push_back(std::move(node));
+        }
+    }
+    co_return handler_result::reply(encode_response(ctx, response));
+}
+
+net::awaitable<handler_result> handle_fetch(request_context& ctx, protocol::reader& body) {
+    const store_lookup lookup(ctx.broker);
+    co_return co_await serve_fetch(ctx, body, lookup, ctx.broker.fetch_sessions(),
+                                   ctx.broker.config().fetch_max_bytes);
+}
+
+}  // namespace broker::server
