@@ -568,6 +568,14 @@ std::error_code topic_store::shutdown() {
         {
             std::lock_guard lock(p->mutex);
             if (!p->deleted && p->log) {
+                // A snapshot at the log end spares the next start a scan of the batches written
+                // since the last segment roll (producer state is otherwise rebuilt from the log).
+                if (p->producers.loaded()) {
+                    if (auto ec = p->producers.write_snapshot(p->log->dir(), p->log->log_end_offset().value())) {
+                        BROKER_LOG_WARN("writing producer snapshot of " << p->topic() << "-" << p->index() << ": "
+                                                                        << ec.message());
+                    }
+                }
                 if (auto ec = p->log->close(true); ec && !first) {
                     BROKER_LOG_ERROR("closing " << p->topic() << "-" << p->index() << ": " << ec.message());
                     first = ec;

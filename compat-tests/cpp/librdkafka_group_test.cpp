@@ -26,7 +26,7 @@ constexpr int per_partition = 50;
 void produce(const std::string& bootstrap) {
     auto rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}, {"acks", "all"}});
     for (int i = 0; i < partitions * per_partition; ++i) {
-        const std::string value = "m" + std::to_string(i);
+        const std::string value = std::string("m").append(std::to_string(i));
         ASSERT_EQ(rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(i % partitions),
                                     RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),

@@ -1,5 +1,6 @@
 #pragma once
 // Helpers shared by request handlers.
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
@@ -17,7 +18,10 @@ template <typename Body>
 response_buffer encode_response(int16_t header_version, int32_t correlation_id, int16_t body_version,
                                 const Body& body) {
     response_buffer out;
-    out.bytes.reserve(4 + 5 + protocol::encoded_size(body_version, body));
+    // encoded_size() counts spliced file regions too, which never enter `bytes`: cap the
+    // reservation so a large fetch does not allocate its record bytes for nothing.
+    constexpr std::size_t max_reserve = 256 * 1024;
+    out.bytes.reserve(std::min<std::size_t>(4 + 5 + protocol::encoded_size(body_version, body), max_reserve));
     protocol::writer w(out.bytes);
     w.write_int32(0);  // size, patched below
     protocol::encode_response_header(w, header_version, correlation_id);

@@ -9,9 +9,10 @@
 //     advertised for the request's listener. The topic is created on the first such request, as
 //     Kafka does; Kafka creates it in the background and answers COORDINATOR_NOT_AVAILABLE until
 //     it exists, here creation is synchronous, so the first answer already names the coordinator;
-//   - transaction: this broker has no transaction coordinator, so the answer is
-//     COORDINATOR_NOT_AVAILABLE (what Kafka answers while no transaction coordinator is
-//     available; clients retry until their own timeout);
+//   - transaction: this broker has no transaction coordinator. The answer is
+//     TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as InitProducerId and Produce answer for
+//     transactional ids (docs/produce.md): clients fail at once with a clear error instead of
+//     retrying COORDINATOR_NOT_AVAILABLE until their own timeout;
 //   - v1-3 carry error_message = the error's default message ("NONE" when there is none, as
 //     Kafka's Errors.message() gives); v4+ results carry an empty message. Errors come with
 //     node id -1, host "" and port -1 (Kafka's Node.noNode()).
@@ -44,6 +45,7 @@ std::string message_of(error_code error) {
     switch (error) {
         case error_code::none: return "NONE";
         case error_code::coordinator_not_available: return "The coordinator is not available.";
+        case error_code::transactional_id_authorization_failed: return "Transactional Id authorization failed.";
         case error_code::invalid_request:
             return "This most likely occurs because of a request being malformed by the client "
                    "library or the message was sent to an incompatible broker. See the broker "
@@ -55,7 +57,7 @@ std::string message_of(error_code error) {
 net::awaitable<coordinator_answer> find(request_context& ctx, int8_t key_type) {
     coordinator_answer answer;
     if (key_type != group_key_type) {
-        answer.error = error_code::coordinator_not_available;
+        answer.error = error_code::transactional_id_authorization_failed;
         co_return answer;
     }
     const error_code ready = co_await ctx.broker.groups().ensure_offsets_topic();

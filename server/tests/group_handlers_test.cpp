@@ -311,8 +311,8 @@ TEST_F(group_handlers_test, find_coordinator_for_transactions_and_unknown_key_ty
     r.key = "txn";
     r.key_type = 1;
     auto response = c.ask<protocol::find_coordinator_response>(find_coordinator_key, 3, r);
-    EXPECT_EQ(response.error_code, err(error_code::coordinator_not_available));
-    EXPECT_EQ(response.error_message, "The coordinator is not available.");
+    EXPECT_EQ(response.error_code, err(error_code::transactional_id_authorization_failed));
+    EXPECT_EQ(response.error_message, "Transactional Id authorization failed.");
     EXPECT_EQ(response.node_id, -1);
     EXPECT_EQ(response.port, -1);
     EXPECT_EQ(response.host, "");
@@ -328,7 +328,7 @@ TEST_F(group_handlers_test, find_coordinator_for_transactions_and_unknown_key_ty
     r.key_type = 1;
     response = c.ask<protocol::find_coordinator_response>(find_coordinator_key, 5, r);
     ASSERT_EQ(response.coordinators.size(), 2U);
-    EXPECT_EQ(response.coordinators[0].error_code, err(error_code::coordinator_not_available));
+    EXPECT_EQ(response.coordinators[0].error_code, err(error_code::transactional_id_authorization_failed));
 }
 
 TEST_F(group_handlers_test, a_full_membership_cycle_at_every_join_group_version) {
