@@ -82,6 +82,18 @@ if(BROKER_BUILD_TESTS)
         PROPERTIES LABELS unit
         DISCOVERY_TIMEOUT 60)
 
+    # Frames captured from stock clients must decode and re-encode byte for byte.
+    add_executable(protocol_captured_test ${CMAKE_CURRENT_SOURCE_DIR}/tests/captured_frames_test.cpp)
+    broker_target_options(protocol_captured_test)
+    target_compile_definitions(protocol_captured_test PRIVATE
+        BROKER_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/tests/golden")
+    target_link_libraries(protocol_captured_test PRIVATE broker_protocol broker_records
+        nlohmann_json::nlohmann_json GTest::gtest_main)
+    gtest_discover_tests(protocol_captured_test
+        TEST_PREFIX "protocol."
+        PROPERTIES LABELS unit
+        DISCOVERY_TIMEOUT 60)
+
     # ---- fuzzing (clang++-14 + libFuzzer; the main build may use another compiler) ----
     add_executable(protocol_fuzz_seeds EXCLUDE_FROM_ALL ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_seeds.cpp)
     broker_target_options(protocol_fuzz_seeds)
