@@ -343,20 +343,21 @@ std::error_code partition_log::maybe_roll(std::size_t bytes, int64_t first_offse
             return {};
         }
         // An empty active segment whose base cannot hold these offsets is replaced by one at the
-        // batch's base offset.
+        // batch's base offset. The new one is created first: when that fails (disk full) the old
+        // one stays active and the log keeps a writable segment.
+        auto created = segment::create(dir_, first_offset, config_);
+        if (!created) {
+            return created.error();
+        }
         auto it = std::prev(segments_.end());
         std::vector<std::filesystem::path> files = it->second->paths();
         segments_.erase(it);
+        segments_.emplace(first_offset, std::move(created).value());
         for (const auto& p : files) {
             if (auto ec = unlink_if_exists(p)) {
                 return ec;
             }
         }
-        auto created = segment::create(dir_, first_offset, config_);
-        if (!created) {
-            return created.error();
-        }
-        segments_.emplace(first_offset, std::move(created).value());
         ++dir_generation_;
         rolled = true;
         return {};
@@ -364,7 +365,9 @@ std::error_code partition_log::maybe_roll(std::size_t bytes, int64_t first_offse
     bool full_by_size = seg.size() + bytes > static_cast<uint64_t>(config_.segment_bytes);
     bool full_by_time = seg.rolling_base_ms() >= 0 && now_ms - seg.rolling_base_ms() > config_.segment_ms;
     bool offsets_overflow = last_offset - seg.base_offset() > max_relative_offset;
-    if (full_by_size || full_by_time || seg.index_full() || offsets_overflow) {
+    // A segment left read-only by a roll that failed half-way is replaced now.
+    bool closed = !seg.writable();
+    if (full_by_size || full_by_time || seg.index_full() || offsets_overflow || closed) {
         rolled = true;
         return roll(first_offset);
     }
@@ -373,20 +376,30 @@ std::error_code partition_log::maybe_roll(std::size_t bytes, int64_t first_offse
 
 std::error_code partition_log::roll(int64_t new_base) {
     segment& old = active();
-    if (auto ec = old.close_writes()) {
+    // A roll that fails (no space for the new files, an fsync error) leaves the old segment the
+    // active one, writable again, so the log stays appendable once the cause is gone.
+    const auto keep_old = [this, &old](std::error_code ec) {
+        if (!old.writable()) {
+            if (auto reopen = old.make_writable(config_)) {
+                return reopen;
+            }
+        }
         return ec;
+    };
+    if (auto ec = old.close_writes()) {
+        return keep_old(ec);
     }
     if (flush_on_roll_) {
         // Everything below the new segment becomes durable now (Kafka flushes on roll too).
         if (auto ec = flush(offset(old.next_offset()))) {
-            return ec;
+            return keep_old(ec);
         }
     } else {
         pending_roll_flush_ = std::max(pending_roll_flush_, old.next_offset());
     }
     auto created = segment::create(dir_, new_base, config_);
     if (!created) {
-        return created.error();
+        return keep_old(created.error());
     }
     segments_.emplace(new_base, std::move(created).value());
     ++dir_generation_;

@@ -15,6 +15,10 @@
 //  - Offsets tracked: log start offset (first offset that may be read), log end offset (next offset
 //    to assign), high watermark (advanced by the caller, clamped to [start, end]), recovery point
 //    (every offset below it has been fsynced).
+//  - A write the disk refuses (ENOSPC, EFBIG) is cut back to the last whole batch before the
+//    error is returned, and a roll that fails leaves the previous segment active (a segment left
+//    read-only by a half-failed roll is replaced on the next append): the log end does not move,
+//    no torn batch stays behind, and appends succeed again once space is back.
 //  - Durability: the OS page cache by default; fsync on roll (flush_on_roll), on flush()/close(),
 //    and when flush.messages / flush.ms say so (the caller asks flush_due()).
 //

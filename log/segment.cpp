@@ -79,18 +79,26 @@ result<std::shared_ptr<segment>> segment::create(const std::filesystem::path& di
     std::shared_ptr<segment> seg(
         new segment(dir, base_offset, suffix, std::move(file).value(), config.index_interval_bytes));
     seg->index_bytes_ = static_cast<uint64_t>(config.segment_index_bytes);
+    // A half-created segment (the disk filled up, the file size limit was hit) must not stay
+    // behind: the next startup would load it as the newest segment.
+    const auto discard = [&seg](std::error_code ec) {
+        for (const auto& p : seg->paths()) {
+            ::unlink(p.c_str());
+        }
+        return ec;
+    };
     // Stale index files with these names (a segment recreated at the same base) must not leak
     // entries into the new one.
     for (const auto& p : {seg->index_.path(), seg->time_index_.path()}) {
         if (::unlink(p.c_str()) != 0 && errno != ENOENT) {
-            return errno_code();
+            return discard(errno_code());
         }
     }
     if (auto ec = seg->index_.open(seg->index_bytes_, true)) {
-        return ec;
+        return discard(ec);
     }
     if (auto ec = seg->time_index_.open(seg->index_bytes_, true)) {
-        return ec;
+        return discard(ec);
     }
     seg->writable_ = true;
     return seg;

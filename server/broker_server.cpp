@@ -55,6 +55,7 @@ void broker_server::start() {
     core_ = std::make_unique<broker_core>(config_, cluster_id, *shards_);
     // Recovery happens here, before anything listens: a client never sees a half-loaded broker.
     core_->store().open();
+    logs_loaded_.store(true, std::memory_order_release);
     request_memory_ = std::make_unique<async_semaphore>(config_.request_memory_budget());
     tracker_ = std::make_unique<connection_tracker>(config_.max_connections,
                                                     config_.max_connections_per_ip);
@@ -71,9 +72,26 @@ void broker_server::start() {
                                                         *shards_, *services_));
         ++accept_shard;
     }
+    if (!config_.http_listeners.empty()) {
+        // Readiness checks, in order. A ZooKeeper session check joins this list when the broker
+        // registers in ZooKeeper.
+        std::vector<http::readiness_check> checks{
+            {"kafka_listeners", [this] { return accepting_.load(std::memory_order_acquire); }},
+            {"logs_loaded", [this] { return logs_loaded_.load(std::memory_order_acquire); }},
+        };
+        admin_api_ = std::make_unique<http::admin_api>(
+            *core_, std::move(checks), [this] { return tracker_ ? tracker_->live() : 0; });
+        http_ = std::make_unique<http::http_server>(
+            config_.http_listeners, [api = admin_api_.get()](std::string target) {
+                return api->handle_get(std::move(target));
+            });
+    }
     try {
         for (auto& l : listeners_) {
             l->bind();
+        }
+        if (http_) {
+            http_->bind();
         }
     } catch (...) {
         core_->store().shutdown();
@@ -104,7 +122,11 @@ void broker_server::start() {
     for (auto& l : listeners_) {
         l->start();
     }
+    accepting_.store(true, std::memory_order_release);
     start_maintenance();
+    if (http_) {
+        http_->start();
+    }
 }
 
 void broker_server::start_maintenance() {
@@ -149,6 +171,11 @@ void broker_server::stop(std::chrono::milliseconds drain_timeout) {
         return;  // never ran (or start() failed before the shards started), or already stopped
     }
     stopped_ = true;
+    // 0a. The admin/metrics HTTP server first: it reads the state torn down below.
+    accepting_.store(false, std::memory_order_release);
+    if (http_) {
+        http_->stop();
+    }
     // 0. No new maintenance pass; wait for a running one.
     stop_maintenance();
     // 1. Stop accepting. Closing the slot semaphore releases an accept loop waiting for a slot.
@@ -207,6 +234,10 @@ std::size_t broker_server::live_connections() const {
 
 int64_t broker_server::request_memory_available() const {
     return request_memory_ ? request_memory_->available() : 0;
+}
+
+std::vector<net::ip::tcp::endpoint> broker_server::http_bound_endpoints() const {
+    return http_ ? http_->bound_endpoints() : std::vector<net::ip::tcp::endpoint>{};
 }
 
 std::size_t broker_server::request_memory_waiters() const {

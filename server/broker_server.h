@@ -5,7 +5,9 @@
 // start() (main thread): checks the served-API table against the protocol registry, creates the
 // log directories and meta.properties (cluster id), opens the topic store (which recovers the
 // logs) before anything listens, binds every listener (resolving port 0), fixes the advertised
-// endpoints, starts the shards, starts accepting, and starts the maintenance loop. Any failure
+// endpoints, starts the shards, starts accepting, starts the maintenance loop, and last starts the
+// admin/metrics HTTP server (`http.listeners`, bound with the listeners; docs/observability.md)
+// on its own thread. Any failure
 // throws std::runtime_error (or config_error) with a message for the operator; nothing is left
 // running and logs already opened are closed cleanly.
 //
@@ -14,8 +16,8 @@
 // round for compacted topics, checkpoints on their interval) to the blocking pool; the next tick
 // is armed only after the pass finished, so passes never overlap.
 //
-// stop() (any non-shard thread; idempotent, also run by the destructor): stops the maintenance
-// loop (waiting for a running pass), stops accepting, closes every connection from its own shard,
+// stop() (any non-shard thread; idempotent, also run by the destructor): stops the HTTP server
+// (readiness turns false first), stops the maintenance loop (waiting for a running pass), stops accepting, closes every connection from its own shard,
 // wakes anything waiting on the request-memory budget, waits (bounded) for the connection
 // coroutines to finish, shuts the topic store down (logs closed durably under each partition's
 // mutex, checkpoints, clean-shutdown marker), then stops the shards.
@@ -30,6 +32,8 @@
 #include "server/broker_core.h"
 #include "server/config.h"
 #include "server/connection.h"
+#include "server/http/admin_api.h"
+#include "server/http/http_server.h"
 #include "server/listener.h"
 #include "server/shard.h"
 
@@ -59,6 +63,8 @@ public:
     int64_t request_memory_available() const;
     /// Connections waiting for request-memory budget.
     std::size_t request_memory_waiters() const;
+    /// The bound address of each `http.listeners` entry (admin/metrics HTTP). Valid after start().
+    std::vector<net::ip::tcp::endpoint> http_bound_endpoints() const;
 
 private:
     void start_maintenance();
@@ -72,6 +78,11 @@ private:
     std::vector<std::unique_ptr<connection_registry>> registries_;
     std::unique_ptr<connection_services> services_;
     std::vector<std::unique_ptr<listener>> listeners_;
+    // Admin/metrics HTTP (docs/observability.md): its own thread; stopped first in stop().
+    std::atomic<bool> accepting_{false};    // readiness: the Kafka listeners accept
+    std::atomic<bool> logs_loaded_{false};  // readiness: the topic store is open (logs recovered)
+    std::unique_ptr<http::admin_api> admin_api_;
+    std::unique_ptr<http::http_server> http_;
     std::unique_ptr<net::steady_timer> maintenance_timer_;
     std::atomic<bool> maintenance_stopping_{false};
     std::promise<void> maintenance_done_;

@@ -535,7 +535,7 @@ const std::vector<key_def>& key_table() {
         BROKER_KEY("queued.max.request.bytes", int64, "-1", "", false, false,
                    "Request bytes the broker holds read but not yet answered; reading pauses at "
                    "the limit. -1 means max(256 MiB, socket.request.max.bytes) here (no bound in "
-                   "Kafka).",
+                   "Kafka). Frames of at most 8 KiB never wait for it.",
                    b.config.queued_max_request_bytes = parse_integer<int64_t>(k, v)),
         BROKER_KEY("max.connections", int32, "2147483647", "", false, false,
                    "Connections the broker accepts at once; further ones wait in the backlog.",
@@ -613,18 +613,29 @@ const std::vector<key_def>& key_table() {
                    "Number of shards (one event-loop thread each). 0 = one per hardware thread, "
                    "capped at 64.",
                    b.config.num_shards = parse_integer<int32_t>(k, v, 0, 1024)),
-        BROKER_KEY("http.listener", string, "", "", true, false,
-                   "host:port of the admin/metrics HTTP endpoint; empty disables it.",
+        BROKER_KEY("http.listeners", list, "http://127.0.0.1:9644", "", true, false,
+                   "Admin and metrics HTTP endpoints, written http://host:port (docs/"
+                   "observability.md); empty disables them.",
                    {
-                       const std::string value(trim(v));
-                       if (!value.empty()) {
-                           std::string host;
-                           uint16_t port = 0;
-                           if (!split_host_port(value, host, port)) {
-                               invalid(k, v, "expected host:port");
+                       std::vector<listener_endpoint> endpoints;
+                       for (const std::string& item : parse_list(v)) {
+                           constexpr std::string_view scheme = "http://";
+                           listener_endpoint e;
+                           e.name = "http";
+                           if (item.size() <= scheme.size() ||
+                               !std::equal(scheme.begin(), scheme.end(), item.begin(),
+                                           [](char a, char b) {
+                                               const char lower =
+                                                   (b >= 'A' && b <= 'Z') ? static_cast<char>(b - 'A' + 'a') : b;
+                                               return a == lower;
+                                           }) ||
+                               !split_host_port(std::string_view(item).substr(scheme.size()), e.host,
+                                                e.port)) {
+                               invalid(k, item, "expected http://host:port");
                            }
+                           endpoints.push_back(std::move(e));
                        }
-                       b.config.http_listener = value;
+                       b.config.http_listeners = std::move(endpoints);
                    }),
         BROKER_KEY("logger.level", string, "info", "", true, false,
                    "Threshold of the broker's stderr log: debug, info, warn, error or off.",
@@ -635,6 +646,11 @@ const std::vector<key_def>& key_table() {
                        }
                        b.config.logger_level = *level;
                    }),
+        BROKER_KEY("log.dir.min.free.bytes", int64, "16777216", "", true, false,
+                   "Free bytes a log dir's filesystem must keep: a produce append that would leave "
+                   "less is refused with KAFKA_STORAGE_ERROR until space is freed. 0 = write until "
+                   "the filesystem itself is full.",
+                   b.config.log_dir_min_free_bytes = parse_integer<int64_t>(k, v, 0)),
     };
     return table;
 }

@@ -149,9 +149,13 @@ struct broker_config {
     // This broker's own keys.
     /// 0 = one shard per hardware thread (see shard_count()).
     int32_t num_shards = 0;
-    /// `host:port` of the admin/metrics HTTP listener; empty = disabled.
-    std::string http_listener;
+    /// Admin/metrics HTTP listeners (`http://host:port`, name "http"); empty = disabled.
+    std::vector<listener_endpoint> http_listeners{{"http", "127.0.0.1", 9644}};
     log_level logger_level = log_level::info;
+    /// Free bytes a log dir's filesystem must keep after a produce append; an append that would
+    /// leave less is refused with KAFKA_STORAGE_ERROR (docs/decisions.md, "Storage errors and a
+    /// full disk").
+    int64_t log_dir_min_free_bytes = 16LL * 1024 * 1024;
 
     /// Every key set by the file or an --override (last value wins), as written. DescribeConfigs
     /// reports these with source STATIC_BROKER_CONFIG and the others as DEFAULT_CONFIG.

@@ -1,10 +1,15 @@
 #include "server/connection.h"
 
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
+#include <span>
+#include <vector>
 
 #include "protocol/api.h"
 #include "server/logging.h"
@@ -29,6 +34,46 @@ public:
 private:
     async_semaphore& budget_;
     int64_t units_;
+};
+
+// Storage of one request frame. Frames above mapped_frame_bytes are mapped straight from the
+// kernel and unmapped when the request is done. Mapped pages stay unbacked until bytes arrive, so a
+// large frame that is announced but only partly sent costs only what was received; and freeing one
+// returns its memory at once. Heap buffers of that size would be kept by the allocator in the
+// shard's own arena after use, so two shards could together hold twice the request memory budget.
+class frame_buffer {
+public:
+    static constexpr std::size_t mapped_frame_bytes = 256 * 1024;
+
+    explicit frame_buffer(std::size_t size) : size_(size) {
+        if (size_ <= mapped_frame_bytes) {
+            heap_.resize(size_);
+            return;
+        }
+        void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            throw std::bad_alloc();
+        }
+        mapped_ = static_cast<uint8_t*>(p);
+    }
+    ~frame_buffer() {
+        if (mapped_ != nullptr) {
+            ::munmap(mapped_, size_);
+        }
+    }
+    frame_buffer(const frame_buffer&) = delete;
+    frame_buffer& operator=(const frame_buffer&) = delete;
+
+    uint8_t* data() { return mapped_ != nullptr ? mapped_ : heap_.data(); }
+    std::size_t size() const { return size_; }
+    std::span<const uint8_t> bytes() const {
+        return {mapped_ != nullptr ? mapped_ : heap_.data(), size_};
+    }
+
+private:
+    std::size_t size_;
+    std::vector<uint8_t> heap_;
+    uint8_t* mapped_ = nullptr;
 };
 
 // Makes sure the busy flag drops whatever way a request ends.
@@ -315,17 +360,25 @@ net::awaitable<void> connection::serve() {
                                                         << " outside [0, " << max_frame << "]");
             co_return;
         }
-        const int64_t reserved = co_await services_.request_memory.acquire(size);
-        if (reserved < 0) {
-            co_return;  // shutting down
+        // Small frames never wait for the budget (connection.h): stalled large frames must not
+        // starve them. They are charged when it has room, and otherwise go through uncharged.
+        int64_t reserved = 0;
+        if (size <= unbudgeted_request_bytes) {
+            reserved = std::max<int64_t>(services_.request_memory.try_acquire(size), 0);
+        } else {
+            reserved = co_await services_.request_memory.acquire(size);
+            if (reserved < 0) {
+                co_return;  // shutting down
+            }
         }
         reservation held(services_.request_memory, reserved);
 
-        std::vector<uint8_t> frame(static_cast<std::size_t>(size));
-        if (!co_await read_exact(frame.data(), frame.size())) {
+        frame_buffer buffer(static_cast<std::size_t>(size));
+        if (!co_await read_exact(buffer.data(), buffer.size())) {
             co_return;
         }
 
+        const std::span<const uint8_t> frame = buffer.bytes();
         protocol::reader in(frame);
         protocol::request_header header;
         int16_t header_version = 0;

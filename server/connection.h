@@ -8,6 +8,13 @@
 // Kafka does. Responses are written in request order; like Kafka, one request is processed at a
 // time per connection, while bytes of the next requests may already sit in the read-ahead buffer.
 // The reservation is returned once the response has been written (or the request dropped).
+// Frames of at most unbudgeted_request_bytes never wait for the budget: they are charged when it
+// has room and no one is waiting, and otherwise go through uncharged. A few connections that
+// announce large frames and then stall (or trickle) can hold the whole budget, and the FIFO budget
+// would then hold up every small request (Metadata, Fetch, heartbeats) behind them. Uncharged small
+// frames are bounded per connection instead, like the read-ahead buffer (max.connections of each). Large
+// frames are memory-mapped per request (connection.cpp, frame_buffer) so that freed frames go back
+// to the system at once and the budget bounds resident memory, not just live allocations.
 //
 // Responses with splices go out as: buffer bytes up to the splice offset (async_write), the file
 // region with sendfile(2) on the non-blocking socket (waiting for writability on EAGAIN), then the
@@ -116,6 +123,10 @@ public:
     void close();
     bool is_open() const { return !closed_; }
     const net::ip::tcp::endpoint& peer() const { return peer_; }
+
+    /// Request frames up to this size never wait for the request memory budget (see the file
+    /// comment): 8 KiB, half the read-ahead buffer every connection already holds.
+    static constexpr int32_t unbudgeted_request_bytes = 8 * 1024;
 
 private:
     static constexpr std::size_t read_ahead_bytes = 16 * 1024;

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 
 #include "protocol/api.h"
 #include "server/handlers/handlers.h"
+#include "server/metrics.h"
 
 namespace broker::server {
 namespace {
@@ -125,7 +127,23 @@ net::awaitable<handler_result> dispatch(request_context& ctx, protocol::reader& 
     if (api == nullptr) {
         co_return handler_result::close();
     }
-    co_return co_await api->handler(ctx, body);
+    // Requests, errors and handler latency per API (docs/observability.md). An "error" is a
+    // request whose handler closed the connection or threw; Kafka error codes inside a response
+    // are answers, not failures of the request.
+    const auto started = std::chrono::steady_clock::now();
+    bool failed = true;
+    struct record_on_exit {
+        const request_context& ctx;
+        const std::chrono::steady_clock::time_point& started;
+        const bool& failed;
+        ~record_on_exit() {
+            broker_metrics().record_request(ctx.api_key, ctx.api_version,
+                                            std::chrono::steady_clock::now() - started, failed);
+        }
+    } record{ctx, started, failed};
+    handler_result result = co_await api->handler(ctx, body);
+    failed = result.close_connection;
+    co_return result;
 }
 
 }  // namespace broker::server

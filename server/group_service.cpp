@@ -486,4 +486,58 @@ bool group_service::load_partition(int32_t partition) {
     return true;
 }
 
+net::awaitable<std::vector<group_service::group_snapshot>> group_service::snapshot_groups(
+    std::optional<std::string> group_id) {
+    auto copy = [only = std::move(group_id)](coordinator::group_coordinator& c) {
+        std::vector<std::string> ids;
+        if (only) {
+            ids.push_back(*only);
+        } else {
+            for (const coordinator::listed_group& g : c.list_groups({}, {}).groups) {
+                ids.push_back(g.group_id);
+            }
+        }
+        std::vector<group_snapshot> out;
+        for (coordinator::described_group& d : c.describe_groups(ids)) {
+            if (only && d.members.empty() && d.protocol_type.empty() &&
+                (d.error != error_code::none || d.group_state == "Dead")) {
+                // describe_groups reports an unknown group as Dead (or with an error before
+                // __consumer_offsets exists); it is known if it still has offsets.
+                const auto offsets = c.fetch_offsets(coordinator::offset_fetch_group{d.group_id, std::nullopt}, false);
+                if (offsets.topics.empty()) {
+                    continue;
+                }
+            }
+            group_snapshot g;
+            g.group_id = std::move(d.group_id);
+            g.state = std::move(d.group_state);
+            g.protocol_type = std::move(d.protocol_type);
+            g.protocol = std::move(d.protocol_data);
+            g.error = d.error;
+            for (coordinator::described_group_member& m : d.members) {
+                g.members.push_back(group_snapshot::member{std::move(m.member_id), std::move(m.group_instance_id),
+                                                           std::move(m.client_id), std::move(m.client_host),
+                                                           std::move(m.member_assignment)});
+            }
+            const coordinator::offset_fetch_group_result offsets =
+                c.fetch_offsets(coordinator::offset_fetch_group{g.group_id, std::nullopt}, false);
+            if (g.error == error_code::none) {
+                g.error = offsets.error;
+            }
+            for (const coordinator::offset_fetch_topic_result& t : offsets.topics) {
+                for (const coordinator::offset_fetch_partition_result& p : t.partitions) {
+                    if (p.error == error_code::none && p.committed_offset >= 0) {
+                        g.offsets.push_back(
+                            group_snapshot::committed_offset{t.name, p.partition_index, p.committed_offset, p.metadata});
+                    }
+                }
+            }
+            out.push_back(std::move(g));
+        }
+        return out;
+    };
+    std::vector<group_snapshot> groups = co_await call(std::move(copy));
+    co_return groups;
+}
+
 }  // namespace broker::server

@@ -115,6 +115,12 @@ public:
     template <typename Result, typename F>
     net::awaitable<std::optional<Result>> call_async(F start, connection_close_signal* closed);
 
+    /// A read-only copy of one group's state (defined at the end of this file).
+    struct group_snapshot;
+    /// Copies every group (or only `group_id`; empty result when it is unknown) on the
+    /// coordinator thread and resumes the caller on its own executor. For the admin HTTP API.
+    net::awaitable<std::vector<group_snapshot>> snapshot_groups(std::optional<std::string> group_id);
+
 private:
     class timer_scheduler;
     class partition_offsets_log;
@@ -221,5 +227,34 @@ auto group_service::call(F fn)
     std::optional<result_type> result = co_await call_async<result_type>(std::move(work), nullptr);
     co_return std::move(*result);
 }
+
+/// See snapshot_groups(). Plain data, copyable, detached from the coordinator.
+struct group_service::group_snapshot {
+    struct member {
+        std::string member_id;
+        std::optional<std::string> group_instance_id;
+        std::string client_id;
+        std::string client_host;
+        /// The member's assignment bytes (as SyncGroup delivered them); empty unless Stable.
+        std::vector<uint8_t> assignment;
+    };
+    struct committed_offset {
+        std::string topic;
+        int32_t partition = 0;
+        int64_t offset = -1;
+        std::string metadata;
+    };
+    std::string group_id;
+    /// "Empty", "PreparingRebalance", "CompletingRebalance", "Stable" or "Dead".
+    std::string state;
+    std::string protocol_type;
+    /// The selected protocol (assignor); empty unless Stable.
+    std::string protocol;
+    std::vector<member> members;
+    /// Sorted by topic, partition.
+    std::vector<committed_offset> offsets;
+    /// Kafka error the coordinator reported for the group (loading, not available), else none.
+    protocol::error_code error = protocol::error_code::none;
+};
 
 }  // namespace broker::server

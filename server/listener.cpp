@@ -1,8 +1,11 @@
 #include "server/listener.h"
 
+#include <sys/resource.h>
+
 #include <stdexcept>
 
 #include "server/logging.h"
+#include "server/metrics.h"
 
 namespace broker::server {
 namespace {
@@ -46,7 +49,28 @@ listener::listener(listener_endpoint endpoint, unsigned accept_shard, shard_grou
       services_(services),
       acceptor_(shards.shard_executor(accept_shard)) {}
 
+int64_t raise_open_file_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return -1;
+    }
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            limit = raised;
+        } else {
+            BROKER_LOG_WARN("cannot raise the open file limit from " << limit.rlim_cur << " to "
+                                                                     << limit.rlim_max);
+        }
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? INT64_MAX : static_cast<int64_t>(limit.rlim_cur);
+}
+
 void listener::bind() {
+    // Each connection is a descriptor; the accept loop pauses rather than fails when they run
+    // out, but the limit should be the administrator's hard limit, not the login default.
+    raise_open_file_limit();
     net::ip::tcp::endpoint target = resolve_listener(endpoint_);
     const std::string label = endpoint_.name + "://" + endpoint_.host + ":" +
                               std::to_string(endpoint_.port);
@@ -139,6 +163,7 @@ net::awaitable<void> listener::accept_loop() {
             continue;
         }
         if (!services_.tracker.admit(peer.address())) {
+            broker_metrics().connections_rejected.add();
             BROKER_LOG_INFO("refusing connection from " << peer << ": max.connections.per.ip reached");
             socket.close(ec);
             slots.release(1);
@@ -151,6 +176,7 @@ net::awaitable<void> listener::accept_loop() {
             net::co_spawn(shards_.shard_executor(shard), connection::run(std::move(conn)),
                           net::detached);
             spawned = true;
+            broker_metrics().connections_accepted.add();
         } catch (const std::exception& e) {
             BROKER_LOG_ERROR("cannot start connection from " << peer << ": " << e.what());
         }

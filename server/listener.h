@@ -59,4 +59,10 @@ private:
     std::promise<void> loop_done_;
 };
 
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit, so that the broker can hold as
+/// many connections as the administrator allows rather than the login default (often 1024).
+/// Returns the soft limit in effect afterwards (RLIM_INFINITY as INT64_MAX), or -1 if it could not
+/// be read. Idempotent; listener::bind() calls it.
+int64_t raise_open_file_limit();
+
 }  // namespace broker::server

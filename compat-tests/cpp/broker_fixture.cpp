@@ -5,10 +5,12 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <netinet/in.h>
 #include <sstream>
 #include <stdexcept>
@@ -56,6 +58,18 @@ bool port_accepts(int port) {
     return ok;
 }
 
+// The fixture serves GoogleTest programs and plain benchmark programs alike, so it cannot fail a
+// test directly. Instead the program's exit status becomes non-zero, which fails its ctest entry.
+void fail_program_at_exit() {
+    static std::once_flag registered;
+    std::call_once(registered, [] {
+        std::atexit([] {
+            std::fputs("broker_process: a broker exited uncleanly (see above); failing the program\n", stderr);
+            std::_Exit(1);
+        });
+    });
+}
+
 }  // namespace
 
 broker_process::broker_process(std::map<std::string, std::string> overrides, std::string log_dir,
@@ -80,7 +94,9 @@ broker_process::broker_process(std::map<std::string, std::string> overrides, std
 
 broker_process::~broker_process() {
     if (pid_ > 0) {
-        stop(SIGKILL, 10000);
+        // SIGTERM, not SIGKILL: a clean shutdown is where LeakSanitizer reports, and stop() fails
+        // the test when the broker does not exit 0.
+        stop(SIGTERM, 30000);
     }
     if (own_dir_) {
         std::error_code ec;
@@ -93,6 +109,7 @@ void broker_process::start() {
         {"listeners", "PLAINTEXT://127.0.0.1:" + std::to_string(port_)},
         {"log.dirs", log_dir_ + "/data"},
         {"group.initial.rebalance.delay.ms", "0"},
+        {"http.listeners", ""},  // no fixed HTTP port: brokers run side by side
     };
     for (const auto& [k, v] : overrides_) {
         settings[k] = v;
@@ -164,6 +181,15 @@ int broker_process::stop(int signal, int timeout_ms) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     pid_ = -1;
+    // A broker asked to shut down must exit 0. Anything else (a sanitizer report, which makes the
+    // instrumented broker exit non-zero, a crash, a hang) fails the current test even when the
+    // caller ignores the status.
+    if ((signal == SIGTERM || signal == SIGINT) && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        const std::string out = output();
+        std::fprintf(stderr, "broker_process: broker did not exit cleanly after signal %d (wait status %d):\n%s\n",
+                     signal, status, out.substr(out.size() > 20000 ? out.size() - 20000 : 0).c_str());
+        fail_program_at_exit();
+    }
     return status;
 }
 

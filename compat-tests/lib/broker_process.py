@@ -28,15 +28,23 @@ def free_port():
 class BrokerProcess:
     """One broker process. start()/stop() may be called repeatedly on the same log dir (restart tests)."""
 
-    def __init__(self, broker=None, overrides=None, log_dir=None, port=None, startup_timeout=20.0):
+    def __init__(self, broker=None, overrides=None, log_dir=None, port=None, startup_timeout=20.0,
+                 http_port=None):
         self.broker = broker or os.environ.get("BROKER_BIN") or DEFAULT_BROKER
         self.overrides = dict(overrides or {})
         self.own_dir = log_dir is None
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="broker-compat-")
         self.port = port or free_port()
+        # The admin/metrics HTTP listener stays off unless asked for (http_port=0 picks a free port):
+        # its default port is fixed, and brokers of parallel tests would clash on it.
+        self.http_port = None if http_port is None else (http_port or free_port())
         self.startup_timeout = startup_timeout
         self.proc = None
         self.output_path = os.path.join(self.log_dir, "broker.out")
+
+    @property
+    def http_base(self):
+        return "http://127.0.0.1:%d" % self.http_port
 
     @property
     def bootstrap(self):
@@ -47,6 +55,7 @@ class BrokerProcess:
             "listeners": "PLAINTEXT://127.0.0.1:%d" % self.port,
             "log.dirs": os.path.join(self.log_dir, "data"),
             "group.initial.rebalance.delay.ms": "0",
+            "http.listeners": "" if self.http_port is None else "http://127.0.0.1:%d" % self.http_port,
         }
         settings.update(self.overrides)
         args = [self.broker]

@@ -1,7 +1,8 @@
 // kafkajs consumer groups: two consumers of one group split a 4-partition topic and together read
-// every message, committing as they go (autoCommit); the committed offsets are what
-// admin.fetchOffsets reports; a later member of the group resumes after them; admin listGroups,
-// describeGroups and deleteGroups.
+// every message with run({ eachBatch }), resolving each offset and heartbeating by hand and
+// committing as they go; the committed offsets are what admin.fetchOffsets reports; a later member
+// of the group resumes after them; admin listGroups, describeGroups and deleteGroups (refused
+// while the group has members, then the group and its offsets are gone).
 const { Kafka, logLevel } = require('kafkajs')
 
 function assert(cond, msg) { if (!cond) throw new Error(msg) }
@@ -35,8 +36,15 @@ function member(kafka, seen, assignments, name) {
     await consumer.connect()
     await consumer.subscribe({ topic, fromBeginning: true })
     await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        seen.push({ partition, offset: Number(message.offset), value: message.value.toString(), by: name })
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) break
+          seen.push({ partition: batch.partition, offset: Number(message.offset), value: message.value.toString(), by: name })
+          resolveOffset(message.offset)
+          await heartbeat()
+        }
+        await commitOffsetsIfNecessary()
       }
     })
   }
@@ -86,6 +94,16 @@ async function main() {
   const listed = await admin.listGroups()
   assert(listed.groups.some((g) => g.groupId === groupId && g.protocolType === 'consumer'), 'listGroups ' + JSON.stringify(listed))
 
+  // A group with members cannot be deleted (NON_EMPTY_GROUP, 68).
+  let refused = null
+  try {
+    await admin.deleteGroups([groupId])
+  } catch (e) {
+    refused = e
+  }
+  assert(refused && refused.groups && refused.groups[0].errorCode === 68,
+         'deleteGroups of a live group: ' + (refused ? JSON.stringify(refused.groups) : 'accepted'))
+
   // Disconnecting commits what was consumed and leaves the group.
   await a.consumer.disconnect()
   await b.consumer.disconnect()
@@ -110,6 +128,10 @@ async function main() {
   assert(deleted[0].errorCode === 0, 'deleteGroups ' + JSON.stringify(deleted))
   const after = await admin.listGroups()
   assert(!after.groups.some((g) => g.groupId === groupId), 'group still listed')
+  // Its committed offsets went with it.
+  const gone = await admin.fetchOffsets({ groupId, topics: [topic] })
+  assert(gone[0].partitions.length === partitions && gone[0].partitions.every((p) => p.offset === '-1'),
+         'offsets after deleteGroups ' + JSON.stringify(gone))
   await admin.disconnect()
   console.log('ok')
 }

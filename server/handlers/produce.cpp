@@ -14,9 +14,11 @@
 #include "zk/asio.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <limits>
 #include <mutex>
+#include <sys/statvfs.h>
 #include <unordered_map>
 
 #include "log/errors.h"
@@ -26,6 +28,7 @@
 #include "server/handlers/common.h"
 #include "server/handlers/handlers.h"
 #include "server/logging.h"
+#include "server/metrics.h"
 #include "server/topic_store.h"
 
 namespace broker::server {
@@ -103,6 +106,37 @@ error_code map_append_error(const std::error_code& ec) {
     }
     // The system category: the disk failed us.
     return error_code::kafka_storage_error;
+}
+
+/// Bytes an unprivileged writer may still use on the filesystem holding `dir` (statvfs f_bavail);
+/// nullopt when it cannot be read. statvfs reads the superblock counters, it does not touch the disk.
+std::optional<uint64_t> free_bytes(const std::filesystem::path& dir) {
+    struct statvfs st {};
+    if (::statvfs(dir.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+/// The error_message of a KAFKA_STORAGE_ERROR: which broker refused, why, and how much space its
+/// log dir has left, so that an operator reading the producer's log knows where to look.
+std::string storage_error_message(int32_t broker_id, std::string_view topic, int32_t index,
+                                  const std::filesystem::path& dir, std::string_view cause) {
+    const std::optional<uint64_t> free = free_bytes(dir);
+    return "Broker " + std::to_string(broker_id) + " cannot append to " + partition_name(topic, index) + ": " +
+           std::string(cause) + " (log dir " + dir.parent_path().string() + " has " +
+           (free ? std::to_string(*free) : std::string("unknown")) + " bytes free)";
+}
+
+/// True at most once every 10 s: a full disk refuses every produce, and one log line per refusal
+/// would bury everything else.
+bool storage_log_due() {
+    static std::atomic<int64_t> last_ms{std::numeric_limits<int64_t>::min() / 2};
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+    int64_t last = last_ms.load(std::memory_order_relaxed);
+    return now_ms - last >= 10000 && last_ms.compare_exchange_strong(last, now_ms, std::memory_order_relaxed);
 }
 
 /// A batch_error as Kafka reports the same defect: framing and CRC damage is CORRUPT_MESSAGE
@@ -388,10 +422,36 @@ void append_partition(partition_work& w, const broker_config& broker, int64_t no
             }
         }
 
+        if (broker.log_dir_min_free_bytes > 0) {
+            // log.dir.min.free.bytes: refuse before the filesystem is really full, so that index
+            // pages, checkpoints and snapshots still find room (docs/decisions.md, "Storage errors
+            // and a full disk").
+            const std::optional<uint64_t> free = free_bytes(plog.dir());
+            if (free && *free < w.batch.size() + static_cast<uint64_t>(broker.log_dir_min_free_bytes)) {
+                w.fail(error_code::kafka_storage_error,
+                       storage_error_message(broker.broker_id, w.topic, w.index, plog.dir(),
+                                             "the append would leave less than log.dir.min.free.bytes=" +
+                                                 std::to_string(broker.log_dir_min_free_bytes) + " bytes free"));
+                if (storage_log_due()) {
+                    BROKER_LOG_WARN("refusing appends: " << *w.message);
+                }
+                return;
+            }
+        }
         auto appended = plog.append(w.batch, p.leader_epoch());
         if (!appended) {
             const error_code e = map_append_error(appended.error());
-            if (e == error_code::kafka_storage_error || e == error_code::unknown_server_error) {
+            if (e == error_code::kafka_storage_error) {
+                // The log has cut any partial write back to the last whole batch and stays
+                // writable: the next append tries again (a full disk is not a failed disk).
+                w.fail(e, storage_error_message(broker.broker_id, w.topic, w.index, plog.dir(),
+                                                "write failed: " + appended.error().message()));
+                if (storage_log_due()) {
+                    BROKER_LOG_ERROR(*w.message);
+                }
+                return;
+            }
+            if (e == error_code::unknown_server_error) {
                 BROKER_LOG_ERROR("append to " << partition_name(w.topic, w.index) << ": " << appended.error().message());
             }
             w.fail(e);
@@ -424,6 +484,8 @@ void append_partition(partition_work& w, const broker_config& broker, int64_t no
         }
     }
     p.notify_waiters();
+    // Only appended batches count (a duplicate or refused batch returned above).
+    record_topic_in(w.topic, w.batch.size(), w.header.record_count);
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ broker_config lifecycle_config(const std::string& data_dir) {
     std::vector<property> entries{
         {"listeners", "PLAINTEXT://127.0.0.1:0", 0}, {"log.dirs", data_dir, 0}, {"num.shards", "2", 0},
         {"background.threads", "1", 0},          {"logger.level", "error", 0},
+        {"http.listeners", "", 0},  // tests run in parallel: no fixed HTTP port
     };
     return make_broker_config(entries).config;
 }

@@ -180,7 +180,7 @@ TEST(config, typed_values) {
                                    {"zookeeper.connect", "zk1:2181,zk2:2181/chroot"},
                                    {"num.shards", "3"},
                                    {"logger.level", "DEBUG"},
-                                   {"http.listener", "127.0.0.1:9644"}})
+                                   {"http.listeners", "http://127.0.0.1:9645"}})
                                 .config;
     EXPECT_EQ(c.broker_id, 7);
     EXPECT_EQ(c.num_partitions, 3);
@@ -193,7 +193,7 @@ TEST(config, typed_values) {
     EXPECT_FALSE(c.single_node());
     EXPECT_EQ(c.shard_count(), 3U);
     EXPECT_EQ(c.logger_level, log_level::debug);
-    EXPECT_EQ(c.http_listener, "127.0.0.1:9644");
+    EXPECT_EQ(c.http_listeners, (std::vector<listener_endpoint>{{"http", "127.0.0.1", 9645}}));
 }
 
 TEST(config, later_entries_win) {
@@ -275,7 +275,7 @@ TEST(config, bad_values_are_fatal_and_name_the_key) {
     expect_invalid({{"socket.request.max.bytes", "0"}}, "at least 1");
     expect_invalid({{"queued.max.request.bytes", "1000"}}, "queued.max.request.bytes");
     expect_invalid({{"logger.level", "chatty"}}, "logger.level");
-    expect_invalid({{"http.listener", "nowhere"}}, "host:port");
+    expect_invalid({{"http.listeners", "nowhere"}}, "http://host:port");
     expect_invalid({{"num.shards", "-2"}}, "num.shards");
     expect_invalid({{"group.min.session.timeout.ms", "10"}, {"group.max.session.timeout.ms", "5"}},
                    "group.min.session.timeout.ms");

@@ -45,6 +45,7 @@ public:
             {"logger.level", "error", 0},
             {"group.initial.rebalance.delay.ms", "0", 0},
             {"offsets.topic.num.partitions", "5", 0},
+            {"http.listeners", "", 0},  // tests run in parallel: no fixed HTTP port
         };
         for (const auto& [k, v] : extra_) {
             entries.push_back(property{k, v, 0});

@@ -237,6 +237,7 @@ public:
             {"num.shards", "2", 0},
             {"background.threads", "1", 0},
             {"logger.level", "error", 0},
+            {"http.listeners", "", 0},  // tests run in parallel: no fixed HTTP port
         };
         for (const auto& [k, v] : extra) {
             entries.push_back(property{k, v, 0});
