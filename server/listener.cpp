@@ -134,15 +134,11 @@ net::awaitable<void> listener::accept_loop() {
     net::steady_timer pause(acceptor_.get_executor());
     async_semaphore& slots = services_.tracker.slots();
     while (acceptor_.is_open()) {
-        if (co_await slots.acquire(1) < 0) {
-            break;  // shutting down
-        }
         const unsigned shard = next_shard_ % shards_.size();
         boost::system::error_code ec;
         net::ip::tcp::socket socket = co_await acceptor_.async_accept(
             shards_.shard_executor(shard), net::redirect_error(net::use_awaitable, ec));
         if (ec) {
-            slots.release(1);
             if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
                 break;
             }
@@ -159,7 +155,15 @@ net::awaitable<void> listener::accept_loop() {
         ++next_shard_;
         const net::ip::tcp::endpoint peer = socket.remote_endpoint(ec);
         if (ec) {
-            slots.release(1);  // the client already left
+            continue;  // the client already left
+        }
+        // At max.connections a new connection is closed at once, like one over
+        // max.connections.per.ip: the client sees the close and backs off, instead of waiting
+        // unserved in the kernel backlog (docs/decisions.md).
+        if (slots.try_acquire(1) < 0) {
+            broker_metrics().connections_rejected.add();
+            BROKER_LOG_DEBUG("refusing connection from " << peer << ": max.connections reached");
+            socket.close(ec);
             continue;
         }
         if (!services_.tracker.admit(peer.address())) {

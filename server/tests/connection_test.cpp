@@ -257,17 +257,24 @@ TEST(connection_limits, per_ip_limit_closes_extra_connections) {
     EXPECT_TRUE(first.read_frame().has_value());
 }
 
-TEST(connection_limits, max_connections_queues_the_next_client) {
+TEST(connection_limits, max_connections_closes_the_next_client) {
     running_broker broker({{"max.connections", "1"}});
     auto first = std::make_unique<raw_client>(broker.port());
     ASSERT_TRUE(test::wait_for([&] { return broker.server().live_connections() == 1; }));
-    // The second connection completes in the kernel backlog but is not served yet.
+    // The broker is full: the second connection is closed at once.
     raw_client second(broker.port());
-    ASSERT_TRUE(second.send(request_frame(18, 0, 2, protocol::api_versions_request{})));
-    first.reset();  // frees the slot
-    auto frame = second.read_frame();
+    EXPECT_TRUE(second.closed_by_server());
+    // The first one still works.
+    ASSERT_TRUE(first->send(request_frame(18, 0, 1, protocol::api_versions_request{})));
+    EXPECT_TRUE(first->read_frame().has_value());
+    // Once it leaves, its slot serves a new client.
+    first.reset();
+    ASSERT_TRUE(test::wait_for([&] { return broker.server().live_connections() == 0; }));
+    raw_client third(broker.port());
+    ASSERT_TRUE(third.send(request_frame(18, 0, 3, protocol::api_versions_request{})));
+    auto frame = third.read_frame();
     ASSERT_TRUE(frame.has_value());
-    EXPECT_EQ(test::parse_response(std::move(*frame), 0).correlation_id, 2);
+    EXPECT_EQ(test::parse_response(std::move(*frame), 0).correlation_id, 3);
 }
 
 TEST(connection_shutdown, stop_closes_open_connections) {
