@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <string>
+#include <vector>
 #include <stdexcept>
 
 #include "protocol/errors.h"
@@ -50,5 +53,31 @@ response_buffer encode_response(const request_context& ctx, const Body& body) {
 constexpr int16_t code(protocol::error_code e) {
     return static_cast<int16_t>(e);
 }
+
+/// Builds a per-topic list of partition results the way Kafka's response builders do: topics in
+/// order of first appearance, each topic's partitions in the order they were added. `Topic` is a
+/// generated response topic (`name`, `partitions`) whose partitions have `partition_index` and
+/// `error_code`.
+template <typename Topic>
+class partition_errors_builder {
+public:
+    void add(const std::string& topic, int32_t partition, protocol::error_code error) {
+        auto [it, inserted] = index_.try_emplace(topic, topics_.size());
+        if (inserted) {
+            Topic t;
+            t.name = topic;
+            topics_.push_back(std::move(t));
+        }
+        typename decltype(Topic::partitions)::value_type p;
+        p.partition_index = partition;
+        p.error_code = code(error);
+        topics_[it->second].partitions.push_back(std::move(p));
+    }
+    std::vector<Topic> take() { return std::move(topics_); }
+
+private:
+    std::vector<Topic> topics_;
+    std::map<std::string, std::size_t, std::less<>> index_;
+};
 
 }  // namespace broker::server

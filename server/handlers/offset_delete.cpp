@@ -21,26 +21,8 @@ namespace {
 using response_type = protocol::offset_delete_response;
 using response_topic = response_type::offset_delete_response_topic;
 
-class response_builder {
-public:
-    void add(const std::string& topic, int32_t partition, protocol::error_code error) {
-        auto [it, inserted] = index_.try_emplace(topic, topics_.size());
-        if (inserted) {
-            response_topic t;
-            t.name = topic;
-            topics_.push_back(std::move(t));
-        }
-        response_type::offset_delete_response_partition p;
-        p.partition_index = partition;
-        p.error_code = code(error);
-        topics_[it->second].partitions.push_back(p);
-    }
-    std::vector<response_topic> take() { return std::move(topics_); }
-
-private:
-    std::vector<response_topic> topics_;
-    std::map<std::string, std::size_t, std::less<>> index_;
-};
+/// Kafka's response builder: topics in order of first appearance, partitions appended.
+using response_builder = partition_errors_builder<response_topic>;
 
 }  // namespace
 
