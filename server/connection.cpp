@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <span>
+#include <tuple>
 #include <vector>
 
 #include "protocol/api.h"
@@ -36,44 +38,101 @@ private:
     int64_t units_;
 };
 
+// Mappings of finished large frames, kept for the next large frame on the same thread: a stream
+// of large produce requests then reuses pages it already faulted in instead of paying page faults
+// and kernel zeroing for every frame. At most `limit` bytes per thread; larger frames, and any
+// beyond the limit, are unmapped at once.
+class mapping_cache {
+public:
+    static constexpr std::size_t limit = 8 * 1024 * 1024;
+    static constexpr std::size_t granule = 64 * 1024;
+
+    static mapping_cache& local() {
+        thread_local mapping_cache cache;
+        return cache;
+    }
+    ~mapping_cache() {
+        for (const entry& e : free_) {
+            ::munmap(e.data, e.size);
+        }
+    }
+
+    /// A mapping of at least `size` bytes (rounded up to the granule): a cached one no more than
+    /// twice as large, or a new one. Throws std::bad_alloc.
+    std::pair<uint8_t*, std::size_t> take(std::size_t size) {
+        const std::size_t rounded = (size + granule - 1) / granule * granule;
+        auto best = free_.end();
+        for (auto it = free_.begin(); it != free_.end(); ++it) {
+            if (it->size >= rounded && it->size / 2 <= rounded && (best == free_.end() || it->size < best->size)) {
+                best = it;
+            }
+        }
+        if (best != free_.end()) {
+            const entry e = *best;
+            free_.erase(best);
+            bytes_ -= e.size;
+            return {e.data, e.size};
+        }
+        void* p = ::mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            throw std::bad_alloc();
+        }
+        return {static_cast<uint8_t*>(p), rounded};
+    }
+
+    void give(uint8_t* data, std::size_t size) {
+        if (bytes_ + size > limit) {
+            ::munmap(data, size);
+            return;
+        }
+        free_.push_back({data, size});
+        bytes_ += size;
+    }
+
+private:
+    struct entry {
+        uint8_t* data;
+        std::size_t size;
+    };
+    std::vector<entry> free_;
+    std::size_t bytes_ = 0;
+};
+
 // Storage of one request frame. Frames above mapped_frame_bytes are mapped straight from the
-// kernel and unmapped when the request is done. Mapped pages stay unbacked until bytes arrive, so a
-// large frame that is announced but only partly sent costs only what was received; and freeing one
-// returns its memory at once. Heap buffers of that size would be kept by the allocator in the
-// shard's own arena after use, so two shards could together hold twice the request memory budget.
+// kernel (through the thread's mapping_cache) and handed back when the request is done. Fresh
+// mapped pages stay unbacked until bytes arrive, so a large frame that is announced but only partly
+// sent costs only what was received; and freeing one returns its memory at once, apart from the
+// bounded cache. Heap buffers of that size would be kept by the allocator in the shard's own arena
+// after use, so two shards could together hold twice the request memory budget.
 class frame_buffer {
 public:
     static constexpr std::size_t mapped_frame_bytes = 256 * 1024;
 
     explicit frame_buffer(std::size_t size) : size_(size) {
         if (size_ <= mapped_frame_bytes) {
-            heap_.resize(size_);
+            // Not zero-filled: the read overwrites every byte before anything looks at it.
+            heap_ = std::make_unique_for_overwrite<uint8_t[]>(size_);
             return;
         }
-        void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
-            throw std::bad_alloc();
-        }
-        mapped_ = static_cast<uint8_t*>(p);
+        std::tie(mapped_, mapped_size_) = mapping_cache::local().take(size_);
     }
     ~frame_buffer() {
         if (mapped_ != nullptr) {
-            ::munmap(mapped_, size_);
+            mapping_cache::local().give(mapped_, mapped_size_);
         }
     }
     frame_buffer(const frame_buffer&) = delete;
     frame_buffer& operator=(const frame_buffer&) = delete;
 
-    uint8_t* data() { return mapped_ != nullptr ? mapped_ : heap_.data(); }
+    uint8_t* data() { return mapped_ != nullptr ? mapped_ : heap_.get(); }
     std::size_t size() const { return size_; }
-    std::span<const uint8_t> bytes() const {
-        return {mapped_ != nullptr ? mapped_ : heap_.data(), size_};
-    }
+    std::span<uint8_t> bytes() { return {data(), size_}; }
 
 private:
     std::size_t size_;
-    std::vector<uint8_t> heap_;
+    std::unique_ptr<uint8_t[]> heap_;
     uint8_t* mapped_ = nullptr;
+    std::size_t mapped_size_ = 0;
 };
 
 // Makes sure the busy flag drops whatever way a request ends.
@@ -378,7 +437,7 @@ net::awaitable<void> connection::serve() {
             co_return;
         }
 
-        const std::span<const uint8_t> frame = buffer.bytes();
+        const std::span<uint8_t> frame = buffer.bytes();
         protocol::reader in(frame);
         protocol::request_header header;
         int16_t header_version = 0;

@@ -94,8 +94,10 @@ struct request_context {
     std::string_view listener_name;
     /// Shard the connection (and this handler) runs on.
     unsigned shard_id = 0;
-    /// The whole request frame after the size prefix (header and body).
-    std::span<const uint8_t> frame;
+    /// The whole request frame after the size prefix (header and body). Mutable and owned by the
+    /// request: Produce rewrites the offsets of the batches it appends in place instead of copying
+    /// them. Empty when the handler runs without a connection (tests); handlers then copy.
+    std::span<uint8_t> frame;
     /// Fires when the connection closes; null when the handler runs without a connection (tests).
     connection_close_signal* connection_closed = nullptr;
 };

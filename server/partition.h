@@ -24,6 +24,7 @@
 #include "log/partition_log.h"
 #include "log/producer_state.h"
 #include "protocol/wire.h"
+#include "server/log_dir_space.h"
 #include "server/topic_config.h"
 
 namespace broker::server {
@@ -59,6 +60,10 @@ public:
     void cancel_waiter(uint64_t id);
     /// Fires and clears every registered callback. Call after releasing `mutex`.
     void notify_waiters();
+    /// Free space of the log dir holding `log`, for log.dir.min.free.bytes; set by the first
+    /// append that needs it. Guarded by `mutex`.
+    std::shared_ptr<log_dir_space> space;
+
     /// True once the partition was deleted (topic deletion); handlers then answer
     /// UNKNOWN_TOPIC_OR_PARTITION. Set under `mutex`.
     bool deleted = false;

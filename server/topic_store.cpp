@@ -201,6 +201,15 @@ std::vector<std::shared_ptr<partition>> topic_store::partitions_of(std::string_v
     return entry ? entry->partitions : std::vector<std::shared_ptr<partition>>{};
 }
 
+std::shared_ptr<const topic_store::partition_list> topic_store::partition_table(std::string_view topic) const {
+    auto entry = find_entry(topic);
+    if (!entry) {
+        return nullptr;
+    }
+    const partition_list* list = &entry->partitions;
+    return {std::move(entry), list};  // aliasing: keeps the entry alive
+}
+
 std::vector<std::shared_ptr<partition>> topic_store::all_partitions() const {
     const auto idx = current();
     std::vector<std::shared_ptr<partition>> out;
@@ -554,7 +563,15 @@ log::result<std::shared_ptr<partition>> topic_store::open_partition(const std::s
     if (!log) {
         return log.error();
     }
-    return std::make_shared<partition>(topic, id, index, std::move(log).value());
+    auto p = std::make_shared<partition>(topic, id, index, std::move(log).value());
+    if (fresh) {
+        // Becoming the leader of a new partition starts its leader epoch at the log end, as Kafka's
+        // makeLeader does; the checkpoint is written now rather than by the first append.
+        if (auto ec = p->log->assign_leader_epoch(p->leader_epoch(), p->log->log_end_offset())) {
+            return ec;
+        }
+    }
+    return p;
 }
 
 std::error_code topic_store::shutdown() {

@@ -150,6 +150,10 @@ public:
     std::shared_ptr<partition> find_partition(const protocol::uuid& topic_id, int32_t index) const;
     /// Every partition of a topic, by index (empty when unknown).
     std::vector<std::shared_ptr<partition>> partitions_of(std::string_view topic) const;
+    /// The same list without copying it: immutable, shared with the topic's index entry, null when
+    /// the topic is unknown. One lookup serves every partition of a topic in a request.
+    using partition_list = std::vector<std::shared_ptr<partition>>;
+    std::shared_ptr<const partition_list> partition_table(std::string_view topic) const;
     /// Every partition of every topic.
     std::vector<std::shared_ptr<partition>> all_partitions() const;
     /// The resolved config of a topic, or nullptr when unknown.

@@ -52,9 +52,11 @@ struct partition_work {
     std::shared_ptr<const topic_config> config;
     std::span<const uint8_t> records;
     protocol::batch_header header;
-    /// The batch as it will be written (a copy: the log rewrites offsets in place), possibly
-    /// recompressed for the topic's compression.type.
-    std::vector<uint8_t> batch;
+    /// The batch as it will be written; the log rewrites its offsets in place. Normally the
+    /// records' own bytes in the request frame; `rebuilt` when the topic recompresses them, or a
+    /// copy when the frame is not writable (handlers run without a connection in tests).
+    std::span<uint8_t> batch;
+    std::vector<uint8_t> rebuilt;
 
     error_code error = error_code::none;
     std::optional<std::string> message;
@@ -63,6 +65,8 @@ struct partition_work {
     /// record validation errors, so producers can tell a lost producer state from a real gap).
     bool report_log_start = false;
 
+    /// Written to the log (not a duplicate, not refused): counts in the topic's bytes/messages in.
+    bool appended = false;
     int64_t base_offset = -1;
     int64_t log_append_time = -1;
     int64_t log_start_offset = -1;
@@ -126,6 +130,11 @@ std::string storage_error_message(int32_t broker_id, std::string_view topic, int
     return "Broker " + std::to_string(broker_id) + " cannot append to " + partition_name(topic, index) + ": " +
            std::string(cause) + " (log dir " + dir.parent_path().string() + " has " +
            (free ? std::to_string(*free) : std::string("unknown")) + " bytes free)";
+}
+
+int64_t monotonic_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 /// True at most once every 10 s: a full disk refuses every produce, and one log line per refusal
@@ -235,8 +244,8 @@ bool timestamp_out_of_range(int64_t ts, int64_t now, int64_t before_max, int64_t
 
 /// Record-level checks (Kafka's LogValidator): keys on compacted topics, timestamps within the
 /// topic's bounds, no LogAppendTime set by the producer. Decompresses the batch, so it runs only
-/// when one of those checks can fail, or when the topic recompresses. Fills `w.batch` when the
-/// batch is rebuilt with the topic's codec.
+/// when one of those checks can fail, or when the topic recompresses. Fills `w.rebuilt` and points
+/// `w.batch` at it when the batch is rebuilt with the topic's codec.
 void check_records(partition_work& w, int64_t now) {
     const topic_config& cfg = *w.config;
     const bool compacted = log::compacts(cfg.log.policy);
@@ -326,12 +335,25 @@ void check_records(partition_work& w, int64_t now) {
         o.last_offset_delta = decoded.header.last_offset_delta;
         o.base_timestamp = decoded.header.base_timestamp;
         o.max_timestamp = decoded.header.max_timestamp;
-        w.batch = protocol::build_batch(records, o);
+        w.rebuilt = protocol::build_batch(records, o);
+        w.batch = w.rebuilt;
     }
 }
 
+/// The bytes of `records` inside the writable request frame, or an empty span when they are not
+/// in it.
+std::span<uint8_t> writable_view(std::span<uint8_t> frame, std::span<const uint8_t> records) {
+    const uint8_t* begin = frame.data();
+    const uint8_t* end = begin + frame.size();
+    if (records.empty() || records.data() < begin || records.data() > end ||
+        records.size() > static_cast<std::size_t>(end - records.data())) {
+        return {};
+    }
+    return frame.subspan(static_cast<std::size_t>(records.data() - begin), records.size());
+}
+
 /// Pass 1 for one partition, after check_framing: the batch itself, off the lock.
-void validate_partition(partition_work& w, int64_t now) {
+void validate_partition(partition_work& w, std::span<uint8_t> frame, int64_t now) {
     if (static_cast<int64_t>(w.records.size()) > w.config->log.max_message_bytes) {
         w.fail(error_code::message_too_large,
                "The record batch size in the append to " + partition_name(w.topic, w.index) + " is " +
@@ -355,7 +377,11 @@ void validate_partition(partition_work& w, int64_t now) {
     }
     check_records(w, now);
     if (w.error == error_code::none && w.batch.empty()) {
-        w.batch.assign(w.records.begin(), w.records.end());
+        w.batch = writable_view(frame, w.records);
+        if (w.batch.empty()) {
+            w.rebuilt.assign(w.records.begin(), w.records.end());
+            w.batch = w.rebuilt;
+        }
     }
 }
 
@@ -426,8 +452,10 @@ void append_partition(partition_work& w, const broker_config& broker, int64_t no
             // log.dir.min.free.bytes: refuse before the filesystem is really full, so that index
             // pages, checkpoints and snapshots still find room (docs/decisions.md, "Storage errors
             // and a full disk").
-            const std::optional<uint64_t> free = free_bytes(plog.dir());
-            if (free && *free < w.batch.size() + static_cast<uint64_t>(broker.log_dir_min_free_bytes)) {
+            if (!p.space) {
+                p.space = log_dir_space::of(plog.dir().parent_path());
+            }
+            if (!p.space->take(w.batch.size(), static_cast<uint64_t>(broker.log_dir_min_free_bytes), monotonic_ms())) {
                 w.fail(error_code::kafka_storage_error,
                        storage_error_message(broker.broker_id, w.topic, w.index, plog.dir(),
                                              "the append would leave less than log.dir.min.free.bytes=" +
@@ -484,8 +512,7 @@ void append_partition(partition_work& w, const broker_config& broker, int64_t no
         }
     }
     p.notify_waiters();
-    // Only appended batches count (a duplicate or refused batch returned above).
-    record_topic_in(w.topic, w.batch.size(), w.header.record_count);
+    w.appended = true;
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -645,8 +672,17 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
         }
     } else {
         const bool acks_valid = request.acks == -1 || request.acks == 0 || request.acks == 1;
+        // One topic lookup per topic of the request, not per partition.
+        std::shared_ptr<const topic_store::partition_list> table;
+        std::size_t table_topic = std::numeric_limits<std::size_t>::max();
         for (partition_work& w : work) {
-            w.target = broker.find_partition(w.topic, w.index);
+            if (w.topic_index != table_topic) {
+                table = broker.store().partition_table(w.topic);
+                table_topic = w.topic_index;
+            }
+            if (table && w.index >= 0 && static_cast<std::size_t>(w.index) < table->size()) {
+                w.target = (*table)[static_cast<std::size_t>(w.index)];
+            }
             if (!w.target) {
                 w.fail(error_code::unknown_topic_or_partition,
                        "This server does not host this topic-partition.");
@@ -673,12 +709,28 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
                            partition_name(w.topic, w.index));
                 continue;
             }
-            validate_partition(w, now);
+            validate_partition(w, ctx.frame, now);
         }
         for (partition_work& w : work) {
             if (w.error == error_code::none) {
                 append_partition(w, broker.config(), now);
             }
+        }
+        // Bytes and messages in, once per topic of the request (work is in request order).
+        for (std::size_t i = 0; i < work.size();) {
+            uint64_t bytes = 0;
+            int64_t records = 0;
+            std::size_t j = i;
+            for (; j < work.size() && work[j].topic_index == work[i].topic_index; ++j) {
+                if (work[j].appended) {
+                    bytes += work[j].batch.size();
+                    records += std::max(work[j].header.record_count, 0);
+                }
+            }
+            if (bytes > 0) {
+                record_topic_in(work[i].topic, bytes, records);
+            }
+            i = j;
         }
         for (partition_work& w : work) {
             if (!w.snapshot.empty()) {
