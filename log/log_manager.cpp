@@ -71,8 +71,13 @@ result<std::unique_ptr<log_manager>> log_manager::open(log_manager_options optio
             return ec;
         }
     }
-    if (auto ec = manager->write_checkpoints()) {
-        return ec;
+    // Rewrite the checkpoints with what was loaded; an empty data dir with nothing to record (a
+    // first start) skips the four file writes and their fsyncs.
+    const bool nothing_to_record = manager->logs_.empty() && !manager->found_checkpoint_entries_;
+    if (!nothing_to_record) {
+        if (auto ec = manager->write_checkpoints()) {
+            return ec;
+        }
     }
     return manager;
 }
@@ -95,6 +100,9 @@ std::error_code log_manager::load_dir(std::size_t dir_index) {
     partition_offsets log_starts = read_or_empty(dir / log_start_checkpoint_name);
     partition_offsets cleaner_offsets = read_or_empty(dir / cleaner_checkpoint_name);
     partition_offsets high_watermarks = read_or_empty(dir / high_watermark_checkpoint_name);
+    if (!recovery_points.empty() || !log_starts.empty() || !cleaner_offsets.empty() || !high_watermarks.empty()) {
+        found_checkpoint_entries_ = true;
+    }
 
     auto entries = list_directory(dir);
     if (!entries) {

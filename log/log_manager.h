@@ -137,6 +137,8 @@ private:
 
     log_manager_options options_;
     bool had_clean_shutdown_ = true;
+    // Some checkpoint file read at open had entries (they are then rewritten, even with no logs).
+    bool found_checkpoint_entries_ = false;
     mutable std::mutex mutex_;  // guards logs_ and pending_dirs_
     std::map<topic_partition, entry> logs_;
     std::vector<pending_dir> pending_dirs_;

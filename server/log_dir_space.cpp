@@ -10,7 +10,11 @@ namespace broker::server {
 std::shared_ptr<log_dir_space> log_dir_space::of(const std::filesystem::path& dir) {
     static std::mutex mutex;
     static std::map<std::string, std::shared_ptr<log_dir_space>> dirs;
-    const std::string key = dir.lexically_normal().string();
+    std::filesystem::path normal = dir.lexically_normal();
+    if (!normal.has_filename() && normal.has_parent_path() && normal != normal.root_path()) {
+        normal = normal.parent_path();  // "a/b/" and "a/b/." name the same directory as "a/b"
+    }
+    const std::string key = normal.string();
     std::lock_guard lock(mutex);
     std::shared_ptr<log_dir_space>& entry = dirs[key];
     if (!entry) {

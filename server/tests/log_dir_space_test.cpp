@@ -1,0 +1,71 @@
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "server/log_dir_space.h"
+
+namespace broker::server {
+namespace {
+
+std::filesystem::path temp_dir() { return std::filesystem::temp_directory_path(); }
+
+TEST(log_dir_space, one_estimate_per_directory) {
+    const auto a = log_dir_space::of(temp_dir());
+    const auto b = log_dir_space::of(temp_dir() / ".");
+    EXPECT_EQ(a.get(), b.get());
+    EXPECT_NE(a.get(), log_dir_space::of(temp_dir() / "elsewhere").get());
+}
+
+TEST(log_dir_space, refuses_what_would_eat_into_the_reserve) {
+    log_dir_space space(temp_dir());
+    const std::optional<uint64_t> free = space.free_now();
+    ASSERT_TRUE(free.has_value());
+    ASSERT_GT(*free, 2U * 1024 * 1024);
+    EXPECT_TRUE(space.take(1024, 1024 * 1024, 0));
+    // A reserve larger than the whole free space refuses any append, at once.
+    EXPECT_FALSE(space.take(1, *free + 1, 1));
+    // And a reasonable one is granted again straight after a refusal.
+    EXPECT_TRUE(space.take(1024, 1024 * 1024, 2));
+}
+
+TEST(log_dir_space, stops_granting_when_the_space_is_really_used) {
+    const std::filesystem::path dir = temp_dir() / ("log-dir-space-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    log_dir_space space(dir);
+    const std::optional<uint64_t> free = space.free_now();
+    ASSERT_TRUE(free.has_value());
+    ASSERT_GT(*free, 64U * 1024 * 1024);
+    // Leave 8 MiB above the reserve, then write 1 MiB per grant, all within one refresh interval:
+    // the grants stop after about eight (give or take what other processes write meanwhile),
+    // because the estimate counts what was granted since the last reading.
+    const uint64_t reserve = *free - 8 * 1024 * 1024;
+    const std::vector<char> mib(1024 * 1024, 'x');
+    int granted = 0;
+    for (int i = 0; i < 16; ++i) {
+        if (!space.take(mib.size(), reserve, i)) {
+            continue;
+        }
+        ++granted;
+        std::ofstream out(dir / ("chunk-" + std::to_string(i)), std::ios::binary);
+        out.write(mib.data(), static_cast<std::streamsize>(mib.size()));
+        out.close();
+        ASSERT_TRUE(out.good());
+    }
+    std::filesystem::remove_all(dir);
+    EXPECT_GE(granted, 1);
+    EXPECT_LE(granted, 10);
+}
+
+TEST(log_dir_space, an_unreadable_directory_does_not_refuse) {
+    log_dir_space space(temp_dir() / "no-such-dir" / "below");
+    EXPECT_FALSE(space.free_now().has_value());
+    EXPECT_TRUE(space.take(1024, 1024, 0));
+}
+
+}  // namespace
+}  // namespace broker::server
