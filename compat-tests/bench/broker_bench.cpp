@@ -81,6 +81,8 @@ std::string unique_name(const std::string& prefix) {
 struct options {
     bool quick = false;
     bool verbose = false;  // --verbose: every repetition's consume figures, not only the medians
+    bool warmup = true;    // --no-warmup: skip writing and deleting warmup_bytes before the workloads
+    std::size_t warmup_bytes = std::size_t{2} << 30;
     int reps = 5;
     std::string only;
     // Sizes; --quick divides them.
@@ -92,6 +94,32 @@ struct options {
     int scale_partitions = 1000;
     int64_t scale_messages = 1'000'000;
 };
+
+/// Writes `bytes` of zeros to a temporary file and deletes it, then returns the seconds it took.
+/// On a virtual machine whose memory the hypervisor backs only on first touch (Firecracker, for one),
+/// the first use of each guest page costs several microseconds, charged as system time to whichever
+/// process touched it. A freshly booted machine would charge that to the first workloads' page-cache
+/// writes and distort their CPU figures by 3x or more; afterwards the kernel reuses the pages this
+/// freed. Costs nothing measurable on a machine that has already been used.
+double warm_up_page_cache(std::size_t bytes) {
+    const auto path = std::filesystem::temp_directory_path() / unique_name("broker-bench-warmup");
+    const auto start = clock_type::now();
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return 0;
+    }
+    const std::vector<char> block(1 << 20, 0);
+    for (std::size_t done = 0; done < bytes;) {
+        const ssize_t n = ::write(fd, block.data(), std::min(block.size(), bytes - done));
+        if (n <= 0) {
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    std::filesystem::remove(path);
+    return std::chrono::duration<double>(clock_type::now() - start).count();
+}
 
 bool selected(const options& o, const std::string& name) { return o.only.empty() || o.only == name; }
 
@@ -1100,6 +1128,8 @@ int main(int argc, char** argv) {
             o.quick = true;
         } else if (a == "--verbose") {
             o.verbose = true;
+        } else if (a == "--no-warmup") {
+            o.warmup = false;
         } else if (a == "--reps" && i + 1 < argc) {
             o.reps = std::max(1, std::atoi(argv[++i]));
             reps_given = true;
@@ -1113,8 +1143,8 @@ int main(int argc, char** argv) {
             }
         } else {
             std::fprintf(stderr,
-                         "usage: %s [--quick] [--verbose] [--reps N] [--only produce|produce1k|consume|latency|fsync|scale|"
-                         "footprint]\n",
+                         "usage: %s [--quick] [--verbose] [--no-warmup] [--reps N] [--only produce|produce1k|consume|"
+                         "latency|fsync|scale|footprint]\n",
                          argv[0]);
             return 2;
         }
@@ -1126,6 +1156,7 @@ int main(int argc, char** argv) {
         o.latency_seconds = 2;
         o.scale_producers = 10;
         o.scale_messages = 100'000;
+        o.warmup_bytes = std::size_t{512} << 20;
     }
     const char* env = std::getenv("BROKER_BIN");
     std::string binary = env != nullptr ? env : BROKER_BENCH_DEFAULT_BINARY;
@@ -1138,6 +1169,12 @@ int main(int argc, char** argv) {
                 rd_kafka_version_str());
     std::printf("figures: median of %d repetition(s) [min..max]; ratio = ours/mock; ours and mock alternate%s\n",
                 o.reps, o.quick ? "; --quick sizes" : "");
+    if (o.warmup) {
+        const double took = warm_up_page_cache(o.warmup_bytes);
+        std::printf("warm-up: wrote and deleted %zu MiB in %s in %.2f s (page-cache memory touched once before "
+                    "any workload; --no-warmup skips it)\n",
+                    o.warmup_bytes >> 20, std::filesystem::temp_directory_path().c_str(), took);
+    }
     std::fflush(stdout);
 
     reporter out;
