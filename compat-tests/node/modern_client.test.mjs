@@ -1,0 +1,87 @@
+// @platformatic/kafka 1.x on Node 22: a current client that sends the highest version of every API
+// the broker advertises (flexible versions throughout: Produce v11, Fetch v17, Metadata v12,
+// JoinGroup v9, ...). Admin createTopics/createPartitions/metadata/listOffsets, an idempotent zstd
+// producer with headers, a consumer group that reads everything and commits, the committed offsets
+// read back through the admin client, describeGroups/listGroups, deleteGroups and deleteTopics.
+// BOOTSTRAP comes from lib/broker_process.py; PLATFORMATIC_KAFKA is the package's folder.
+import { pathToFileURL } from 'node:url'
+import { join } from 'node:path'
+
+const kafka = await import(pathToFileURL(join(process.env.PLATFORMATIC_KAFKA, 'dist', 'index.js')).href)
+const { Admin, Producer, Consumer, stringSerializers, stringDeserializers } = kafka
+
+function assert(cond, msg) { if (!cond) throw new Error(msg) }
+
+const brokers = [process.env.BOOTSTRAP]
+const topic = 'modern-topic'
+const group = 'modern-group'
+const total = 400
+
+const watchdog = setTimeout(() => { console.error('timed out'); process.exit(1) }, 120000)
+
+const admin = new Admin({ clientId: 'compat-modern-admin', bootstrapBrokers: brokers })
+await admin.createTopics({ topics: [topic], partitions: 3, replicas: 1 })
+let md = await admin.metadata({ topics: [topic] })
+assert(md.topics.get(topic).partitionsCount === 3, 'three partitions expected')
+await admin.createPartitions({ topics: [{ name: topic, count: 4 }] })
+md = await admin.metadata({ topics: [topic], forceUpdate: true })
+assert(md.topics.get(topic).partitionsCount === 4, 'four partitions after createPartitions, got ' +
+       md.topics.get(topic).partitionsCount)
+
+const producer = new Producer({ clientId: 'compat-modern-producer', bootstrapBrokers: brokers,
+                                serializers: stringSerializers, idempotent: true, compression: 'zstd' })
+for (let b = 0; b < 4; b++) {
+  const messages = []
+  for (let i = b * 100; i < (b + 1) * 100; i++) {
+    messages.push({ topic, partition: i % 4, key: `k${i}`, value: `v${i}`, headers: { n: `${i}` } })
+  }
+  const res = await producer.send({ messages, acks: -1 })
+  assert(res.offsets.length === 4, 'one offset per partition expected: ' + res.offsets.length)
+}
+await producer.close()
+
+const listed = await admin.listOffsets({
+  topics: [{ name: topic, partitions: [0, 1, 2, 3].map((p) => ({ partitionIndex: p, timestamp: -1n })) }]
+})
+const ends = listed[0].partitions.map((p) => Number(p.offset))
+assert(ends.every((o) => o === 100), 'each partition should end at 100: ' + ends)
+
+const consumer = new Consumer({ groupId: group, clientId: 'compat-modern-consumer', bootstrapBrokers: brokers,
+                                deserializers: stringDeserializers })
+const stream = await consumer.consume({ autocommit: false, topics: [topic], mode: 'earliest',
+                                        sessionTimeout: 10000, heartbeatInterval: 500 })
+const seen = new Set()
+const last = new Map()
+for await (const m of stream) {
+  assert(m.headers.get('n') === m.value.slice(1), `header ${m.headers.get('n')} for ${m.value}`)
+  assert(m.key === 'k' + m.value.slice(1), `key ${m.key} for ${m.value}`)
+  assert(Number(m.value.slice(1)) % 4 === m.partition, `${m.value} on partition ${m.partition}`)
+  seen.add(m.value)
+  last.set(m.partition, m)
+  if (seen.size === total) break
+}
+for (const m of last.values()) await m.commit()
+await stream.close()
+
+const described = await admin.describeGroups({ groups: [group] })
+const state = described.get(group).state
+assert(state === 'STABLE' || state === 'EMPTY', 'group state ' + state)
+await consumer.close()
+
+const committed = await admin.listConsumerGroupOffsets({ groups: [group] })
+const parts = committed[0].topics.find((t) => t.name === topic).partitions
+assert(parts.length === 4 && parts.every((p) => p.committedOffset === 100n),
+       'committed offsets: ' + parts.map((p) => `${p.partitionIndex}:${p.committedOffset}`))
+
+const groups = await admin.listGroups()
+assert(groups.has(group), 'listGroups should include the group')
+assert((await admin.describeGroups({ groups: [group] })).get(group).state === 'EMPTY', 'group should be empty')
+await admin.deleteGroups({ groups: [group] })
+assert(!(await admin.listGroups()).has(group), 'group should be gone')
+
+await admin.deleteTopics({ topics: [topic] })
+md = await admin.metadata({ topics: [], forceUpdate: true })
+assert(!md.topics.has(topic), 'topic should be gone')
+await admin.close()
+clearTimeout(watchdog)
+console.log('ok')
