@@ -2,7 +2,8 @@
 // the broker advertises (flexible versions throughout: Produce v11, Fetch v17, Metadata v12,
 // JoinGroup v9, ...). Admin createTopics/createPartitions/metadata/listOffsets, an idempotent zstd
 // producer with headers, a consumer group that reads everything and commits, the committed offsets
-// read back through the admin client, describeGroups/listGroups, deleteGroups and deleteTopics.
+// read back and moved through the admin client, incrementalAlterConfigs/describeConfigs,
+// deleteRecords, describeGroups/listGroups, deleteGroups and deleteTopics.
 // BOOTSTRAP comes from lib/broker_process.py; PLATFORMATIC_KAFKA is the package's folder.
 import { pathToFileURL } from 'node:url'
 import { join } from 'node:path'
@@ -72,6 +73,31 @@ const committed = await admin.listConsumerGroupOffsets({ groups: [group] })
 const parts = committed[0].topics.find((t) => t.name === topic).partitions
 assert(parts.length === 4 && parts.every((p) => p.committedOffset === 100n),
        'committed offsets: ' + parts.map((p) => `${p.partitionIndex}:${p.committedOffset}`))
+
+// An empty group's offsets can be moved by an admin.
+await admin.alterConsumerGroupOffsets({ groupId: group, topics: [{ name: topic, partitionOffsets: [{ partition: 0, offset: 42n }] }] })
+const moved = (await admin.listConsumerGroupOffsets({ groups: [group] }))[0].topics.find((t) => t.name === topic)
+assert(moved.partitions.find((p) => p.partitionIndex === 0).committedOffset === 42n, 'alterConsumerGroupOffsets')
+
+// Topic configs: set one incrementally and read it back as a dynamic topic config.
+await admin.incrementalAlterConfigs({ resources: [{ resourceType: 2, resourceName: topic,
+                                                    configs: [{ name: 'retention.ms', configOperation: 0, value: '7200000' }] }] })
+const configs = await admin.describeConfigs({ resources: [{ resourceType: 2, resourceName: topic,
+                                                              configurationKeys: ['retention.ms', 'cleanup.policy'] }] })
+const cfg = new Map(configs[0].configs.map((c) => [c.name, c]))
+assert(cfg.get('retention.ms').value === '7200000' && cfg.get('retention.ms').configSource === 1,
+       'retention.ms: ' + JSON.stringify(cfg.get('retention.ms')))
+assert(cfg.get('cleanup.policy').value === 'delete' && cfg.get('cleanup.policy').configSource === 5,
+       'cleanup.policy: ' + JSON.stringify(cfg.get('cleanup.policy')))
+
+// DeleteRecords moves the log start offset, which ListOffsets earliest then reports.
+const deleted = await admin.deleteRecords({ topics: [{ name: topic, partitions: [{ partition: 1, offset: 30n }] }] })
+assert(deleted[0].partitions[0].lowWatermark === 30n, 'deleteRecords low watermark')
+const earliest = await admin.listOffsets({
+  topics: [{ name: topic, partitions: [0, 1].map((p) => ({ partitionIndex: p, timestamp: -2n })) }]
+})
+const starts = earliest[0].partitions.sort((a, b) => a.partitionIndex - b.partitionIndex).map((p) => Number(p.offset))
+assert(starts[0] === 0 && starts[1] === 30, 'earliest offsets after deleteRecords: ' + starts)
 
 const groups = await admin.listGroups()
 assert(groups.has(group), 'listGroups should include the group')
