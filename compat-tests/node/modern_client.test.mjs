@@ -3,7 +3,8 @@
 // JoinGroup v9, ...). Admin createTopics/createPartitions/metadata/listOffsets, an idempotent zstd
 // producer with headers, a consumer group that reads everything and commits, the committed offsets
 // read back and moved through the admin client, incrementalAlterConfigs/describeConfigs,
-// deleteRecords, describeGroups/listGroups, deleteGroups and deleteTopics.
+// deleteRecords, describeGroups/listGroups, deleteGroups, two members splitting the partitions, and
+// deleteTopics.
 // BOOTSTRAP comes from lib/broker_process.py; PLATFORMATIC_KAFKA is the package's folder.
 import { pathToFileURL } from 'node:url'
 import { join } from 'node:path'
@@ -104,6 +105,51 @@ assert(groups.has(group), 'listGroups should include the group')
 assert((await admin.describeGroups({ groups: [group] })).get(group).state === 'EMPTY', 'group should be empty')
 await admin.deleteGroups({ groups: [group] })
 assert(!(await admin.listGroups()).has(group), 'group should be gone')
+
+// Two members of one group split the four partitions (JoinGroup/SyncGroup with the client's own
+// assignor), and the second member reads what is produced after it joined.
+async function until(what, cond, ms = 30000) {
+  const deadline = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for ' + what)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+const member = (id) => new Consumer({ groupId: 'modern-pair', clientId: id, bootstrapBrokers: brokers,
+                                      deserializers: stringDeserializers, sessionTimeout: 10000,
+                                      heartbeatInterval: 300, rebalanceTimeout: 10000 })
+const owned = (c) => (c.assignments ?? []).flatMap((a) => a.topic === topic ? a.partitions : [])
+const first = member('compat-modern-m1')
+const second = member('compat-modern-m2')
+const got = { first: new Set(), second: new Set() }
+const s1 = await first.consume({ autocommit: 200, topics: [topic], mode: 'latest' })
+s1.on('data', (m) => got.first.add(m.value))
+await until('the first member to own all partitions', () => owned(first).length === 4)
+const s2 = await second.consume({ autocommit: 200, topics: [topic], mode: 'latest' })
+s2.on('data', (m) => got.second.add(m.value))
+await until('the partitions to be split', () => {
+  const a = owned(first)
+  const b = owned(second)
+  return a.length === 2 && b.length === 2 && new Set([...a, ...b]).size === 4
+})
+const pairProducer = new Producer({ clientId: 'compat-modern-producer-2', bootstrapBrokers: brokers,
+                                    serializers: stringSerializers })
+const after = []
+for (let i = 0; i < 40; i++) after.push({ topic, partition: i % 4, value: `w${i}` })
+await pairProducer.send({ messages: after })
+await pairProducer.close()
+await until('both members to read the new messages', () => got.first.size + got.second.size >= 40)
+const expected = (c) => new Set(after.filter((m) => owned(c).includes(m.partition)).map((m) => m.value))
+for (const [name, c] of [['first', first], ['second', second]]) {
+  const want = expected(c)
+  assert(want.size === 20 && [...want].every((v) => got[name].has(v)), `${name} member missed messages of its partitions`)
+}
+const pair = (await admin.describeGroups({ groups: ['modern-pair'] })).get('modern-pair')
+assert(pair.state === 'STABLE' && pair.members.size === 2, `pair group: ${pair.state}, ${pair.members.size} members`)
+await s1.close()
+await s2.close()
+await first.close()
+await second.close()
 
 await admin.deleteTopics({ topics: [topic] })
 md = await admin.metadata({ topics: [], forceUpdate: true })
