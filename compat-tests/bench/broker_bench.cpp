@@ -95,7 +95,8 @@ struct options {
     int64_t scale_messages = 1'000'000;
 };
 
-/// Writes `bytes` of zeros to a temporary file and deletes it, then returns the seconds it took.
+/// Writes `bytes` of zeros to a temporary file and deletes it, then returns the seconds it took
+/// (negative when the file cannot be created).
 /// On a virtual machine whose memory the hypervisor backs only on first touch (Firecracker, for one),
 /// the first use of each guest page costs several microseconds, charged as system time to whichever
 /// process touched it. A freshly booted machine would charge that to the first workloads' page-cache
@@ -106,7 +107,7 @@ double warm_up_page_cache(std::size_t bytes) {
     const auto start = clock_type::now();
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        return 0;
+        return -1;
     }
     const std::vector<char> block(1 << 20, 0);
     for (std::size_t done = 0; done < bytes;) {
@@ -1171,9 +1172,13 @@ int main(int argc, char** argv) {
                 o.reps, o.quick ? "; --quick sizes" : "");
     if (o.warmup) {
         const double took = warm_up_page_cache(o.warmup_bytes);
-        std::printf("warm-up: wrote and deleted %zu MiB in %s in %.2f s (page-cache memory touched once before "
-                    "any workload; --no-warmup skips it)\n",
-                    o.warmup_bytes >> 20, std::filesystem::temp_directory_path().c_str(), took);
+        if (took < 0) {
+            std::printf("warm-up: skipped, cannot create a file in %s\n", std::filesystem::temp_directory_path().c_str());
+        } else {
+            std::printf("warm-up: wrote and deleted %zu MiB in %s in %.2f s (page-cache memory touched once "
+                        "before any workload; --no-warmup skips it)\n",
+                        o.warmup_bytes >> 20, std::filesystem::temp_directory_path().c_str(), took);
+        }
     }
     std::fflush(stdout);
 
