@@ -14,7 +14,7 @@
 //
 // Thread-safety: every member may be called from any thread. A waiter is resumed by a post to its
 // own executor, never inline on the releasing thread.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <cstdint>
 #include <deque>

@@ -12,7 +12,7 @@
 // connection is served; afterwards everything here is read-only or internally synchronised, so
 // handlers on any shard may use it without locks. Tests may build a core without opening its
 // store: lookups then find nothing and auto-creation fails with KAFKA_STORAGE_ERROR.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <cstdint>
 #include <memory>

@@ -28,7 +28,7 @@
 // coroutines share it through a shared_ptr. It registers in its shard's connection_registry so that
 // shutdown can close every socket, and counts itself in the connection_tracker (max.connections,
 // max.connections.per.ip, drain at shutdown).
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <array>
 #include <chrono>

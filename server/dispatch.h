@@ -18,7 +18,7 @@
 //   - a request it refuses is answered with Kafka error codes at the level the schema puts them;
 //   - returns handler_result::no_reply() when the protocol says no response is sent (Produce acks=0);
 //   - an exception escaping a handler is a bug: it is logged and the connection is closed.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <cstdint>
 #include <functional>

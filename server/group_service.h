@@ -34,7 +34,7 @@
 // every waiting JoinGroup/SyncGroup (NOT_COORDINATOR), cancels the timers; afterwards every call
 // answers COORDINATOR_NOT_AVAILABLE. The destructor stops the thread and must run after stop()
 // while the handlers' executors still exist, or when no handler waits.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <atomic>
 #include <cstdint>

@@ -13,7 +13,7 @@
 // Lifecycle: bind() on the main thread during startup (throws on failure), start(), stop()
 // (posts the close to the acceptor's shard and waits for the accept loop to finish; call it from a
 // non-shard thread).
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <cstdint>
 #include <future>

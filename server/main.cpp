@@ -2,7 +2,7 @@
 // "listening" line on stdout, run until SIGINT or SIGTERM, then shut down cleanly and exit 0.
 // Exit status 1 means the broker could not start (bad configuration, unusable log directory,
 // address in use); the reason is on stderr.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <csignal>
 #include <cstdio>

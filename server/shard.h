@@ -16,7 +16,7 @@
 //
 // Thread-safety: executor(), size(), on_shard() and run_blocking() may be called from any thread
 // once start() has returned. start() and stop() are called from the owning (main) thread.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <memory>
 #include <optional>

@@ -1,6 +1,6 @@
 #include "server/fuzz/request_path.h"
 
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <malloc.h>
 #include <unistd.h>

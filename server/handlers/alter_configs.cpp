@@ -10,7 +10,7 @@
 //     does for static configs, unknown keys INVALID_CONFIG. Every topic is re-resolved afterwards.
 //   - anything else: INVALID_REQUEST.
 // validate_only checks without changing anything. error_message is null on success.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/handlers/common.h"

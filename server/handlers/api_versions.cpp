@@ -8,7 +8,7 @@
 //   - from v3 the client names its software; a name or version outside
 //     [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? is INVALID_REQUEST with no API list;
 //   - the advertised list is exactly served_apis(), the same table dispatch uses.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/handlers/common.h"

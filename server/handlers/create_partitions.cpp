@@ -5,7 +5,7 @@
 // (INVALID_REPLICA_ASSIGNMENT); unknown topics answer UNKNOWN_TOPIC_OR_PARTITION; a topic named
 // twice answers INVALID_REQUEST for every occurrence. validate_only runs the checks only. New
 // partitions exist when the response is sent. error_message is null on success.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <map>
 

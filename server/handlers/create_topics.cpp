@@ -13,7 +13,7 @@
 // v5+ results carry the partition count, replication factor and every config with its source;
 // v7 the topic id. error_message (v1+) is null on success. timeout_ms is not needed: creation is
 // finished when the response is sent.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <map>
 

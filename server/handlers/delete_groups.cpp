@@ -4,7 +4,7 @@
 // id, in request order: GROUP_ID_NOT_FOUND for an unknown group, NON_EMPTY_GROUP while it has
 // members, NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS when not (yet) served here. A deleted
 // group's offsets and group record get tombstones in `__consumer_offsets`. v2 flexible.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/group_service.h"

@@ -5,7 +5,7 @@
 // negative) is OFFSET_OUT_OF_RANGE; a topic whose cleanup.policy lacks delete answers
 // POLICY_VIOLATION, as Kafka does; unknown partitions UNKNOWN_TOPIC_OR_PARTITION. Errors carry
 // low_watermark -1. Segments wholly below the new start are deleted before the answer.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/handlers/common.h"

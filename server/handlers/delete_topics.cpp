@@ -8,7 +8,7 @@
 // deleted once and answered once. Deletion is complete when the response is sent: the partition
 // logs are closed and renamed for removal, and fetches waiting on them are woken.
 // error_message (v5+) is null on success.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <set>
 

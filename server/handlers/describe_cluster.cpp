@@ -5,7 +5,7 @@
 // on. v1's endpoint_type asks for brokers (1) or controllers (2); a broker endpoint answers only
 // brokers, so 2 is UNSUPPORTED_ENDPOINT_TYPE, as Kafka answers. The authorized-operations
 // bitfield is filled only when asked; with no authorizer every cluster operation is allowed.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <climits>
 

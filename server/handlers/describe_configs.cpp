@@ -12,7 +12,7 @@
 // configuration_keys (null = all) filters the entries. v0 reports is_default instead of a source;
 // synonyms (v1+) are sent only when include_synonyms is set; v3+ adds config_type, and
 // documentation is always null (the broker carries no per-config documentation text).
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <algorithm>
 

@@ -7,7 +7,7 @@
 // protocol are filled only for Stable groups. v1+ throttle time, v3+ authorized operations (when
 // asked; with no authorizer, every operation Kafka defines on groups: READ, DELETE, DESCRIBE),
 // v4+ group_instance_id, v5 flexible.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <climits>
 

@@ -5,7 +5,7 @@
 // Kafka does). offset_lag is 0 and is_future_key false: there are no replica moves between
 // directories. v3+ carries a top-level error code (0); v4 each directory's total and usable bytes
 // (statvfs). A directory that cannot be examined answers KAFKA_STORAGE_ERROR.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <map>
 

@@ -2,7 +2,7 @@
 // kafka-transactions.sh / Admin.describeProducers. Per partition: producer id, epoch, last
 // sequence, last timestamp, coordinator epoch (-1: no transactions) and the current transaction's
 // start offset (-1). Unknown topics or partitions answer UNKNOWN_TOPIC_OR_PARTITION.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <mutex>
 

@@ -11,7 +11,7 @@
 //      the partitions (partition::on_append) or the connection closing cuts short;
 //   3. completion: the session cache filters the last pass (incremental fetches) and the response
 //      is encoded with the regions as splices, which the connection sends with sendfile(2).
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <cstdint>
 #include <memory>

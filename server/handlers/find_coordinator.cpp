@@ -16,7 +16,7 @@
 //   - v1-3 carry error_message = the error's default message ("NONE" when there is none, as
 //     Kafka's Errors.message() gives); v4+ results carry an empty message. Errors come with
 //     node id -1, host "" and port -1 (Kafka's Node.noNode()).
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/group_service.h"

@@ -3,7 +3,7 @@
 //
 // Version rules (HeartbeatRequest/Response.json): v1+ throttle_time_ms, v3+ group_instance_id,
 // v4 flexible. The coordinator's error goes in the single error_code.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/group_service.h"

@@ -5,7 +5,7 @@
 // log.cleanup.policy), else INVALID_REQUEST, as Kafka answers. A name given twice in one resource is
 // INVALID_REQUEST; an unknown operation INVALID_REQUEST. Resources and validation are as for
 // AlterConfigs (alter_configs.cpp). error_message is null on success.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <set>
 

@@ -12,7 +12,7 @@
 //   - ids come from producer_id_manager (persisted blocks, never reused); when no block can be
 //     reserved the answer is COORDINATOR_LOAD_IN_PROGRESS (retriable), as Kafka answers when its
 //     id manager has no block yet.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/handlers/common.h"

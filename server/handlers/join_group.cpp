@@ -13,7 +13,7 @@
 //   - protocol_name is nullable from v7; below v7 a null name is written as "", from v7 an empty
 //     name is written as null; protocol_type exists from v7;
 //   - client_host is "/" + the peer address, as Kafka reports it.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/group_service.h"

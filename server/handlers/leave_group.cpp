@@ -6,7 +6,7 @@
 //   - v3+ name a batch of members (member_id, group_instance_id; v5+ reason), answered one by one
 //     in request order, plus the top-level error (with it, no member results). An entry with an
 //     empty member id and an instance id removes that static member (administrative removal).
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/group_service.h"

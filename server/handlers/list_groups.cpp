@@ -5,7 +5,7 @@
 // loaded groups are still listed. v4+ states_filter (case-insensitive Kafka state names; empty =
 // all), v5+ types_filter (every group here is "classic"; a non-empty filter without it lists
 // nothing) and group_type in the answer. v1+ throttle time, v3+ flexible.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/group_service.h"

@@ -13,7 +13,7 @@
 // ("offsets before", by segment modification time, at most max_num_offsets, newest first).
 // From v1 a partition listed twice makes every occurrence INVALID_REQUEST; v4+ checks the
 // current leader epoch (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <algorithm>
 #include <filesystem>

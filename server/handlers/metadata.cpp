@@ -14,7 +14,7 @@
 //     authorizer every operation Kafka defines for the resource type is allowed;
 //   - brokers are the addresses advertised for the listener the request came in on.
 // Fields a version lacks are simply not encoded by the generated codec.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <algorithm>
 #include <climits>

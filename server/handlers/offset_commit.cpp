@@ -13,7 +13,7 @@
 //     group_instance_id; v8 flexible; v9 names the generation "member epoch" (same field);
 //   - errors are per partition; a group-level problem (NOT_COORDINATOR, ILLEGAL_GENERATION, ...)
 //     is reported on every partition the coordinator was given.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <map>
 

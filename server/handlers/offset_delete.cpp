@@ -6,7 +6,7 @@
 // error (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, NOT_COORDINATOR, ...) is the top-level error_code
 // of a response without topics. Topics are grouped in order of first appearance, refused
 // partitions first (Kafka's OffsetDeleteResponse.Builder).
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <map>
 

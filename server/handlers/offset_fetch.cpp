@@ -11,7 +11,7 @@
 //   - v8+ member_id/member_epoch belong to the KIP-848 consumer protocol; classic groups ignore them;
 //   - v0 read ZooKeeper-stored offsets in Kafka 3.x; here every version reads the coordinator
 //     (docs/groups.md).
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/group_service.h"

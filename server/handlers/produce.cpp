@@ -11,7 +11,7 @@
 //      pool before the answer (group commit: concurrent producers share one fsync per partition).
 // acks=0 sends no response at all; if any partition failed the connection is closed instead, which
 // is how Kafka tells such a producer something went wrong.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <algorithm>
 #include <atomic>

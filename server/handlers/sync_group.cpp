@@ -8,7 +8,7 @@
 //   - v3+ group_instance_id;
 //   - v5+ protocol_type and protocol_name are mandatory: a request without them gets
 //     INCONSISTENT_GROUP_PROTOCOL (the coordinator checks it), and both come back in the response.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include "protocol/generated/messages.h"
 #include "server/group_service.h"

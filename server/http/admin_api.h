@@ -21,7 +21,7 @@
 // size read, atomics for offsets) and reaches the group coordinator through
 // group_service::snapshot_groups() (posted to the coordinator thread, resumed here), so it never
 // runs on, or waits for, a shard. broker_core must outlive it.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <cstddef>
 #include <functional>

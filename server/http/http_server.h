@@ -22,7 +22,7 @@
 // but its own; closes the acceptors and every open connection, waits for the coroutines to end,
 // joins the thread). stop() is idempotent and also run by the destructor. The accept loop never
 // exits on a per-connection error: it logs, pauses briefly on descriptor exhaustion, and goes on.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <boost/beast/core/tcp_stream.hpp>
 

@@ -2,7 +2,7 @@
 // AlterConfigs, IncrementalAlterConfigs, DescribeCluster, DescribeLogDirs) and Metadata with a real
 // topic store: each request is encoded at a given version, run through its handler, and the
 // response decoded at the same version.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // broker_server with the topic store: topics created over the wire survive a stop/start, the stop
 // leaves the clean-shutdown marker, and the admin APIs are reachable through dispatch.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // frames hold the whole request memory budget; the broker raises its descriptor limit; the
 // connection tracker's per-address accounting; idle and per-address limits with a busy client.
 // compat-tests/robustness/ checks the same limits against the real broker process.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>

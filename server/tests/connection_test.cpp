@@ -1,6 +1,6 @@
 // An in-process broker on 127.0.0.1:0 (2 shards) driven over raw sockets: normal requests,
 // pipelining, and misuse. After every misuse a fresh connection must still get an answer.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -5,7 +5,7 @@
 // Long-polling tests run the handler on a private single-threaded io_context and post their steps
 // (append, close, delete) behind it: the fetch runs first and parks on its timer, then each step
 // runs, so the order is deterministic and nothing sleeps.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

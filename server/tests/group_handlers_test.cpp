@@ -2,7 +2,7 @@
 // response field the coordinator fills, error placement per version, FindCoordinator and the
 // creation of `__consumer_offsets`, a JoinGroup that waits without holding up the broker, and
 // offsets and groups surviving a restart.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // what was produced and fetched, offsets and lag match the commits), the listener's limits (405,
 // 404, 413, 431, slow clients, connection cap, bind failure), and the pieces underneath
 // (Prometheus writer, target parsing, assignment decoding, batch record counting).
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <gtest/gtest.h>
 

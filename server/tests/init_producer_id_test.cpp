@@ -1,6 +1,6 @@
 // InitProducerId and the producer id manager: fresh ids with epoch 0, Kafka's request checks, the
 // refusal of transactional ids, and ids that never repeat across restarts and crashes.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // ListOffsets with a real topic store: latest/earliest/max-timestamp/by-timestamp lookups, the
 // high watermark bound, leader epochs, duplicates, unknown partitions, and v0's legacy list.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <gtest/gtest.h>
 

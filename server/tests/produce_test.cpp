@@ -2,7 +2,7 @@
 // refused batch writes nothing, message size, compression rules, record-level checks, idempotent
 // retries and sequence errors, flushing before the acknowledgement, snapshots on roll, producer
 // state after a restart, and the acks=0 connection close over a real socket.
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <gtest/gtest.h>
 

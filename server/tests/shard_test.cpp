@@ -1,4 +1,4 @@
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // Helpers for the server tests: temporary directories, request/response framing, running a handler
 // to completion, an in-process broker on 127.0.0.1:0, and a blocking raw-socket client whose reads
 // time out (so a broken server fails a test instead of hanging it).
-#include "zk/asio.h"
+#include "common/asio.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
