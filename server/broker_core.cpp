@@ -6,7 +6,8 @@ broker_core::broker_core(broker_config config, std::string cluster_id, shard_gro
     : config_(std::move(config)),
       cluster_id_(std::move(cluster_id)),
       shards_(shards),
-      store_(std::make_unique<topic_store>(config_, topics_)),
+      replicas_(std::make_unique<replica_manager>(config_, topics_)),
+      store_(std::make_unique<topic_store>(config_, topics_, *replicas_)),
       fetch_sessions_(static_cast<std::size_t>(config_.max_incremental_fetch_session_cache_slots)),
       producer_ids_(std::make_unique<producer_id_manager>(
           std::filesystem::path(config_.log_dirs.empty() ? std::string(".") : config_.log_dirs.front()) /

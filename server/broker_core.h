@@ -25,7 +25,8 @@
 #include "server/config.h"
 #include "server/fetch_session.h"
 #include "server/group_service.h"
-#include "server/partition.h"
+#include "server/replica/partition.h"
+#include "server/replica/replica_manager.h"
 #include "server/producer_ids.h"
 #include "server/shard.h"
 #include "server/topic_store.h"
@@ -61,12 +62,15 @@ public:
     /// mutations block (use the awaitable wrappers below, or shards().run_blocking).
     topic_store& store() { return *store_; }
     const topic_store& store() const { return *store_; }
-    /// Shorthands for store().find_partition(): nullptr when the topic or partition is unknown.
+    /// The partitions this broker hosts and their logs (server/replica/replica_manager.h).
+    replica_manager& replicas() { return *replicas_; }
+    const replica_manager& replicas() const { return *replicas_; }
+    /// The hosted replica, whatever its role: nullptr when not hosted here.
     std::shared_ptr<partition> find_partition(std::string_view topic, int32_t index) const {
-        return store_->find_partition(topic, index);
+        return replicas_->find(topic, index);
     }
     std::shared_ptr<partition> find_partition(const protocol::uuid& topic_id, int32_t index) const {
-        return store_->find_partition(topic_id, index);
+        return replicas_->find(topic_id, index);
     }
     /// The resolved log config of a topic (broker defaults + overrides); nullopt when unknown.
     std::optional<log::log_config> log_config_of(std::string_view topic) const {
@@ -101,6 +105,7 @@ private:
     const std::string cluster_id_;
     shard_group& shards_;
     topic_table topics_;
+    std::unique_ptr<replica_manager> replicas_;
     std::unique_ptr<topic_store> store_;
     fetch_session_cache fetch_sessions_;
     std::unique_ptr<producer_id_manager> producer_ids_;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <span>
 #include <tuple>
 #include <vector>
@@ -430,14 +431,15 @@ net::awaitable<void> connection::serve() {
                 co_return;  // shutting down
             }
         }
-        reservation held(services_.request_memory, reserved);
-
-        frame_buffer buffer(static_cast<std::size_t>(size));
-        if (!co_await read_exact(buffer.data(), buffer.size())) {
+        // Both end with the request, or earlier when the handler releases the frame before it
+        // waits (request_context::release_frame).
+        std::optional<reservation> held(std::in_place, services_.request_memory, reserved);
+        std::optional<frame_buffer> buffer(std::in_place, static_cast<std::size_t>(size));
+        if (!co_await read_exact(buffer->data(), buffer->size())) {
             co_return;
         }
 
-        const std::span<uint8_t> frame = buffer.bytes();
+        const std::span<uint8_t> frame = buffer->bytes();
         protocol::reader in(frame);
         protocol::request_header header;
         int16_t header_version = 0;
@@ -487,6 +489,11 @@ net::awaitable<void> connection::serve() {
             .shard_id = shard_id_,
             .frame = frame,
             .connection_closed = &close_signal_,
+            .frame_release =
+                [&buffer, &held] {
+                    buffer.reset();
+                    held.reset();
+                },
         };
         handler_result result = co_await dispatch(ctx, in);
         if (result.response) {

@@ -7,7 +7,8 @@
 
 #include "log/errors.h"
 #include "protocol/records.h"
-#include "server/dispatch.h"
+#include "server/replica/delayed_operation.h"
+#include "server/request_context.h"
 #include "server/logging.h"
 
 namespace broker::server {
@@ -22,20 +23,9 @@ int64_t wall_clock_ms() {
         .count();
 }
 
-/// What a coordinator append reports for a log error (the coordinator then maps it the way Kafka
-/// maps produce errors for its own writes).
-error_code append_error(const std::error_code& ec) {
-    if (ec == log::errc::message_too_large) {
-        return error_code::message_too_large;
-    }
-    if (ec == log::errc::record_batch_too_large) {
-        return error_code::record_list_too_large;
-    }
-    if (ec == log::errc::log_closed) {
-        return error_code::not_leader_or_follower;
-    }
-    return error_code::kafka_storage_error;
-}
+/// How long a coordinator append waits for the in-sync replicas (Kafka's
+/// offsets.commit.timeout.ms default); on a single node it never waits.
+constexpr std::chrono::milliseconds offsets_commit_timeout{5000};
 
 }  // namespace
 
@@ -147,26 +137,22 @@ private:
 // ---------------------------------------------------------------------------------------------
 // Appends to __consumer_offsets
 
-/// The coordinator's offsets_log over the `__consumer_offsets` partitions of the topic store. Used
-/// only on the coordinator thread. One append = one batch written under the partition's mutex,
-/// like a produce with acks=all on a single node; `done` is posted back to the coordinator thread,
-/// so completions keep the order of the appends.
+/// The coordinator's offsets_log over the `__consumer_offsets` partitions of the topic store.
+/// Used only on the coordinator thread. One append = one batch through the partition's leader
+/// append with acks=all, completed when the high watermark passes it (a delayed operation: at once
+/// on a single node); `done` runs on the coordinator thread, so completions keep the order of the
+/// appends.
 class group_service::partition_offsets_log final : public coordinator::offsets_log {
 public:
-    partition_offsets_log(net::io_context& io, topic_store& store) : io_(io), store_(store) {}
+    partition_offsets_log(net::io_context& io, topic_store& store, const broker_config& config)
+        : io_(io), store_(store), config_(config) {}
 
     void append(int32_t partition, std::vector<offsets_record> records,
                 std::function<void(error_code)> done) override {
-        const error_code result = write(partition, records);
-        net::post(io_, [done = std::move(done), result] { done(result); });
-    }
-
-private:
-    error_code write(int32_t partition, const std::vector<offsets_record>& records) {
-        const std::shared_ptr<server::partition> p =
-            store_.find_partition(offsets_topic_name, partition);
+        const std::shared_ptr<server::partition> p = store_.find_partition(offsets_topic_name, partition);
         if (!p) {
-            return error_code::unknown_topic_or_partition;
+            net::post(io_, [done = std::move(done)] { done(error_code::unknown_topic_or_partition); });
+            return;
         }
         const int64_t now = wall_clock_ms();
         std::vector<protocol::record_data> data;
@@ -179,29 +165,32 @@ private:
             data.push_back(std::move(d));
         }
         std::vector<uint8_t> batch = protocol::build_batch(data, protocol::batch_build_options{});
-        {
-            std::lock_guard lock(p->mutex);
-            if (p->deleted || !p->log) {
-                return error_code::not_leader_or_follower;
+        leader_append request;
+        request.batch = batch;
+        request.header = *protocol::parse_batch_header(batch);
+        request.required_acks = -1;
+        request.now_ms = now;
+        const leader_append_result result = p->append_as_leader(request, config_);
+        if (!result.ok()) {
+            if (result.error != error_code::not_enough_replicas) {
+                BROKER_LOG_WARN("append to " << offsets_topic_name << "-" << partition << " failed: "
+                                             << protocol::error_name(result.error)
+                                             << (result.message ? ": " + *result.message : std::string()));
             }
-            // acks=all: the in-sync replicas (this broker alone) must reach min.insync.replicas.
-            if (p->config()->min_insync_replicas > 1) {
-                return error_code::not_enough_replicas;
-            }
-            auto appended = p->log->append(batch, p->leader_epoch());
-            if (!appended) {
-                BROKER_LOG_WARN("append to " << offsets_topic_name << "-" << partition
-                                             << " failed: " << appended.error().message());
-                return append_error(appended.error());
-            }
-            p->log->set_high_watermark(p->log->log_end_offset());
+            // A deleted partition is one this coordinator no longer owns.
+            const error_code e = result.error == error_code::unknown_topic_or_partition
+                                     ? error_code::not_leader_or_follower
+                                     : result.error;
+            net::post(io_, [done = std::move(done), e] { done(e); });
+            return;
         }
-        p->notify_waiters();
-        return error_code::none;
+        when_replicated(io_.get_executor(), p, result.last_offset + 1, offsets_commit_timeout, std::move(done));
     }
 
+private:
     net::io_context& io_;
     topic_store& store_;
+    const broker_config& config_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -211,7 +200,7 @@ group_service::group_service(const broker_config& config, topic_store& store, sh
     : config_(config), store_(store), shards_(shards) {
     work_.emplace(io_.get_executor());
     scheduler_ = std::make_unique<timer_scheduler>(io_);
-    log_ = std::make_unique<partition_offsets_log>(io_, store_);
+    log_ = std::make_unique<partition_offsets_log>(io_, store_, config_);
     partitions_ = config_.offsets_topic_num_partitions;
     coordinator_ = std::make_unique<coordinator::group_coordinator>(
         coordinator_config_of(config_, partitions_), *scheduler_, *log_);
@@ -387,30 +376,23 @@ bool group_service::load_partition(int32_t partition) {
         if (stopping_.load(std::memory_order_acquire)) {
             return false;
         }
-        log::read_result read;
-        {
-            std::lock_guard lock(p->mutex);
-            if (p->deleted || !p->log) {
+        if (first) {
+            const std::optional<partition_offsets> offsets = p->offsets();
+            if (!offsets) {
                 break;
             }
-            if (first) {
-                next = p->log->log_start_offset().value();
-                first = false;
-            }
-            const log::offset end = p->log->log_end_offset();
-            if (next >= end.value()) {
-                break;
-            }
-            auto r = p->log->read(log::offset(std::max(next, p->log->log_start_offset().value())),
-                                  load_buffer_bytes, end);
-            if (!r) {
-                BROKER_LOG_ERROR("loading " << offsets_topic_name << "-" << partition
-                                            << ": read at " << next
-                                            << " failed: " << r.error().message());
-                break;
-            }
-            read = std::move(r).value();
+            next = offsets->log_start_offset;
+            first = false;
         }
+        auto r = p->read_local(next, load_buffer_bytes);
+        if (!r) {
+            if (r.error() != log::errc::log_closed) {
+                BROKER_LOG_ERROR("loading " << offsets_topic_name << "-" << partition << ": read at " << next
+                                            << " failed: " << r.error().message());
+            }
+            break;
+        }
+        const log::read_result read = std::move(r).value();
         if (read.empty()) {
             break;
         }

@@ -120,8 +120,8 @@ std::optional<std::string> check_replicas(const std::vector<int32_t>& replicas, 
 
 }  // namespace
 
-topic_store::topic_store(const broker_config& config, topic_table& table, const log::clock& clock)
-    : config_(config), table_(table), clock_(clock), index_(std::make_shared<const index>()) {}
+topic_store::topic_store(const broker_config& config, topic_table& table, replica_manager& replicas)
+    : config_(config), table_(table), replicas_(replicas), index_(std::make_shared<const index>()) {}
 
 topic_store::~topic_store() {
     // A store that was opened but not shut down (a failed start, a test) still releases its logs
@@ -180,43 +180,24 @@ std::shared_ptr<const topic_store::topic_entry> topic_store::find_entry(std::str
 }
 
 std::shared_ptr<partition> topic_store::find_partition(std::string_view topic, int32_t index) const {
-    const auto entry = find_entry(topic);
-    if (!entry || index < 0 || static_cast<std::size_t>(index) >= entry->partitions.size()) {
-        return nullptr;
-    }
-    return entry->partitions[static_cast<std::size_t>(index)];
+    return replicas_.find(topic, index);
 }
 
 std::shared_ptr<partition> topic_store::find_partition(const protocol::uuid& topic_id, int32_t index) const {
-    const auto idx = current();
-    const auto it = idx->by_id.find(topic_id);
-    if (it == idx->by_id.end() || index < 0 || static_cast<std::size_t>(index) >= it->second->partitions.size()) {
-        return nullptr;
-    }
-    return it->second->partitions[static_cast<std::size_t>(index)];
+    return replicas_.find(topic_id, index);
 }
 
 std::vector<std::shared_ptr<partition>> topic_store::partitions_of(std::string_view topic) const {
-    const auto entry = find_entry(topic);
-    return entry ? entry->partitions : std::vector<std::shared_ptr<partition>>{};
+    const auto list = replicas_.partitions_of(topic);
+    return list ? *list : std::vector<std::shared_ptr<partition>>{};
 }
 
 std::shared_ptr<const topic_store::partition_list> topic_store::partition_table(std::string_view topic) const {
-    auto entry = find_entry(topic);
-    if (!entry) {
-        return nullptr;
-    }
-    const partition_list* list = &entry->partitions;
-    return {std::move(entry), list};  // aliasing: keeps the entry alive
+    return replicas_.partitions_of(topic);
 }
 
 std::vector<std::shared_ptr<partition>> topic_store::all_partitions() const {
-    const auto idx = current();
-    std::vector<std::shared_ptr<partition>> out;
-    for (const auto& [name, entry] : idx->by_name) {
-        out.insert(out.end(), entry->partitions.begin(), entry->partitions.end());
-    }
-    return out;
+    return replicas_.all();
 }
 
 std::shared_ptr<const topic_config> topic_store::config_of(std::string_view topic) const {
@@ -261,7 +242,7 @@ std::optional<topic_description> topic_store::describe(std::string_view topic) c
     if (!entry) {
         return std::nullopt;
     }
-    return describe_entry(entry->name, entry->id, entry->partitions.size(), entry->internal, entry->overrides);
+    return describe_entry(entry->name, entry->id, entry->partition_count, entry->internal, entry->overrides);
 }
 
 std::optional<topic_description> topic_store::describe(const protocol::uuid& topic_id) const {
@@ -273,7 +254,7 @@ std::vector<topic_description> topic_store::list_topics() const {
     const auto idx = current();
     std::vector<topic_description> out;
     for (const auto& [name, e] : idx->by_name) {
-        out.push_back(describe_entry(e->name, e->id, e->partitions.size(), e->internal, e->overrides));
+        out.push_back(describe_entry(e->name, e->id, e->partition_count, e->internal, e->overrides));
     }
     return out;
 }
@@ -296,20 +277,29 @@ std::shared_ptr<const topic_config> topic_store::resolve(const config_map& overr
 void topic_store::publish(std::shared_ptr<const index> next) {
     std::vector<topic_info> topics;
     topics.reserve(next->by_name.size());
-    const int32_t self = config_.broker_id;
     for (const auto& [name, entry] : next->by_name) {
         topic_info info;
         info.name = entry->name;
         info.topic_id = entry->id;
         info.is_internal = entry->internal;
-        info.partitions.reserve(entry->partitions.size());
-        for (const auto& p : entry->partitions) {
+        info.partitions.reserve(static_cast<std::size_t>(entry->partition_count));
+        const auto hosted = replicas_.partitions_of(entry->name);
+        for (int32_t i = 0; i < entry->partition_count; ++i) {
+            const std::shared_ptr<partition> p =
+                hosted && static_cast<std::size_t>(i) < hosted->size() ? (*hosted)[static_cast<std::size_t>(i)] : nullptr;
             partition_info pi;
-            pi.partition_index = p->index();
-            pi.leader_id = self;
+            pi.partition_index = i;
+            if (!p) {
+                // Not hosted here (yet): no leader known.
+                pi.error_code = static_cast<int16_t>(error_code::leader_not_available);
+                info.partitions.push_back(std::move(pi));
+                continue;
+            }
+            // What the replica layer serves the partition with (today: led here, alone).
+            pi.leader_id = p->leader_id();
             pi.leader_epoch = p->leader_epoch();
-            pi.replica_nodes = {self};
-            pi.isr_nodes = {self};
+            pi.replica_nodes = p->assigned_replicas();
+            pi.isr_nodes = p->in_sync_replicas();
             info.partitions.push_back(std::move(pi));
         }
         topics.push_back(std::move(info));
@@ -329,7 +319,7 @@ std::error_code topic_store::persist(const index& next) const {
         json t;
         t["name"] = entry->name;
         t["id"] = entry->id.to_string();
-        t["partitions"] = entry->partitions.size();
+        t["partitions"] = entry->partition_count;
         t["internal"] = entry->internal;
         json configs = json::object();
         for (const auto& [k, v] : entry->overrides) {
@@ -457,7 +447,7 @@ stored_state parse_metadata_file(const std::string& text, const std::string& pat
 
 void topic_store::open() {
     std::lock_guard admin(admin_mutex_);
-    if (logs_) {
+    if (replicas_.is_open()) {
         return;
     }
     stored_state state;
@@ -489,22 +479,12 @@ void topic_store::open() {
     }
     const auto broker_defaults = resolve({}, *next);
 
-    log::log_manager_options options;
-    for (const std::string& dir : config_.log_dirs) {
-        options.log_dirs.emplace_back(dir);
-    }
-    options.time = &clock_;
-    options.config_for = [&](const log::topic_partition& tp) {
+    const std::error_code opened = replicas_.open([&](const log::topic_partition& tp) {
         const auto it = configs.find(tp.topic);
         return it == configs.end() ? broker_defaults->log : it->second->log;
-    };
-    auto opened = log::log_manager::open(std::move(options));
-    if (!opened) {
-        throw std::runtime_error("cannot open the logs: " + error_text(opened.error()));
-    }
-    logs_ = std::move(opened).value();
-    if (!logs_->had_clean_shutdown() && !logs_->partitions().empty()) {
-        BROKER_LOG_INFO("logs recovered after an unclean shutdown");
+    });
+    if (opened) {
+        throw std::runtime_error("cannot open the logs: " + error_text(opened));
     }
 
     for (const stored_topic& t : state.topics) {
@@ -514,100 +494,60 @@ void topic_store::open() {
         entry->internal = t.internal;
         entry->overrides = t.configs;
         entry->config = configs[t.name];
+        entry->partition_count = t.partitions;
+        replica_manager::partition_list hosted;
         for (int32_t i = 0; i < t.partitions; ++i) {
-            auto p = open_partition(t.name, t.id, i, entry->config->log, false);
+            auto p = open_partition(t.name, t.id, i, entry->config, false);
             if (!p) {
                 throw std::runtime_error("cannot open partition " + t.name + "-" + std::to_string(i) + ": " +
                                          error_text(p.error()));
             }
-            p.value()->set_config(entry->config);
-            // Becoming leader with an ISR of one: Kafka advances the high watermark to the log end
-            // at once. The checkpointed value may lag (it is written periodically), and after a
-            // crash it would hide acknowledged records until the next append.
-            p.value()->log->set_high_watermark(p.value()->log->log_end_offset());
-            entry->partitions.push_back(std::move(p).value());
+            hosted.push_back(std::move(p).value());
         }
+        replicas_.host(entry->name, entry->id, std::move(hosted));
         next->by_id[entry->id] = entry;
         next->by_name[entry->name] = std::move(entry);
     }
-    for (const log::topic_partition& tp : logs_->partitions()) {
+    for (const log::topic_partition& tp : replicas_.logs().partitions()) {
         const auto it = next->by_name.find(tp.topic);
-        if (it == next->by_name.end() || tp.partition >= static_cast<int32_t>(it->second->partitions.size())) {
+        if (it == next->by_name.end() || tp.partition >= it->second->partition_count) {
             BROKER_LOG_WARN("partition directory " << tp.dir_name()
                                                    << " belongs to no known topic; leaving it on disk untouched");
         }
     }
-    const int64_t now = clock_.now_ms();
-    last_retention_ms_ = now - config_.log_retention_check_interval_ms +
-                         std::min(initial_retention_delay_ms, config_.log_retention_check_interval_ms);
-    last_checkpoint_ms_ = now;
     publish(std::move(next));
 }
 
 log::result<std::shared_ptr<partition>> topic_store::open_partition(const std::string& topic, const protocol::uuid& id,
-                                                                    int32_t index, const log::log_config& config,
+                                                                    int32_t index,
+                                                                    const std::shared_ptr<const topic_config>& config,
                                                                     bool fresh) {
-    if (!logs_) {
-        return make_error_code(std::errc::not_connected);
+    auto p = replicas_.create_replica(topic, id, index, config, fresh);
+    if (!p) {
+        return p;
     }
-    const log::topic_partition tp{topic, index};
-    if (fresh && logs_->get(tp)) {
-        // A stray directory left from before (startup keeps them): Kafka would have deleted it
-        // already; a new topic must not start with someone else's records.
-        BROKER_LOG_WARN("deleting stray partition directory " << tp.dir_name() << " to create it afresh");
-        if (auto ec = logs_->remove(tp)) {
-            return ec;
-        }
-    }
-    auto log = logs_->get_or_create(tp, config);
-    if (!log) {
-        return log.error();
-    }
-    auto p = std::make_shared<partition>(topic, id, index, std::move(log).value());
-    if (fresh) {
-        // Becoming the leader of a new partition starts its leader epoch at the log end, as Kafka's
-        // makeLeader does; the checkpoint is written now rather than by the first append.
-        if (auto ec = p->log->assign_leader_epoch(p->leader_epoch(), p->log->log_end_offset())) {
-            return ec;
-        }
+    // The local catalog's assignment: a single node leads every partition it hosts, with itself as
+    // the whole assignment and in-sync set, at leader epoch 0. Becoming leader records the epoch at
+    // the log end (a new partition's epoch checkpoint is written now rather than by the first
+    // append) and moves the high watermark to the log end.
+    partition_assignment self;
+    self.leader_epoch = 0;
+    self.replicas = {config_.broker_id};
+    self.isr = {config_.broker_id};
+    self.leader = config_.broker_id;
+    if (auto ec = p.value()->become_leader(self)) {
+        return ec;
     }
     return p;
 }
 
 std::error_code topic_store::shutdown() {
     std::lock_guard admin(admin_mutex_);
-    if (shut_down_ || !logs_) {
+    if (shut_down_ || !replicas_.is_open()) {
         return {};
     }
     shut_down_ = true;
-    std::error_code first;
-    for (const auto& p : all_partitions()) {
-        {
-            std::lock_guard lock(p->mutex);
-            if (!p->deleted && p->log) {
-                // A snapshot at the log end spares the next start a scan of the batches written
-                // since the last segment roll (producer state is otherwise rebuilt from the log).
-                if (p->producers.loaded()) {
-                    if (auto ec = p->producers.write_snapshot(p->log->dir(), p->log->log_end_offset().value())) {
-                        BROKER_LOG_WARN("writing producer snapshot of " << p->topic() << "-" << p->index() << ": "
-                                                                        << ec.message());
-                    }
-                }
-                if (auto ec = p->log->close(true); ec && !first) {
-                    BROKER_LOG_ERROR("closing " << p->topic() << "-" << p->index() << ": " << ec.message());
-                    first = ec;
-                }
-            }
-            p->deleted = true;
-        }
-        p->notify_waiters();
-    }
-    std::lock_guard maintenance(maintenance_mutex_);
-    if (auto ec = logs_->shutdown(); ec && !first) {
-        BROKER_LOG_ERROR("log shutdown: " << ec.message());
-        first = ec;
-    }
-    return first;
+    return replicas_.shutdown();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -623,7 +563,7 @@ created_topic topic_store::create_topic(const new_topic& topic, bool validate_on
     if (auto error = check_topic_name(topic.name)) {
         return fail(error_code::invalid_topic_exception, *error);
     }
-    if (!logs_ || shut_down_) {
+    if (!replicas_.is_open() || shut_down_) {
         return fail(error_code::kafka_storage_error, "The broker's logs are not open.");
     }
     const auto idx = current();
@@ -721,15 +661,16 @@ topic_result topic_store::create_locked(const new_topic& topic, int32_t partitio
         entry->overrides[k] = v;
     }
     entry->config = resolve(entry->overrides, *idx);
+    entry->partition_count = partitions;
     std::error_code failure;
+    replica_manager::partition_list hosted;
     for (int32_t i = 0; i < partitions; ++i) {
-        auto p = open_partition(entry->name, entry->id, i, entry->config->log, true);
+        auto p = open_partition(entry->name, entry->id, i, entry->config, true);
         if (!p) {
             failure = p.error();
             break;
         }
-        p.value()->set_config(entry->config);
-        entry->partitions.push_back(std::move(p).value());
+        hosted.push_back(std::move(p).value());
     }
     auto next = std::make_shared<index>(*idx);
     if (!failure) {
@@ -739,7 +680,7 @@ topic_result topic_store::create_locked(const new_topic& topic, int32_t partitio
     }
     if (failure) {
         for (int32_t i = 0; i < partitions; ++i) {
-            (void)logs_->remove(log::topic_partition{entry->name, i});
+            replicas_.discard(entry->name, i);
         }
         BROKER_LOG_ERROR("creating topic " << topic.name << " failed: " << failure.message());
         return topic_result::failure(error_code::kafka_storage_error,
@@ -747,6 +688,8 @@ topic_result topic_store::create_locked(const new_topic& topic, int32_t partitio
     }
     BROKER_LOG_INFO("created topic " << entry->name << " (" << partitions << " partitions, id "
                                      << entry->id.to_string() << ")");
+    // Hosted before the metadata shows the topic, so a client that sees it finds its partitions.
+    replicas_.host(entry->name, entry->id, std::move(hosted));
     publish(std::move(next));
     return topic_result::success();
 }
@@ -813,18 +756,7 @@ topic_result topic_store::delete_locked(const std::shared_ptr<const topic_entry>
                                      "Deleting topic " + entry->name + " failed: " + ec.message());
     }
     publish(std::move(next));
-    std::error_code first;
-    for (const auto& p : entry->partitions) {
-        {
-            std::lock_guard lock(p->mutex);
-            p->deleted = true;
-            if (auto ec = logs_->remove(log::topic_partition{entry->name, p->index()}); ec && !first) {
-                first = ec;
-            }
-        }
-        p->notify_waiters();
-    }
-    if (first) {
+    if (const std::error_code first = replicas_.remove_topic(entry->name, true)) {
         // The topic is gone for clients; leftover files are cleaned at the next startup.
         BROKER_LOG_ERROR("deleting the logs of topic " << entry->name << ": " << first.message());
     }
@@ -841,7 +773,7 @@ topic_result topic_store::create_partitions(std::string_view topic, int32_t coun
         return topic_result::failure(error_code::unknown_topic_or_partition,
                                      "The topic '" + std::string(topic) + "' does not exist.");
     }
-    const auto current_count = static_cast<int32_t>(entry->partitions.size());
+    const int32_t current_count = entry->partition_count;
     if (count < current_count) {
         return topic_result::failure(error_code::invalid_partitions,
                                      "Topic currently has " + std::to_string(current_count) +
@@ -881,19 +813,20 @@ topic_result topic_store::create_partitions(std::string_view topic, int32_t coun
     if (validate_only) {
         return topic_result::success();
     }
-    if (!logs_ || shut_down_) {
+    if (!replicas_.is_open() || shut_down_) {
         return topic_result::failure(error_code::kafka_storage_error, "The broker's logs are not open.");
     }
     auto grown = std::make_shared<topic_entry>(*entry);
+    grown->partition_count = count;
+    replica_manager::partition_list hosted = partitions_of(grown->name);
     std::error_code failure;
     for (int32_t i = current_count; i < count; ++i) {
-        auto p = open_partition(grown->name, grown->id, i, grown->config->log, true);
+        auto p = open_partition(grown->name, grown->id, i, grown->config, true);
         if (!p) {
             failure = p.error();
             break;
         }
-        p.value()->set_config(grown->config);
-        grown->partitions.push_back(std::move(p).value());
+        hosted.push_back(std::move(p).value());
     }
     auto next = std::make_shared<index>(*current());
     if (!failure) {
@@ -903,12 +836,13 @@ topic_result topic_store::create_partitions(std::string_view topic, int32_t coun
     }
     if (failure) {
         for (int32_t i = current_count; i < count; ++i) {
-            (void)logs_->remove(log::topic_partition{grown->name, i});
+            replicas_.discard(grown->name, i);
         }
         return topic_result::failure(error_code::kafka_storage_error,
                                      "Creating partitions of " + grown->name + " failed: " + failure.message());
     }
     BROKER_LOG_INFO("topic " << grown->name << " now has " << count << " partitions");
+    replicas_.host(grown->name, grown->id, std::move(hosted));
     publish(std::move(next));
     return topic_result::success();
 }
@@ -920,58 +854,22 @@ std::pair<topic_result, int64_t> topic_store::delete_records(std::string_view to
                                       "This server does not host this topic-partition."),
                 -1};
     }
-    topic_result result;
-    int64_t low_watermark = -1;
-    {
-        std::lock_guard lock(p->mutex);
-        if (p->deleted || !p->log || p->log->closed()) {
-            return {topic_result::failure(error_code::unknown_topic_or_partition,
-                                          "This server does not host this topic-partition."),
-                    -1};
-        }
-        if (!log::deletes(p->log->config().policy)) {
-            return {topic_result::failure(error_code::policy_violation,
-                                          "Records of partition " + p->topic() + "-" + std::to_string(index) +
-                                              " can not be deleted due to the configured policy"),
-                    -1};
-        }
-        const int64_t hw = p->log->high_watermark().value();
-        const int64_t target = offset == -1 ? hw : offset;
-        if (target < 0) {
-            return {topic_result::failure(error_code::offset_out_of_range,
-                                          "The requested offset " + std::to_string(offset) + " is not valid."),
-                    -1};
-        }
-        if (auto ec = p->log->delete_records(log::offset(target))) {
-            if (ec == log::errc::offset_out_of_range) {
-                result = topic_result::failure(error_code::offset_out_of_range,
-                                               "Cannot increment the log start offset to " + std::to_string(target) +
-                                                   " of partition " + p->topic() + "-" + std::to_string(index) +
-                                                   " since it is larger than the high watermark " +
-                                                   std::to_string(hw));
-            } else {
-                result = topic_result::failure(error_code::kafka_storage_error, ec.message());
-            }
-        }
-        low_watermark = p->log->log_start_offset().value();
+    std::string message;
+    const auto [error, low_watermark] = p->delete_records(offset, message);
+    if (error != error_code::none) {
+        return {topic_result::failure(error, std::move(message)), -1};
     }
-    p->notify_waiters();
-    if (!result.ok()) {
-        return {result, -1};
-    }
-    return {result, low_watermark};
+    return {topic_result::success(), low_watermark};
 }
 
 // ---------------------------------------------------------------------------------------------
 // Configs
 
 void topic_store::push_config(const topic_entry& entry) const {
-    for (const auto& p : entry.partitions) {
-        std::lock_guard lock(p->mutex);
-        p->set_config(entry.config);
-        if (!p->deleted && p->log && !p->log->closed()) {
-            if (auto ec = p->log->set_config(entry.config->log)) {
-                BROKER_LOG_ERROR("applying config to " << p->topic() << "-" << p->index() << ": " << ec.message());
+    if (const auto hosted = replicas_.partitions_of(entry.name)) {
+        for (const auto& p : *hosted) {
+            if (p) {
+                p->set_config(entry.config);
             }
         }
     }
@@ -1204,7 +1102,7 @@ std::vector<log_dir_description> topic_store::describe_log_dirs(
         by_path[std::filesystem::path(dir).lexically_normal().string()] = out.size();
         out.push_back(std::move(d));
     }
-    if (!logs_) {
+    if (!replicas_.is_open()) {
         return out;
     }
     std::vector<std::shared_ptr<partition>> selected;
@@ -1218,8 +1116,7 @@ std::vector<log_dir_description> topic_store::describe_log_dirs(
         selected = all_partitions();
     }
     for (const auto& p : selected) {
-        const log::topic_partition tp{p->topic(), p->index()};
-        const auto dir = logs_->log_dir_of(tp);
+        const auto dir = replicas_.log_dir_of(p->topic(), p->index());
         if (!dir) {
             continue;
         }
@@ -1227,69 +1124,17 @@ std::vector<log_dir_description> topic_store::describe_log_dirs(
         if (it == by_path.end()) {
             continue;
         }
-        int64_t size = 0;
-        {
-            std::lock_guard lock(p->mutex);
-            if (p->deleted || !p->log || p->log->closed()) {
-                continue;
-            }
-            size = static_cast<int64_t>(p->log->size_bytes());
+        if (p->deleted()) {
+            continue;
         }
+        const auto size = static_cast<int64_t>(p->size_bytes());
         out[it->second].partitions.push_back(log_dir_partition{p->topic(), p->index(), size});
     }
     return out;
 }
 
-void topic_store::with_partition(const log::topic_partition& tp, const std::function<void()>& work) const {
-    const auto p = find_partition(tp.topic, tp.partition);
-    if (!p) {
-        return;  // a stray directory (no known topic) or a partition being deleted: leave it alone
-    }
-    std::lock_guard lock(p->mutex);
-    if (p->deleted || !p->log || p->log->closed()) {
-        return;
-    }
-    work();
-}
-
 void topic_store::run_maintenance(int64_t now_ms) {
-    std::lock_guard maintenance(maintenance_mutex_);
-    if (!logs_ || shut_down_) {
-        return;
-    }
-    const log::owner_guard guard = [this](const log::topic_partition& tp, const std::function<void()>& work) {
-        with_partition(tp, work);
-    };
-    // Only partitions of known topics are maintained; stray directories are left untouched.
-    const log::partition_filter known = [this](const log::topic_partition& tp) {
-        return find_partition(tp.topic, tp.partition) != nullptr;
-    };
-    if (now_ms - last_retention_ms_ >= config_.log_retention_check_interval_ms) {
-        last_retention_ms_ = now_ms;
-        const auto r = logs_->run_retention(now_ms, known, guard);
-        if (r.first_error) {
-            BROKER_LOG_ERROR("retention pass: " << r.first_error.message());
-        }
-        if (r.totals.deleted_segments > 0) {
-            BROKER_LOG_INFO("retention deleted " << r.totals.deleted_segments << " segments ("
-                                                 << r.totals.deleted_bytes << " bytes)");
-        }
-    }
-    if (auto ec = logs_->flush_due_logs(now_ms, known, guard)) {
-        BROKER_LOG_ERROR("flush pass: " << ec.message());
-    }
-    if (config_.log_cleaner_enable) {
-        const auto r = logs_->run_cleaner(now_ms, known, guard);
-        if (r.first_error) {
-            BROKER_LOG_ERROR("cleaner pass: " << r.first_error.message());
-        }
-    }
-    if (now_ms - last_checkpoint_ms_ >= config_.log_flush_offset_checkpoint_interval_ms) {
-        last_checkpoint_ms_ = now_ms;
-        if (auto ec = logs_->write_checkpoints()) {
-            BROKER_LOG_ERROR("writing checkpoints: " << ec.message());
-        }
-    }
+    replicas_.run_maintenance(now_ms);
 }
 
 }  // namespace broker::server

@@ -25,10 +25,10 @@
 //  - Mutations (create/delete topics, partitions, configs) are serialised by one admin mutex and
 //    do blocking file I/O (directory creation, fsync): call them from the blocking pool
 //    (shard_group::run_blocking), never on a shard thread. broker_core offers awaitable wrappers.
-//  - Partition logs are only touched under their partition's mutex (see server/partition.h):
-//    deletion closes a log under it, marks the partition deleted and then wakes its waiters;
-//    config changes call partition_log::set_config under it; the maintenance passes take it for the
-//    short owner steps only.
+//  - Partition logs are only touched through their partition (server/replica/partition.h):
+//    deletion stops the partition and removes its log under the partition's lock, then wakes its
+//    waiters; config changes go through partition::set_config; the maintenance passes run their
+//    short owner steps through partition::run_owner_step.
 //  - Lifecycle: construct, open() once (main thread, before connections), ..., shutdown() once
 //    after every connection is closed. After shutdown() every lookup still works but the logs are
 //    closed (partitions are marked deleted so late handlers answer with an error, not a crash).
@@ -51,7 +51,8 @@
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 #include "server/config.h"
-#include "server/partition.h"
+#include "server/replica/partition.h"
+#include "server/replica/replica_manager.h"
 #include "server/topic_config.h"
 #include "server/topic_table.h"
 
@@ -128,9 +129,9 @@ public:
     static constexpr const char* metadata_file_name = "__sluice_topics.json";
     static constexpr int file_format_version = 1;
 
-    /// `config` must outlive the store. `table` receives a snapshot on every change.
-    topic_store(const broker_config& config, topic_table& table,
-                const log::clock& clock = log::system_clock::instance());
+    /// `config` and `replicas` must outlive the store. `table` receives a snapshot on every change;
+    /// `replicas` hosts the partitions of the topics it lists.
+    topic_store(const broker_config& config, topic_table& table, replica_manager& replicas);
     ~topic_store();
     topic_store(const topic_store&) = delete;
     topic_store& operator=(const topic_store&) = delete;
@@ -238,8 +239,8 @@ public:
     void run_maintenance(int64_t now_ms);
 
     /// The log manager (valid after open()).
-    log::log_manager& logs() { return *logs_; }
-    const log::clock& clock() const { return clock_; }
+    log::log_manager& logs() { return replicas_.logs(); }
+    const log::clock& clock() const { return replicas_.clock(); }
     /// Where the metadata file lives.
     std::filesystem::path metadata_path() const;
 
@@ -250,7 +251,8 @@ private:
         bool internal = false;
         config_map overrides;
         std::shared_ptr<const topic_config> config;
-        std::vector<std::shared_ptr<partition>> partitions;
+        /// The catalog's partition count; the partitions themselves are the replica manager's.
+        int32_t partition_count = 0;
     };
     /// The immutable lookup index, with the dynamic broker configs the topic configs were
     /// resolved against; replaced whole on every change, so readers (DescribeConfigs on a shard)
@@ -274,7 +276,8 @@ private:
     /// being created now), a stray log already on disk under that name is deleted first, so a new
     /// topic never inherits old records. Admin mutex held.
     log::result<std::shared_ptr<partition>> open_partition(const std::string& topic, const protocol::uuid& id,
-                                                           int32_t index, const log::log_config& config, bool fresh);
+                                                           int32_t index, const std::shared_ptr<const topic_config>& config,
+                                                           bool fresh);
     topic_result create_locked(const new_topic& topic, int32_t partitions);
     topic_result delete_locked(const std::shared_ptr<const topic_entry>& entry);
     topic_result apply_topic_overrides_locked(const std::shared_ptr<const topic_entry>& entry, config_map overrides,
@@ -284,23 +287,16 @@ private:
     /// pushes the configs to the logs.
     void refresh_all_configs_locked(std::shared_ptr<index> next);
     void push_config(const topic_entry& entry) const;
-    /// Runs `work` under the partition's mutex unless it is deleted (maintenance guard).
-    void with_partition(const log::topic_partition& tp, const std::function<void()>& work) const;
 
     const broker_config& config_;
     topic_table& table_;
-    const log::clock& clock_;
-    std::unique_ptr<log::log_manager> logs_;
+    replica_manager& replicas_;
 
     mutable std::mutex index_mutex_;  // guards index_ (the pointer only)
     std::shared_ptr<const index> index_;
 
     mutable std::mutex admin_mutex_;  // serialises mutations
     std::atomic<bool> shut_down_{false};
-
-    std::mutex maintenance_mutex_;  // one maintenance pass at a time
-    int64_t last_retention_ms_ = 0;
-    int64_t last_checkpoint_ms_ = 0;
 };
 
 }  // namespace broker::server

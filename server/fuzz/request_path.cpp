@@ -284,6 +284,7 @@ request_outcome request_path_harness::run(std::span<const uint8_t> frame, unsign
                 .shard_id = shard_id,
                 .frame = state->frame,
                 .connection_closed = &state->close_signal,
+                .frame_release = {},
             };
             try {
                 state->result = co_await dispatch(ctx, in);

@@ -11,7 +11,8 @@
 #include "protocol/errors.h"
 #include "protocol/header.h"
 #include "protocol/wire.h"
-#include "server/dispatch.h"
+#include "server/broker_core.h"
+#include "server/request_context.h"
 
 namespace broker::server {
 

@@ -6,6 +6,7 @@
 
 #include <mutex>
 
+#include "log/errors.h"
 #include "protocol/generated/messages.h"
 #include "server/handlers/common.h"
 #include "server/handlers/handlers.h"
@@ -34,16 +35,17 @@ net::awaitable<handler_result> handle_describe_producers(request_context& ctx, p
                 out_topic.partitions.push_back(std::move(out));
                 continue;
             }
-            std::lock_guard lock(p->mutex);
-            if (p->deleted || !p->log) {
+            auto producers = p->active_producers(now, config);
+            if (!producers && producers.error() == log::errc::log_closed) {
                 out.error_code = code(protocol::error_code::unknown_topic_or_partition);
-            } else if (std::error_code ec = p->producers.loaded() ? std::error_code{} : p->producers.load(*p->log)) {
-                BROKER_LOG_ERROR("loading producer state of " << topic.name << "-" << index << ": " << ec.message());
+            } else if (!producers) {
+                BROKER_LOG_ERROR("loading producer state of " << topic.name << "-" << index << ": "
+                                                              << producers.error().message());
                 out.error_code = code(protocol::error_code::kafka_storage_error);
+            } else if (p->role() != replica_role::leader) {
+                out.error_code = code(protocol::error_code::not_leader_or_follower);
             } else {
-                p->producers.expire_if_due(now, config.producer_id_expiration_ms,
-                                           config.producer_id_expiration_check_interval_ms);
-                for (const auto& [id, entry] : p->producers.producers()) {
+                for (const auto& [id, entry] : producers.value()) {
                     protocol::describe_producers_response::producer_state state;
                     state.producer_id = id;
                     state.producer_epoch = entry.epoch;

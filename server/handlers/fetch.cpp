@@ -31,6 +31,7 @@
 #include "server/handlers/common.h"
 #include "server/handlers/handlers.h"
 #include "server/metrics.h"
+#include "server/replica/delayed_operation.h"
 
 namespace broker::server {
 namespace {
@@ -42,22 +43,6 @@ constexpr int16_t first_topic_id_version = 13;
 constexpr int16_t first_replica_state_version = 15;
 constexpr int16_t first_node_endpoints_version = 16;
 constexpr int16_t first_zstd_version = 10;
-
-// The one place log errors become Kafka codes for a fetch.
-error_code map_read_error(const std::error_code& ec) {
-    if (ec == log::errc::offset_out_of_range) {
-        return error_code::offset_out_of_range;
-    }
-    if (ec == log::errc::log_closed) {
-        // Closed under a fetch: the partition is being deleted or the broker is stopping. A
-        // retriable code sends the client back to Metadata.
-        return error_code::not_leader_or_follower;
-    }
-    if (ec.category() == std::system_category() || ec.category() == std::generic_category()) {
-        return error_code::kafka_storage_error;
-    }
-    return error_code::unknown_server_error;
-}
 
 std::optional<std::vector<protocol::fetch_response::aborted_transaction>> aborted_transactions(
     const fetch_read_options& options) {
@@ -100,99 +85,28 @@ int64_t steady_now_ms() {
 
 // ---- waiting for data
 
-// What a parked fetch shares with the callbacks that wake it. Only the fetch holds it strongly;
-// callbacks hold weak references, so a callback that fires after the fetch ended does nothing.
-// Touched only on the fetch's shard (callbacks from appending threads post there first).
-struct wake_state {
-    explicit wake_state(const net::any_io_executor& executor) : timer(executor) {}
-    net::steady_timer timer;
-    bool connection_closed = false;
-};
-
-// One round of on_append registrations, withdrawn when the round ends (callbacks are one-shot, so
-// every round registers afresh before it reads: an append after the read always wakes the wait).
-class append_subscription {
-public:
-    append_subscription(const std::vector<fetch_target>& targets, const std::shared_ptr<wake_state>& state,
-                        const net::any_io_executor& executor) {
-        const std::weak_ptr<wake_state> weak = state;
-        for (const fetch_target& t : targets) {
-            if (!t.partition) {
-                continue;
-            }
-            // Runs on the appending thread: only hop to the fetch's shard.
-            const uint64_t id = t.partition->on_append([weak, executor] {
-                net::post(executor, [weak] {
-                    if (const auto s = weak.lock()) {
-                        s->timer.cancel();
-                    }
-                });
-            });
-            registered_.emplace_back(t.partition, id);
-        }
-    }
-    ~append_subscription() {
-        for (const auto& [p, id] : registered_) {
-            p->cancel_waiter(id);
-        }
-    }
-    append_subscription(const append_subscription&) = delete;
-    append_subscription& operator=(const append_subscription&) = delete;
-
-private:
-    std::vector<std::pair<std::shared_ptr<partition>, uint64_t>> registered_;
-};
-
-// Wakes the fetch when its connection closes (the broker is stopping, or dropped the client).
-class close_subscription {
-public:
-    close_subscription(connection_close_signal* signal, const std::shared_ptr<wake_state>& state)
-        : signal_(signal) {
-        if (signal_ == nullptr) {
-            return;
-        }
-        const std::weak_ptr<wake_state> weak = state;
-        // Same shard as the fetch: no hop needed.
-        id_ = signal_->subscribe([weak] {
-            if (const auto s = weak.lock()) {
-                s->connection_closed = true;
-                s->timer.cancel();
-            }
-        });
-    }
-    ~close_subscription() {
-        if (signal_ != nullptr && id_ != 0) {
-            signal_->unsubscribe(id_);
-        }
-    }
-    close_subscription(const close_subscription&) = delete;
-    close_subscription& operator=(const close_subscription&) = delete;
-
-private:
-    connection_close_signal* signal_;
-    uint64_t id_ = 0;
-};
-
 // Reads until min_bytes are there, a partition needs an answer now, the connection closes or
-// max_wait passes. Every exit follows a fresh read, so the answer is never staler than the wake.
+// max_wait passes: a delayed operation watching each partition's high watermark (consumers) or
+// log end (replicas). Every exit follows a fresh read, so the answer is never staler than the wake.
 net::awaitable<fetch_pass> read_with_wait(request_context& ctx, const std::vector<fetch_target>& targets,
                                           uint64_t max_bytes, int32_t min_bytes, std::chrono::milliseconds max_wait,
                                           const fetch_read_options& options) {
-    const net::any_io_executor executor = co_await net::this_coro::executor;
-    const auto deadline = std::chrono::steady_clock::now() + max_wait;
-    const auto state = std::make_shared<wake_state>(executor);
-    const close_subscription closing(ctx.connection_closed, state);
-    for (;;) {
-        const append_subscription appends(targets, state, executor);
-        fetch_pass pass = fetch_read_targets(targets, max_bytes, options);
-        if (pass.bytes >= static_cast<uint64_t>(min_bytes) || pass.answer_now || state->connection_closed ||
-            std::chrono::steady_clock::now() >= deadline) {
-            co_return pass;
+    const partition_event event =
+        options.replica_id >= 0 ? partition_event::log_end : partition_event::high_watermark;
+    std::vector<delayed_watch> watches;
+    watches.reserve(targets.size());
+    for (const fetch_target& t : targets) {
+        if (t.partition) {
+            watches.push_back(delayed_watch{t.partition, event});
         }
-        state->timer.expires_at(deadline);
-        boost::system::error_code ec;  // operation_aborted when woken early
-        co_await state->timer.async_wait(net::redirect_error(net::use_awaitable, ec));
     }
+    fetch_pass pass;
+    const auto try_complete = [&] {
+        pass = fetch_read_targets(targets, max_bytes, options);
+        return pass.bytes >= static_cast<uint64_t>(min_bytes) || pass.answer_now;
+    };
+    co_await wait_until(watches, std::chrono::steady_clock::now() + max_wait, try_complete, ctx.connection_closed);
+    co_return pass;
 }
 
 // ---- request and response shapes
@@ -270,70 +184,39 @@ partition_data fetch_read_partition(partition& p, const fetch_partition_request&
         // Clients this old cannot decompress what the topic stores.
         return fetch_error_partition(index, error_code::unsupported_compression_type, options);
     }
-    const auto leadership_error = [&](error_code error) {
-        partition_data out = fetch_error_partition(index, error, options);
-        out.current_leader.leader_id = options.leader_id;
-        out.current_leader.leader_epoch = p.leader_epoch();
+    partition_read_request read;
+    read.fetch_offset = request.fetch_offset;
+    read.max_bytes = max_bytes;
+    read.min_one_batch = min_one_batch;
+    read.current_leader_epoch = request.current_leader_epoch;
+    read.last_fetched_epoch = request.last_fetched_epoch;
+    read.replica_id = options.replica_id;
+    read.read_committed = options.read_committed;
+    read.now_ms = steady_now_ms();
+    partition_read_result result = p.read(read);
+    if (result.error != error_code::none) {
+        partition_data out = fetch_error_partition(index, result.error, options);
+        if (result.leader_id >= 0 || result.leader_epoch >= 0) {
+            out.current_leader.leader_id = result.leader_id;
+            out.current_leader.leader_epoch = result.leader_epoch;
+        }
         return out;
-    };
-
-    std::lock_guard lock(p.mutex);
-    if (p.deleted || !p.log) {
-        return fetch_error_partition(index, error_code::unknown_topic_or_partition, options);
     }
-    if (options.from_follower) {
-        return leadership_error(error_code::not_leader_or_follower);
-    }
-    // KIP-320: -1 (or any negative) means the fetcher does not know the epoch.
-    if (request.current_leader_epoch >= 0) {
-        if (request.current_leader_epoch < p.leader_epoch()) {
-            return leadership_error(error_code::fenced_leader_epoch);
-        }
-        if (request.current_leader_epoch > p.leader_epoch()) {
-            return fetch_error_partition(index, error_code::unknown_leader_epoch, options);
-        }
-    }
-    const log::partition_log& log = *p.log;
-    const int64_t high_watermark = log.high_watermark().value();
-    // No transactions: nothing is pending below the high watermark.
-    const int64_t last_stable_offset = high_watermark;
-    const int64_t log_start_offset = log.log_start_offset().value();
-
     partition_data out;
     out.partition_index = index;
     out.error_code = code(error_code::none);
-    out.high_watermark = high_watermark;
-    out.last_stable_offset = last_stable_offset;
-    out.log_start_offset = log_start_offset;
+    out.high_watermark = result.high_watermark;
+    out.last_stable_offset = result.last_stable_offset;
+    out.log_start_offset = result.log_start_offset;
     out.aborted_transactions = aborted_transactions(options);
     out.preferred_read_replica = -1;
     out.records.emplace();
-
-    if (request.last_fetched_epoch >= 0) {
-        // KIP-595 truncation detection: does the fetcher's last epoch end where it thinks?
-        const auto [epoch, end] = log.end_offset_for_epoch(request.last_fetched_epoch);
-        if (epoch < 0 || end.value() < 0 || request.fetch_offset < log_start_offset) {
-            return fetch_error_partition(index, error_code::offset_out_of_range, options);
-        }
-        if (epoch < request.last_fetched_epoch || end.value() < request.fetch_offset) {
-            out.diverging_epoch.epoch = epoch;
-            out.diverging_epoch.end_offset = end.value();
-            return out;
-        }
-    }
-
-    const int64_t upper = options.read_committed ? last_stable_offset : high_watermark;
-    auto read = log.read(log::offset(request.fetch_offset), max_bytes, log::offset(upper));
-    if (!read) {
-        return fetch_error_partition(index, map_read_error(read.error()), options);
-    }
-    const log::read_result& result = read.value();
-    if (!min_one_batch && result.size_bytes > max_bytes) {
-        // The log always returns the first batch; once the response holds data, a batch that does
-        // not fit waits for the next fetch.
+    if (result.diverging_epoch >= 0) {
+        out.diverging_epoch.epoch = result.diverging_epoch;
+        out.diverging_epoch.end_offset = result.diverging_end_offset;
         return out;
     }
-    out.records = to_records(result);
+    out.records = to_records(result.records);
     return out;
 }
 
@@ -387,8 +270,7 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
     fetch_read_options options;
     options.version = version;
     options.read_committed = request.isolation_level == 1;
-    options.from_follower = replica_id >= 0;
-    options.leader_id = ctx.broker.broker_id();
+    options.replica_id = replica_id;
 
     std::vector<fetch_partition_request> fetch_data;
     for (const auto& topic : request.topics) {
@@ -411,7 +293,7 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
     }
 
     fetch_context context = sessions.new_context(fetch_metadata{request.session_id, request.session_epoch},
-                                                 uses_topic_ids, options.from_follower, std::move(fetch_data),
+                                                 uses_topic_ids, options.replica_id >= 0, std::move(fetch_data),
                                                  to_forget, steady_now_ms());
 
     std::vector<fetch_target> targets;
@@ -442,6 +324,8 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
     if (request.max_wait_ms <= 0 || request.min_bytes <= 0 || !any_found) {
         pass = fetch_read_targets(targets, max_bytes, options);
     } else {
+        // The request is decoded and copied into the targets: a parked fetch holds no frame.
+        ctx.release_frame();
         pass = co_await read_with_wait(ctx, targets, max_bytes, request.min_bytes,
                                        std::chrono::milliseconds(request.max_wait_ms), options);
     }
@@ -456,7 +340,7 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
     // Bytes and messages out per topic; pass.partitions is in target order.
     for (std::size_t i = 0; i < pass.partitions.size() && i < targets.size(); ++i) {
         const std::optional<protocol::records_ref>& records = pass.partitions[i].data.records;
-        if (targets[i].partition && records && !options.from_follower) {
+        if (targets[i].partition && records && options.replica_id < 0) {
             record_topic_out(targets[i].partition->topic(), *records);
         }
     }

@@ -5,10 +5,11 @@
 // The handler runs in three steps:
 //   1. targets: the session cache (server/fetch_session.h) turns the request into the list of
 //      partitions to read; each is looked up once (fetch_partition_lookup);
-//   2. read passes: read_targets() reads every partition under its mutex, returning file regions
+//   2. read passes: read_targets() reads every partition (partition::read), returning file regions
 //      (no record byte is copied), until min_bytes are available, a partition reports an error, or
-//      max_wait_ms passes. Between passes the handler sleeps on a timer that any append to one of
-//      the partitions (partition::on_append) or the connection closing cuts short;
+//      max_wait_ms passes. Between passes the request waits as a delayed operation
+//      (server/replica/delayed_operation.h) that a high-watermark advance (consumers) or an append
+//      (replicas) on one of the partitions, or the connection closing, cuts short;
 //   3. completion: the session cache filters the last pass (incremental fetches) and the response
 //      is encoded with the regions as splices, which the connection sends with sendfile(2).
 #include "common/asio.h"
@@ -21,9 +22,10 @@
 #include "protocol/errors.h"
 #include "protocol/generated/fetch_response.h"
 #include "protocol/wire.h"
-#include "server/dispatch.h"
+#include "server/broker_core.h"
+#include "server/request_context.h"
 #include "server/fetch_session.h"
-#include "server/partition.h"
+#include "server/replica/partition.h"
 
 namespace broker::server {
 
@@ -48,11 +50,10 @@ struct fetch_read_options {
     /// empty list: this broker has no transactions, so the last stable offset is the high
     /// watermark). 0: read up to the high watermark, aborted_transactions null.
     bool read_committed = false;
-    /// A replica's fetch (replica id >= 0). A single node has no followers: every partition answers
-    /// NOT_LEADER_OR_FOLLOWER, Kafka's answer to a replica outside the partition's assignment.
-    bool from_follower = false;
-    /// This broker's id, reported as the current leader next to leadership errors (v16+).
-    int32_t leader_id = 0;
+    /// A replica's fetch: its broker id (-1 for consumers). A replica reads up to the log end and
+    /// its fetch moves the leader's view of it (partition::read); a replica outside the
+    /// partition's assignment (every replica, on a single node) answers NOT_LEADER_OR_FOLLOWER.
+    int32_t replica_id = -1;
 };
 
 /// One partition a request reads: what was asked, and the partition (null when the lookup failed,
@@ -79,7 +80,7 @@ struct fetch_pass {
 protocol::fetch_response::partition_data fetch_error_partition(int32_t index, protocol::error_code error,
                                                                const fetch_read_options& options);
 
-/// Reads one partition under its mutex: leader epoch and last-fetched-epoch checks, offset range
+/// Reads one partition (partition::read): leader epoch and last-fetched-epoch checks, offset range
 /// ([log start, log end], else OFFSET_OUT_OF_RANGE), then whole batches from the fetch offset up to
 /// the high watermark, at most `max_bytes` unless `min_one_batch` (then the first batch is returned
 /// even when larger). Records are file regions sharing ownership of the segment files.

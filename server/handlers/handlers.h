@@ -1,7 +1,8 @@
 #pragma once
 // Declarations of every request handler; the dispatch table (server/dispatch.cpp) points at these.
 // One API per file in server/handlers/<api>.cpp. See server/dispatch.h for the handler contract.
-#include "server/dispatch.h"
+#include "server/broker_core.h"
+#include "server/request_context.h"
 
 namespace broker::server {
 

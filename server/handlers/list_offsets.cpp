@@ -25,6 +25,7 @@
 #include "server/handlers/common.h"
 #include "server/handlers/handlers.h"
 #include "server/logging.h"
+#include "server/replica/errors.h"
 
 namespace broker::server {
 namespace {
@@ -59,19 +60,19 @@ std::vector<int64_t> legacy_offsets(partition& p, int64_t timestamp, int32_t max
     int64_t log_start = 0;
     int64_t log_end = 0;
     int64_t high_watermark = 0;
-    {
-        std::lock_guard lock(p.mutex);
-        if (p.deleted || !p.log) {
-            error = error_code::unknown_topic_or_partition;
-            return {};
-        }
-        for (const log::offset& o : p.log->segment_base_offsets()) {
+    const bool found = p.inspect([&](const log::partition_log& plog) {
+        for (const log::offset& o : plog.segment_base_offsets()) {
             bases.push_back(o.value());
         }
-        dir = p.log->dir();
-        log_start = p.log->log_start_offset().value();
-        log_end = p.log->log_end_offset().value();
-        high_watermark = p.log->high_watermark().value();
+        dir = plog.dir();
+        log_start = plog.log_start_offset().value();
+        log_end = plog.log_end_offset().value();
+        high_watermark = plog.high_watermark().value();
+        return true;
+    }).has_value();
+    if (!found) {
+        error = error_code::unknown_topic_or_partition;
+        return {};
     }
     std::vector<std::pair<int64_t, int64_t>> candidates;  // (offset, time)
     for (int64_t base : bases) {
@@ -119,14 +120,27 @@ std::vector<int64_t> legacy_offsets(partition& p, int64_t timestamp, int32_t max
     return offsets;
 }
 
+void lookup_in_log(partition& p, const log::partition_log& plog, int64_t timestamp, bool client_request,
+                   partition_response& out);
+
 /// v1+: one partition's answer.
 void lookup(partition& p, int64_t timestamp, bool client_request, partition_response& out) {
-    std::lock_guard lock(p.mutex);
-    if (p.deleted || !p.log) {
-        out.error_code = code(error_code::unknown_topic_or_partition);
+    if (p.role() != replica_role::leader && !p.deleted()) {
+        out.error_code = code(error_code::not_leader_or_follower);
         return;
     }
-    const log::partition_log& plog = *p.log;
+    const bool found = p.inspect([&](const log::partition_log& plog) {
+        lookup_in_log(p, plog, timestamp, client_request, out);
+        return true;
+    }).has_value();
+    if (!found) {
+        out.error_code = code(error_code::unknown_topic_or_partition);
+    }
+}
+
+/// lookup() with the partition's log held.
+void lookup_in_log(partition& p, const log::partition_log& plog, int64_t timestamp, bool client_request,
+                   partition_response& out) {
     // Clients read up to the high watermark, which is also the last stable offset (read_committed)
     // since there are no transactions; replicas read up to the log end.
     const int64_t bound = client_request ? plog.high_watermark().value() : plog.log_end_offset().value();
@@ -155,8 +169,7 @@ void lookup(partition& p, int64_t timestamp, bool client_request, partition_resp
     auto found = timestamp == max_timestamp ? plog.offset_of_max_timestamp() : plog.offset_for_timestamp(timestamp);
     if (!found) {
         BROKER_LOG_ERROR("ListOffsets on " << p.topic() << "-" << p.index() << ": " << found.error().message());
-        out.error_code = code(found.error().category() == log::log_category() ? error_code::unknown_server_error
-                                                                              : error_code::kafka_storage_error);
+        out.error_code = code(to_kafka_error(found.error()));
         return;
     }
     const std::optional<log::timestamp_offset>& t = found.value();

@@ -1,14 +1,18 @@
-// Produce (key 0): validates each partition's record batch, checks idempotent producer sequences,
-// appends under the partition's mutex, and answers with the assigned offsets. docs/produce.md
-// describes the validation order, the error codes and the decisions taken.
+// Produce (key 0): validates each partition's record batch, appends it through the partition's
+// leader append, and answers with the assigned offsets. docs/produce.md describes the validation
+// order, the error codes and the decisions taken.
 //
-// The request runs in three passes, so that no partition mutex is ever held while waiting:
-//   1. checks that need no lock (Kafka's request-level checks, then the batch itself: framing,
-//      CRC-32C, decompression and record walk, record timestamps and keys), all off the lock;
-//   2. for each accepted partition in turn: lock, check the producer sequence, append, record the
-//      producer batch, advance the high watermark, unlock, wake waiting fetches;
+// The request runs in four passes, so that no partition lock is ever held while waiting:
+//   1. checks that need no lock (Kafka's request-level checks, min.insync.replicas for acks=-1,
+//      then the batch itself: framing, CRC-32C, decompression and record walk, record timestamps
+//      and keys);
+//   2. for each accepted partition, one call: partition::append_as_leader (producer sequence,
+//      disk reserve, append, producer state, high watermark, waking waiters);
 //   3. durability: a partition whose flush.messages / flush.ms is due is flushed on the blocking
-//      pool before the answer (group commit: concurrent producers share one fsync per partition).
+//      pool before the answer (group commit: concurrent producers share one fsync per partition);
+//   4. acks=-1: a delayed operation waits until every appended partition's high watermark passes
+//      its batch, or the request's timeout_ms (REQUEST_TIMED_OUT). The request frame is released
+//      first: the batches are written, nothing needs it any more.
 // acks=0 sends no response at all; if any partition failed the connection is closed instead, which
 // is how Kafka tells such a producer something went wrong.
 #include "common/asio.h"
@@ -18,7 +22,6 @@
 #include <chrono>
 #include <limits>
 #include <mutex>
-#include <sys/statvfs.h>
 #include <unordered_map>
 
 #include "log/errors.h"
@@ -29,6 +32,9 @@
 #include "server/handlers/handlers.h"
 #include "server/logging.h"
 #include "server/metrics.h"
+#include "server/replica/delayed_operation.h"
+#include "server/replica/errors.h"
+#include "server/replica/group_commit.h"
 #include "server/topic_store.h"
 
 namespace broker::server {
@@ -65,17 +71,8 @@ struct partition_work {
     /// record validation errors, so producers can tell a lost producer state from a real gap).
     bool report_log_start = false;
 
-    /// Written to the log (not a duplicate, not refused): counts in the topic's bytes/messages in.
-    bool appended = false;
-    int64_t base_offset = -1;
-    int64_t log_append_time = -1;
-    int64_t log_start_offset = -1;
-    /// Offsets below this must be durable before answering (-1: no flush needed).
-    int64_t flush_target = -1;
-    /// A producer-state snapshot to write (the active segment rolled): contents and offset.
-    std::string snapshot;
-    int64_t snapshot_offset = -1;
-    std::filesystem::path snapshot_dir;
+    /// The leader append's outcome (offsets, flush and snapshot duties).
+    leader_append_result result;
 
     void fail(error_code e, std::string text = {}) {
         error = e;
@@ -90,62 +87,6 @@ std::string partition_name(std::string_view topic, int32_t index) {
     out += '-';
     out += std::to_string(index);
     return out;
-}
-
-/// Log-layer failures as Kafka error codes; the one mapping of the produce path.
-error_code map_append_error(const std::error_code& ec) {
-    if (ec.category() == log::log_category()) {
-        switch (static_cast<log::errc>(ec.value())) {
-        case log::errc::message_too_large:
-            return error_code::message_too_large;
-        case log::errc::record_batch_too_large:
-            return error_code::record_list_too_large;
-        case log::errc::corrupt_batch:
-            return error_code::corrupt_message;
-        case log::errc::log_closed:
-            return error_code::not_leader_or_follower;
-        default:
-            return error_code::unknown_server_error;
-        }
-    }
-    // The system category: the disk failed us.
-    return error_code::kafka_storage_error;
-}
-
-/// Bytes an unprivileged writer may still use on the filesystem holding `dir` (statvfs f_bavail);
-/// nullopt when it cannot be read. statvfs reads the superblock counters, it does not touch the disk.
-std::optional<uint64_t> free_bytes(const std::filesystem::path& dir) {
-    struct statvfs st {};
-    if (::statvfs(dir.c_str(), &st) != 0) {
-        return std::nullopt;
-    }
-    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
-}
-
-/// The error_message of a KAFKA_STORAGE_ERROR: which broker refused, why, and how much space its
-/// log dir has left, so that an operator reading the producer's log knows where to look.
-std::string storage_error_message(int32_t broker_id, std::string_view topic, int32_t index,
-                                  const std::filesystem::path& dir, std::string_view cause) {
-    const std::optional<uint64_t> free = free_bytes(dir);
-    return "Broker " + std::to_string(broker_id) + " cannot append to " + partition_name(topic, index) + ": " +
-           std::string(cause) + " (log dir " + dir.parent_path().string() + " has " +
-           (free ? std::to_string(*free) : std::string("unknown")) + " bytes free)";
-}
-
-int64_t monotonic_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-/// True at most once every 10 s: a full disk refuses every produce, and one log line per refusal
-/// would bury everything else.
-bool storage_log_due() {
-    static std::atomic<int64_t> last_ms{std::numeric_limits<int64_t>::min() / 2};
-    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::steady_clock::now().time_since_epoch())
-                               .count();
-    int64_t last = last_ms.load(std::memory_order_relaxed);
-    return now_ms - last >= 10000 && last_ms.compare_exchange_strong(last, now_ms, std::memory_order_relaxed);
 }
 
 /// A batch_error as Kafka reports the same defect: framing and CRC damage is CORRUPT_MESSAGE
@@ -385,239 +326,53 @@ void validate_partition(partition_work& w, std::span<uint8_t> frame, int64_t now
     }
 }
 
-/// Pass 2 for one partition: the sequence check and the append, under the partition's mutex.
-void append_partition(partition_work& w, const broker_config& broker, int64_t now) {
-    partition& p = *w.target;
-    {
-        std::lock_guard lock(p.mutex);
-        if (p.deleted || !p.log) {
-            w.fail(error_code::unknown_topic_or_partition);
-            return;
-        }
-        log::partition_log& plog = *p.log;
-        if (!p.producers.loaded()) {
-            // Normally loaded when the partition is opened; this covers any partition that was not.
-            if (auto ec = p.producers.load(plog)) {
-                BROKER_LOG_ERROR("loading producer state of " << partition_name(w.topic, w.index) << ": "
-                                                              << ec.message());
-                w.fail(error_code::kafka_storage_error);
-                return;
-            }
-        }
-        p.producers.expire_if_due(now, broker.producer_id_expiration_ms, broker.producer_id_expiration_check_interval_ms);
-
-        const protocol::batch_header& h = w.header;
-        const bool idempotent = h.producer_id >= 0;
-        const int32_t last_sequence =
-            idempotent ? log::increment_sequence(h.base_sequence, std::max(h.last_offset_delta, 0)) : -1;
-        if (idempotent) {
-            const log::sequence_check_result verdict =
-                p.producers.check(h.producer_id, h.producer_epoch, h.base_sequence, last_sequence);
-            switch (verdict.status) {
-            case log::sequence_check::ok:
-                break;
-            case log::sequence_check::duplicate:
-                // A retry of a batch already written: Kafka answers with the original offsets and
-                // writes nothing.
-                w.base_offset = verdict.duplicate_of.first_offset;
-                w.log_start_offset = plog.log_start_offset().value();
-                if (w.config->log.message_timestamp_type == protocol::timestamp_type::log_append_time) {
-                    w.log_append_time = verdict.duplicate_of.max_timestamp;
-                }
-                return;
-            case log::sequence_check::invalid_producer_epoch: {
-                const log::producer_entry* entry = p.producers.find(h.producer_id);
-                w.fail(error_code::invalid_producer_epoch,
-                       "Epoch of producer " + std::to_string(h.producer_id) + " is " + std::to_string(h.producer_epoch) +
-                           ", which is smaller than the last seen epoch " + std::to_string(entry ? entry->epoch : -1));
-                w.report_log_start = true;
-                w.log_start_offset = plog.log_start_offset().value();
-                return;
-            }
-            case log::sequence_check::out_of_order_sequence: {
-                const log::producer_entry* entry = p.producers.find(h.producer_id);
-                w.fail(error_code::out_of_order_sequence_number,
-                       "Out of order sequence number for producer " + std::to_string(h.producer_id) + " at epoch " +
-                           std::to_string(h.producer_epoch) + ": " + std::to_string(h.base_sequence) +
-                           " (incoming seq. number), " + std::to_string(entry ? entry->last_sequence() : -1) +
-                           " (current end sequence number)");
-                w.report_log_start = true;
-                w.log_start_offset = plog.log_start_offset().value();
-                return;
-            }
-            }
-        }
-
-        if (broker.log_dir_min_free_bytes > 0) {
-            // log.dir.min.free.bytes: refuse before the filesystem is really full, so that index
-            // pages, checkpoints and snapshots still find room (docs/decisions.md, "Storage errors
-            // and a full disk").
-            if (!p.space) {
-                p.space = log_dir_space::of(plog.dir().parent_path());
-            }
-            if (!p.space->take(w.batch.size(), static_cast<uint64_t>(broker.log_dir_min_free_bytes), monotonic_ms())) {
-                w.fail(error_code::kafka_storage_error,
-                       storage_error_message(broker.broker_id, w.topic, w.index, plog.dir(),
-                                             "the append would leave less than log.dir.min.free.bytes=" +
-                                                 std::to_string(broker.log_dir_min_free_bytes) + " bytes free"));
-                if (storage_log_due()) {
-                    BROKER_LOG_WARN("refusing appends: " << *w.message);
-                }
-                return;
-            }
-        }
-        auto appended = plog.append(w.batch, p.leader_epoch());
-        if (!appended) {
-            const error_code e = map_append_error(appended.error());
-            if (e == error_code::kafka_storage_error) {
-                // The log has cut any partial write back to the last whole batch and stays
-                // writable: the next append tries again (a full disk is not a failed disk).
-                w.fail(e, storage_error_message(broker.broker_id, w.topic, w.index, plog.dir(),
-                                                "write failed: " + appended.error().message()));
-                if (storage_log_due()) {
-                    BROKER_LOG_ERROR(*w.message);
-                }
-                return;
-            }
-            if (e == error_code::unknown_server_error) {
-                BROKER_LOG_ERROR("append to " << partition_name(w.topic, w.index) << ": " << appended.error().message());
-            }
-            w.fail(e);
-            return;
-        }
-        const log::append_result& a = appended.value();
-        if (a.rolled) {
-            // A new segment starts at this batch: snapshot the producer state as of its base offset
-            // (before this batch is recorded), as Kafka does on every roll.
-            w.snapshot_offset = a.base_offset.value();
-            w.snapshot = p.producers.serialize_snapshot(w.snapshot_offset);
-            w.snapshot_dir = plog.dir();
-        }
-        if (idempotent) {
-            log::producer_batch b;
-            b.first_sequence = h.base_sequence;
-            b.last_sequence = last_sequence;
-            b.first_offset = a.base_offset.value();
-            b.last_offset = a.last_offset.value();
-            b.max_timestamp = a.log_append_time >= 0 ? a.log_append_time : h.max_timestamp;
-            p.producers.record(h.producer_id, h.producer_epoch, b);
-        }
-        // A single node is the whole ISR: everything appended is committed.
-        plog.set_high_watermark(plog.log_end_offset());
-        w.base_offset = a.base_offset.value();
-        w.log_append_time = a.log_append_time;
-        w.log_start_offset = a.log_start_offset.value();
-        if (plog.flush_due(now)) {
-            w.flush_target = a.last_offset.value() + 1;
-        }
+/// Pass 2 for one partition: the one call that appends.
+void append_partition(partition_work& w, const broker_config& broker, int16_t acks, int64_t now) {
+    leader_append request{w.batch, w.header, acks, now};
+    w.result = w.target->append_as_leader(request, broker);
+    if (!w.result.ok()) {
+        w.error = w.result.error;
+        w.message = std::move(w.result.message);
+        w.report_log_start = w.report_log_start || w.result.report_log_start;
     }
-    p.notify_waiters();
-    w.appended = true;
 }
 
-// -------------------------------------------------------------------------------------------------
-// Group commit
-
-/// Flushes requested by the produce path, coordinated per partition so that concurrent producers
-/// share fsyncs: at most one flush per partition runs at a time; a producer whose data it covers
-/// waits for it, and producers arriving meanwhile wait and then share the next one, which covers
-/// everything appended until it starts. The registry holds an entry only while a flush runs.
-/// Thread-safety: any thread (one mutex); waiters are woken on their own executors.
-class flush_groups {
-public:
-    static flush_groups& instance() {
-        static flush_groups groups;
-        return groups;
-    }
-
-    /// Makes the offsets below `target` of `p` durable. Returns the flush's I/O error, if any.
-    net::awaitable<std::error_code> flush(shard_group& shards, std::shared_ptr<partition> p, int64_t target) {
-        std::shared_ptr<log::partition_log> plog;
-        {
-            std::lock_guard lock(p->mutex);
-            if (p->deleted || !p->log) {
-                co_return log::make_error_code(log::errc::log_closed);
-            }
-            plog = p->log;
-        }
-        const net::any_io_executor executor = co_await net::this_coro::executor;
-        for (;;) {
-            if (plog->recovery_point().value() >= target) {
-                co_return std::error_code{};
-            }
-            std::unique_lock registry(mutex_);
-            state& st = states_[p.get()];
-            if (st.in_flight) {
-                net::steady_timer timer(executor, net::steady_timer::time_point::max());
-                st.waiters.push_back(waiter{executor, &timer});
-                registry.unlock();
-                boost::system::error_code ignored;
-                co_await timer.async_wait(net::redirect_error(net::use_awaitable, ignored));
-                continue;  // the flush we waited for may not cover us: look again
-            }
-            st.in_flight = true;
-            registry.unlock();
-
-            std::error_code error;
-            try {
-                error = co_await flush_once(shards, *p, *plog, target);
-            } catch (...) {
-                finish(p.get());  // waiters must not wait for a flush that will never end
-                throw;
-            }
-            finish(p.get());
-            co_return error;
+/// Pass 4, acks=-1: waits (a delayed operation) until each appended partition's high watermark
+/// has passed its batch, or `timeout_ms`. A partition still short at the deadline answers
+/// REQUEST_TIMED_OUT; one that can never get there (deleted, no longer led here) its error; one
+/// whose in-sync set shrank below min.insync.replicas meanwhile NOT_ENOUGH_REPLICAS_AFTER_APPEND.
+net::awaitable<void> wait_for_replicas(request_context& ctx, std::vector<partition_work>& work, int32_t timeout_ms) {
+    std::vector<delayed_watch> watches;
+    std::vector<partition_work*> waiting;
+    for (partition_work& w : work) {
+        if (w.error == error_code::none && w.result.last_offset >= 0) {
+            waiting.push_back(&w);
+            watches.push_back(delayed_watch{w.target, partition_event::high_watermark});
         }
     }
-
-private:
-    /// One flush of `plog` covering everything appended so far (at least up to `target`).
-    static net::awaitable<std::error_code> flush_once(shard_group& shards, partition& p, log::partition_log& plog,
-                                                      int64_t target) {
-        log::flush_request request;
-        {
-            std::lock_guard lock(p.mutex);
-            if (p.deleted) {
-                co_return log::make_error_code(log::errc::log_closed);
+    if (waiting.empty()) {
+        co_return;
+    }
+    // Each check settles the partitions that are done; the operation completes when none is left.
+    const auto try_complete = [&waiting] {
+        std::erase_if(waiting, [](partition_work* w) {
+            bool reached = false;
+            const error_code e = w->target->replicated_to(w->result.last_offset + 1, reached);
+            if (e != error_code::none) {
+                w->fail(e);
             }
-            request = plog.prepare_flush(log::offset(target));
-        }
-        if (request.done()) {
-            co_return std::error_code{};
-        }
-        const std::error_code error = co_await shards.run_blocking([&request] { return request.run(); });
-        if (!error) {
-            std::lock_guard lock(p.mutex);
-            plog.complete_flush(request);
-        }
-        co_return error;
-    }
-
-    /// Ends the partition's in-flight flush and wakes everyone who waited for it.
-    void finish(const partition* p) {
-        std::lock_guard registry(mutex_);
-        auto it = states_.find(p);
-        if (it == states_.end()) {
-            return;
-        }
-        for (const waiter& w : it->second.waiters) {
-            // Expiring (not just cancelling) also covers a wait that has not started yet.
-            net::post(w.executor, [timer = w.timer] { timer->expires_at(net::steady_timer::time_point::min()); });
-        }
-        states_.erase(it);
-    }
-
-    struct waiter {
-        net::any_io_executor executor;
-        net::steady_timer* timer;
+            return reached || e != error_code::none;
+        });
+        return waiting.empty();
     };
-    struct state {
-        bool in_flight = false;
-        std::vector<waiter> waiters;
-    };
-    std::mutex mutex_;
-    std::unordered_map<const partition*, state> states_;
-};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
+    const delayed_outcome outcome = co_await wait_until(watches, deadline, try_complete, ctx.connection_closed);
+    if (outcome != delayed_outcome::completed) {
+        for (partition_work* w : waiting) {
+            w->fail(error_code::request_timed_out);
+        }
+    }
+}
 
 }  // namespace
 
@@ -701,19 +456,15 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
                 w.fail(error_code::invalid_topic_exception, "Cannot append to internal topic " + std::string(w.topic));
                 continue;
             }
-            if (request.acks == -1 && w.config->min_insync_replicas > 1) {
-                // The in-sync replica set of a single node has one member.
-                w.fail(error_code::not_enough_replicas,
-                       "The size of the current ISR 1 is insufficient to satisfy the min.isr requirement of " +
-                           std::to_string(w.config->min_insync_replicas) + " for partition " +
-                           partition_name(w.topic, w.index));
+            if (!w.target->check_min_isr(request.acks, w.result)) {
+                w.fail(w.result.error, w.result.message.value_or(std::string()));
                 continue;
             }
             validate_partition(w, ctx.frame, now);
         }
         for (partition_work& w : work) {
             if (w.error == error_code::none) {
-                append_partition(w, broker.config(), now);
+                append_partition(w, broker.config(), request.acks, now);
             }
         }
         // Bytes and messages in, once per topic of the request (work is in request order).
@@ -722,7 +473,7 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
             int64_t records = 0;
             std::size_t j = i;
             for (; j < work.size() && work[j].topic_index == work[i].topic_index; ++j) {
-                if (work[j].appended) {
+                if (work[j].result.appended) {
                     bytes += work[j].batch.size();
                     records += std::max(work[j].header.record_count, 0);
                 }
@@ -732,10 +483,15 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
             }
             i = j;
         }
+        // Every batch is written: nothing below reads the request frame, and a produce that waits
+        // for its replicas must not hold request memory meanwhile.
+        ctx.release_frame();
         for (partition_work& w : work) {
-            if (!w.snapshot.empty()) {
-                const std::error_code ec = co_await broker.shards().run_blocking([&w] {
-                    return log::producer_state_table::write_snapshot_file(w.snapshot_dir, w.snapshot_offset, w.snapshot);
+            if (!w.result.snapshot.empty()) {
+                const leader_append_result& r = w.result;
+                const std::error_code ec = co_await broker.shards().run_blocking([&r] {
+                    return log::producer_state_table::write_snapshot_file(r.snapshot_dir, r.snapshot_offset,
+                                                                          r.snapshot);
                 });
                 if (ec) {
                     // The state is still in memory; a missing snapshot only makes the next startup
@@ -744,14 +500,17 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
                                                                    << ec.message());
                 }
             }
-            if (w.error == error_code::none && w.flush_target >= 0) {
+            if (w.error == error_code::none && w.result.flush_target >= 0) {
                 const std::error_code ec =
-                    co_await flush_groups::instance().flush(broker.shards(), w.target, w.flush_target);
+                    co_await group_commit::instance().flush(broker.shards(), w.target, w.result.flush_target);
                 if (ec) {
                     BROKER_LOG_ERROR("flush of " << partition_name(w.topic, w.index) << ": " << ec.message());
-                    w.fail(map_append_error(ec));
+                    w.fail(to_kafka_error(ec));
                 }
             }
+        }
+        if (request.acks == -1) {
+            co_await wait_for_replicas(ctx, work, request.timeout_ms);
         }
     }
 
@@ -760,19 +519,18 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
         partition_response& out = response.responses[w.topic_index].partition_responses[w.partition_index];
         out.error_code = code(w.error);
         if (w.error == error_code::none) {
-            out.base_offset = w.base_offset;
-            out.log_append_time_ms = w.log_append_time;
-            out.log_start_offset = w.log_start_offset;
+            out.base_offset = w.result.base_offset;
+            out.log_append_time_ms = w.result.log_append_time;
+            out.log_start_offset = w.result.log_start_offset;
             continue;
         }
         any_error = true;
         out.base_offset = -1;
         out.log_append_time_ms = -1;
-        out.log_start_offset = w.report_log_start ? w.log_start_offset : -1;
-        if (w.report_log_start && w.log_start_offset < 0 && w.target) {
-            std::lock_guard lock(w.target->mutex);
-            if (!w.target->deleted && w.target->log) {
-                out.log_start_offset = w.target->log->log_start_offset().value();
+        out.log_start_offset = w.report_log_start ? w.result.log_start_offset : -1;
+        if (w.report_log_start && w.result.log_start_offset < 0 && w.target) {
+            if (const std::optional<partition_offsets> o = w.target->offsets()) {
+                out.log_start_offset = o->log_start_offset;
             }
         }
         out.record_errors = std::move(w.record_errors);

@@ -79,13 +79,10 @@ struct partition_state {
 };
 
 std::optional<partition_state> read_partition(partition& p) {
-    std::lock_guard lock(p.mutex);
-    if (p.deleted || !p.log) {
-        return std::nullopt;
-    }
-    const log::partition_log& plog = *p.log;
-    return partition_state{plog.log_start_offset().value(), plog.log_end_offset().value(),
-                           plog.high_watermark().value(), plog.size_bytes()};
+    return p.inspect([](const log::partition_log& plog) {
+        return partition_state{plog.log_start_offset().value(), plog.log_end_offset().value(),
+                               plog.high_watermark().value(), plog.size_bytes()};
+    });
 }
 
 /// Committed offset of a group against the partition's log.

@@ -239,9 +239,7 @@ TEST_F(admin_handlers_test, delete_records) {
         protocol::record_data rec;
         rec.value = std::vector<uint8_t>{static_cast<uint8_t>(i)};
         std::vector<uint8_t> batch = protocol::build_batch({rec}, {});
-        std::lock_guard lock(p->mutex);
-        ASSERT_TRUE(p->log->append(batch));
-        p->log->set_high_watermark(p->log->log_end_offset());
+        ASSERT_TRUE(test::append_batch(*p, batch).ok());
     }
     protocol::delete_records_request request;
     request.topics.push_back({"recs", {{0, 2, {}}, {5, 0, {}}}, {}});
@@ -347,7 +345,7 @@ TEST_F(admin_handlers_test, alter_configs_replaces_topic_overrides) {
     EXPECT_EQ(entry(described, "cleanup.policy")->value, "compact");
     EXPECT_EQ(entry(described, "retention.ms")->value, "604800000");
     EXPECT_EQ(entry(described, "retention.ms")->config_source, 5);
-    EXPECT_EQ(core_.find_partition("alter", 0)->log->policy(), log::cleanup_policy::compact);
+    EXPECT_EQ(test::on_log(*core_.find_partition("alter", 0), [](const log::partition_log& l) { return l.policy(); }), log::cleanup_policy::compact);
 
     request.resources = {{resource_type_topic, "alter", {{"retention.ms", "1", {}}}, {}}};
     request.validate_only = true;

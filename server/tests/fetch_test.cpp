@@ -173,14 +173,10 @@ std::span<const uint8_t> records_of(const fetch_response::partition_data& p) {
 /// Appends a 3-record batch (values of 'z') the way the produce path does; returns its size.
 std::size_t fetch_test_append(partition& p) {
     std::vector<uint8_t> batch = make_batch(3, 50, 'z');
-    {
-        std::lock_guard lock(p.mutex);
-        auto appended = p.log->append(batch, p.leader_epoch());
-        EXPECT_TRUE(appended.has_value()) << appended.error().message();
-        p.log->set_high_watermark(p.log->log_end_offset());
-    }
-    p.notify_waiters();
-    return batch.size();
+    const std::size_t size = batch.size();
+    const leader_append_result appended = test::append_batch(p, batch);
+    EXPECT_TRUE(appended.ok()) << protocol::error_name(appended.error);
+    return size;
 }
 
 class fetch_test : public ::testing::Test {
@@ -198,7 +194,13 @@ protected:
         EXPECT_TRUE(opened.has_value()) << opened.error().message();
         auto p = std::make_shared<partition>(topic, make_uuid(id_seed), index,
                                              std::shared_ptr<log::partition_log>(std::move(opened.value())),
-                                             std::move(config));
+                                             std::move(config), 1);
+        // Led here (broker 1) alone, at epoch 0, as a single node leads its partitions.
+        partition_assignment self;
+        self.replicas = {1};
+        self.isr = {1};
+        self.leader = 1;
+        EXPECT_FALSE(p->become_leader(self));
         lookup_.add(p);
         return p;
     }
@@ -207,14 +209,10 @@ protected:
     /// end, then the waiters. Returns the batch size.
     static std::size_t append(partition& p, int count, std::size_t value_bytes, uint8_t fill = 'v') {
         std::vector<uint8_t> batch = make_batch(count, value_bytes, fill);
-        {
-            std::lock_guard lock(p.mutex);
-            auto appended = p.log->append(batch, p.leader_epoch());
-            EXPECT_TRUE(appended.has_value()) << appended.error().message();
-            p.log->set_high_watermark(p.log->log_end_offset());
-        }
-        p.notify_waiters();
-        return batch.size();
+        const std::size_t size = batch.size();
+        const leader_append_result appended = test::append_batch(p, batch);
+        EXPECT_TRUE(appended.ok()) << protocol::error_name(appended.error);
+        return size;
     }
 
     /// Runs the handler on a private io_context. `steps` are posted behind the handler's start, so
@@ -362,10 +360,8 @@ TEST_F(fetch_test, offsets_outside_the_log_are_out_of_range) {
     EXPECT_EQ(at_end.high_watermark, 4);
     EXPECT_TRUE(records_of(at_end).empty());
 
-    {
-        std::lock_guard lock(p->mutex);
-        ASSERT_FALSE(p->log->delete_records(log::offset(2)));
-    }
+    std::string message;
+    ASSERT_EQ(p->delete_records(2, message).first, error_code::none) << message;
     const received below_response = fetch(12, request_for(p, {fetch_at(0, 0)}));
     const auto& below = only_partition(below_response.body);
     EXPECT_EQ(below.error_code, err(error_code::offset_out_of_range));
@@ -549,10 +545,14 @@ TEST_F(fetch_test, a_diverging_last_fetched_epoch_is_reported_at_once) {
     append(*p, 2, 10);  // offsets 0-3 in leader epoch 0
     {
         // Offsets 4-5 in epoch 2, as if leadership had moved twice.
+        partition_assignment again;
+        again.leader_epoch = 2;
+        again.replicas = {1};
+        again.isr = {1};
+        again.leader = 1;
+        ASSERT_FALSE(p->become_leader(again));
         std::vector<uint8_t> batch = make_batch(2, 10);
-        std::lock_guard lock(p->mutex);
-        ASSERT_TRUE(p->log->append(batch, 2).has_value());
-        p->log->set_high_watermark(p->log->log_end_offset());
+        ASSERT_TRUE(test::append_batch(*p, batch).ok());
     }
     // The fetcher claims epoch 1 up to offset 5; this log's epoch 0 ended at 4.
     fetch_request::fetch_partition part = fetch_at(0, 5);
@@ -746,11 +746,7 @@ TEST_F(fetch_test, a_waiting_fetch_ends_when_its_partition_is_deleted) {
     const auto start = steady_clock::now();
     const received r = fetch(12, request, {[&](net::io_context&) {
                                  parked = !done_;
-                                 {
-                                     std::lock_guard lock(p->mutex);
-                                     p->deleted = true;
-                                 }
-                                 p->notify_waiters();
+                                 p->stop([] { return std::error_code{}; });
                              }});
     EXPECT_TRUE(parked);
     EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(30));
@@ -818,9 +814,11 @@ protected:
         return r;
     }
 
-    /// True once a request was read and not yet answered (its frame holds request memory).
-    bool request_in_flight(int64_t idle_budget) {
-        return test::wait_for([&] { return broker_.server().request_memory_available() < idle_budget; });
+    /// True once a fetch is parked on `p` (a delayed operation watches it) and, parked, holds no
+    /// request memory: its frame was released when it started waiting.
+    bool parked_on(const partition& p, int64_t idle_budget) {
+        return test::wait_for([&] { return p.watchers() > 0; }) &&
+               broker_.server().request_memory_available() == idle_budget;
     }
 
     test::running_broker broker_;
@@ -833,7 +831,7 @@ TEST_F(fetch_broker_test, a_parked_fetch_is_answered_when_a_batch_arrives) {
     const int64_t idle = broker_.server().request_memory_available();
     const auto start = steady_clock::now();
     ASSERT_TRUE(client.send(test::request_frame(1, 12, 5, wait_request("waiting", 10'000))));
-    ASSERT_TRUE(request_in_flight(idle));
+    ASSERT_TRUE(parked_on(*p, idle));
     const std::size_t size = fetch_test_append(*p);
     const auto frame = client.read_frame();
     ASSERT_TRUE(frame.has_value()) << client.last_error().message();
@@ -868,11 +866,12 @@ TEST_F(fetch_broker_test, a_fetch_without_data_is_answered_after_max_wait) {
 }
 
 TEST_F(fetch_broker_test, shutdown_ends_a_parked_fetch) {
-    ASSERT_NE(create_topic("parked"), nullptr);
+    const auto p = create_topic("parked");
+    ASSERT_NE(p, nullptr);
     test::raw_client client(broker_.port(), std::chrono::seconds(60));
     const int64_t idle = broker_.server().request_memory_available();
     ASSERT_TRUE(client.send(test::request_frame(1, 12, 7, wait_request("parked", 120'000))));
-    ASSERT_TRUE(request_in_flight(idle));
+    ASSERT_TRUE(parked_on(*p, idle));
     const auto start = steady_clock::now();
     broker_.server().stop(std::chrono::seconds(60));
     // Without the wake-up the drain would wait for the fetch's two minutes, then give up at 60 s.

@@ -53,7 +53,7 @@ protected:
         }
         std::vector<uint8_t> batch = protocol::build_batch(records, {});
         protocol::produce_request request;
-        request.acks = -1;
+        request.acks = 1;
         request.topic_data.emplace_back();
         request.topic_data[0].name = "t";
         request.topic_data[0].partition_data.emplace_back();
@@ -167,13 +167,18 @@ TEST_F(list_offsets_test, lookups_after_appends) {
 }
 
 TEST_F(list_offsets_test, clients_see_nothing_at_or_above_the_high_watermark) {
+    // A second in-sync replica that has fetched only offsets 0-2 holds the high watermark at 3.
+    auto p = core_.find_partition("t", 0);
+    partition_assignment two;
+    two.leader_epoch = p->leader_epoch();
+    two.replicas = {0, 7};
+    two.isr = {0, 7};
+    two.leader = 0;
+    ASSERT_FALSE(p->become_leader(two));
     append(0, 3, 1000);
     append(0, 3, 2000);
-    {
-        auto p = core_.find_partition("t", 0);
-        std::lock_guard lock(p->mutex);
-        p->log->set_high_watermark(log::offset(3));
-    }
+    ASSERT_EQ(p->update_follower_fetch_state(7, 3, 0), error_code::none);
+    ASSERT_EQ(p->offsets()->high_watermark, 3);
     EXPECT_EQ(one(5, {"t", 0, -1}).offset, 3);
     EXPECT_EQ(one(5, {"t", 0, 2000}).offset, -1);
     EXPECT_EQ(one(7, {"t", 0, -3}).offset, -1);

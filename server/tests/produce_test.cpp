@@ -170,15 +170,12 @@ protected:
         return core_->find_partition(topic, index);
     }
     int64_t log_end(const std::string& topic, int32_t index = 0) const {
-        auto p = find(topic, index);
-        std::lock_guard lock(p->mutex);
-        return p->log->log_end_offset().value();
+        return find(topic, index)->offsets()->log_end_offset;
     }
     /// Every stored batch header of a partition.
     std::vector<protocol::batch_header> stored_batches(const std::string& topic, int32_t index = 0) const {
         auto p = find(topic, index);
-        std::lock_guard lock(p->mutex);
-        auto read = p->log->read(p->log->log_start_offset(), 1 << 30, p->log->log_end_offset());
+        auto read = p->read_local(0, 1 << 30);
         EXPECT_TRUE(read);
         auto bytes = read.value().read_all();
         EXPECT_TRUE(bytes);
@@ -220,8 +217,7 @@ TEST_F(produce_test, acks_one_and_all_append_and_answer_offsets) {
     }
     EXPECT_EQ(log_end("t", 0), 6);
     auto p = find("t");
-    std::lock_guard lock(p->mutex);
-    EXPECT_EQ(p->log->high_watermark().value(), 6);  // a single node commits at once
+    EXPECT_EQ(p->offsets()->high_watermark, 6);  // a single node commits at once
 }
 
 TEST_F(produce_test, acks_zero_sends_nothing_and_closes_on_failure) {
@@ -539,8 +535,7 @@ TEST_F(produce_test, flush_messages_one_makes_the_write_durable_before_the_answe
     for (int i = 0; i < 3; ++i) {
         ASSERT_EQ(produce_one("durable", make_batch({.records = 2})).error_code, ok);
         auto p = find("durable");
-        std::lock_guard lock(p->mutex);
-        EXPECT_EQ(p->log->recovery_point().value(), p->log->log_end_offset().value());
+        EXPECT_EQ(p->recovery_point(), p->offsets()->log_end_offset);
     }
 }
 
@@ -584,9 +579,8 @@ TEST_F(produce_test, concurrent_producers_each_get_a_durable_answer) {
         EXPECT_EQ(body.responses.at(0).partition_responses.at(0).error_code, ok);
     }
     auto p = find("durable");
-    std::lock_guard lock(p->mutex);
-    EXPECT_EQ(p->log->log_end_offset().value(), requests * (requests + 1) / 2);
-    EXPECT_EQ(p->log->recovery_point().value(), p->log->log_end_offset().value());
+    EXPECT_EQ(p->offsets()->log_end_offset, requests * (requests + 1) / 2);
+    EXPECT_EQ(p->recovery_point(), p->offsets()->log_end_offset);
 }
 
 TEST_F(produce_test, a_segment_roll_writes_a_producer_snapshot) {
@@ -601,11 +595,8 @@ TEST_F(produce_test, a_segment_roll_writes_a_producer_snapshot) {
     auto p = find("rolling");
     fs::path dir;
     std::vector<log::offset> bases;
-    {
-        std::lock_guard lock(p->mutex);
-        dir = p->log->dir();
-        bases = p->log->segment_base_offsets();
-    }
+    dir = p->log_dir();
+    bases = test::on_log(*p, [](const log::partition_log& l) { return l.segment_base_offsets(); });
     ASSERT_GT(bases.size(), 2U);
     auto snapshots = log::producer_state_table::list_snapshots(dir);
     ASSERT_TRUE(snapshots);
@@ -625,7 +616,7 @@ TEST_F(produce_test, appends_wake_waiting_fetches) {
     create("t", 1);
     auto p = find("t");
     bool woken = false;
-    p->on_append([&] { woken = true; });
+    p->watch(partition_event::any, [&] { woken = true; });
     ASSERT_EQ(produce_one("t", make_batch({})).error_code, ok);
     EXPECT_TRUE(woken);
 }

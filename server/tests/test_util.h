@@ -22,6 +22,7 @@
 #include "server/broker_server.h"
 #include "server/config.h"
 #include "server/dispatch.h"
+#include "server/replica/partition.h"
 
 namespace broker::server::test {
 
@@ -279,6 +280,25 @@ inline ::testing::AssertionResult broker_answers(uint16_t port) {
         return ::testing::AssertionFailure() << "bad ApiVersions answer";
     }
     return ::testing::AssertionSuccess();
+}
+
+/// Runs `fn` on a partition's log, read-only, under its lock (the partition must not be deleted).
+template <typename Fn>
+auto on_log(const partition& p, Fn fn) {
+    auto result = p.inspect(fn);
+    EXPECT_TRUE(result.has_value()) << "partition " << p.topic() << "-" << p.index() << " is deleted";
+    return result ? std::move(*result) : decltype(fn(std::declval<const log::partition_log&>())){};
+}
+
+/// Appends one batch through the partition's leader append (acks=1, default broker settings).
+inline leader_append_result append_batch(partition& p, std::vector<uint8_t>& batch, int64_t now_ms = 0) {
+    leader_append request;
+    request.batch = batch;
+    request.header = *protocol::parse_batch_header(batch);
+    request.required_acks = 1;
+    request.now_ms = now_ms;
+    static const broker_config defaults;
+    return p.append_as_leader(request, defaults);
 }
 
 }  // namespace broker::server::test

@@ -45,7 +45,8 @@ protected:
             store_->shutdown();
             store_.reset();
         }
-        store_ = std::make_unique<topic_store>(config_, table_, clock_);
+        replicas_ = std::make_unique<replica_manager>(config_, table_, clock_);
+        store_ = std::make_unique<topic_store>(config_, table_, *replicas_);
         store_->open();
     }
 
@@ -64,9 +65,7 @@ protected:
         auto p = store_->find_partition(topic, index);
         ASSERT_TRUE(p);
         std::vector<uint8_t> batch = one_record_batch(value, clock_.now_ms());
-        std::lock_guard lock(p->mutex);
-        ASSERT_TRUE(p->log->append(batch));
-        p->log->set_high_watermark(p->log->log_end_offset());
+        ASSERT_TRUE(test::append_batch(*p, batch).ok());
     }
 
     std::string data_dir() const { return dir_.sub("data"); }
@@ -75,6 +74,7 @@ protected:
     broker_config config_;
     log::manual_clock clock_;
     topic_table table_;
+    std::unique_ptr<replica_manager> replicas_;
     std::unique_ptr<topic_store> store_;
 };
 
@@ -109,8 +109,8 @@ TEST_F(topic_store_test, topics_ids_and_configs_survive_a_restart) {
     auto p = store_->find_partition(orders.topic_id, 1);
     ASSERT_TRUE(p);
     EXPECT_EQ(p->topic(), "orders");
-    EXPECT_EQ(p->log->log_end_offset().value(), 1);
-    EXPECT_EQ(p->log->config().retention_ms, 3600000);
+    EXPECT_EQ(p->offsets()->log_end_offset, 1);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 3600000);
     EXPECT_EQ(p->config()->log.retention_ms, 3600000);
 
     const auto snapshot = table_.snapshot();
@@ -135,8 +135,8 @@ TEST_F(topic_store_test, unclean_restart_recovers_and_exposes_every_record) {
     EXPECT_FALSE(store_->logs().had_clean_shutdown());
     const auto p = store_->find_partition("crashy", 0);
     ASSERT_TRUE(p);
-    EXPECT_EQ(p->log->log_end_offset().value(), 3);
-    EXPECT_EQ(p->log->high_watermark().value(), 3);
+    EXPECT_EQ(p->offsets()->log_end_offset, 3);
+    EXPECT_EQ(p->offsets()->high_watermark, 3);
 }
 
 TEST_F(topic_store_test, metadata_file_is_json_with_the_documented_fields) {
@@ -164,7 +164,8 @@ TEST_F(topic_store_test, malformed_metadata_file_refuses_to_start) {
                                                 "\"AAAAAAAAAAAAAAAAAAAAAA\", \"partitions\": 1}]}")}) {
         SCOPED_TRACE(text);
         std::ofstream(fs::path(data_dir()) / topic_store::metadata_file_name) << text;
-        topic_store store(config_, table_, clock_);
+        replica_manager replicas(config_, table_, clock_);
+        topic_store store(config_, table_, replicas);
         EXPECT_THROW(store.open(), std::runtime_error);
     }
 }
@@ -259,11 +260,11 @@ TEST_F(topic_store_test, deletion_closes_logs_wakes_waiters_and_frees_the_name) 
     append("doomed", 0, "x");
     auto p = store_->find_partition("doomed", 0);
     bool woken = false;
-    p->on_append([&] { woken = true; });
+    p->watch(partition_event::any, [&] { woken = true; });
 
     ASSERT_TRUE(store_->delete_topic("doomed").ok());
     EXPECT_TRUE(woken);
-    EXPECT_TRUE(p->deleted);
+    EXPECT_TRUE(p->deleted());
     EXPECT_EQ(store_->find_partition("doomed", 0), nullptr);
     EXPECT_EQ(store_->find_partition(t.topic_id, 0), nullptr);
     EXPECT_EQ(table_.snapshot()->find("doomed"), nullptr);
@@ -274,7 +275,7 @@ TEST_F(topic_store_test, deletion_closes_logs_wakes_waiters_and_frees_the_name) 
     const created_topic again = create("doomed", 1);
     ASSERT_TRUE(again.result.ok());
     EXPECT_NE(again.topic_id, t.topic_id);
-    EXPECT_EQ(store_->find_partition("doomed", 0)->log->log_end_offset().value(), 0);
+    EXPECT_EQ(store_->find_partition("doomed", 0)->offsets()->log_end_offset, 0);
     ASSERT_TRUE(store_->delete_topic(again.topic_id).ok());
 
     new_topic internal;
@@ -327,14 +328,14 @@ TEST_F(topic_store_test, alter_replaces_and_incremental_edits_the_overrides) {
     ASSERT_TRUE(create("cfg", 2).result.ok());
     auto p = store_->find_partition("cfg", 1);
     ASSERT_TRUE(store_->alter_topic_configs("cfg", {{"retention.ms", "1000"}, {"segment.bytes", "2048"}}, false).ok());
-    EXPECT_EQ(p->log->config().retention_ms, 1000);
-    EXPECT_EQ(p->log->config().segment_bytes, 2048);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 1000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).segment_bytes, 2048);
     EXPECT_EQ(p->config()->log.retention_ms, 1000);
 
     // AlterConfigs replaces the whole set: retention.ms returns to the default.
     ASSERT_TRUE(store_->alter_topic_configs("cfg", {{"cleanup.policy", "compact"}}, false).ok());
-    EXPECT_EQ(p->log->config().retention_ms, 604800000);
-    EXPECT_EQ(p->log->policy(), log::cleanup_policy::compact);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 604800000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }), log::cleanup_policy::compact);
 
     EXPECT_EQ(store_->alter_topic_configs("cfg", {{"retention.ms", "-7"}}, false).error, error_code::invalid_config);
     EXPECT_EQ(store_->alter_topic_configs("nope", {}, false).error, error_code::unknown_topic_or_partition);
@@ -348,14 +349,14 @@ TEST_F(topic_store_test, alter_replaces_and_incremental_edits_the_overrides) {
                     .ok());
     EXPECT_EQ(store_->describe("cfg")->overrides,
               (config_map{{"cleanup.policy", "compact,delete"}, {"retention.ms", "42"}}));
-    EXPECT_EQ(p->log->policy(), log::cleanup_policy::compact_delete);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }), log::cleanup_policy::compact_delete);
     ASSERT_TRUE(store_
                     ->incremental_alter_topic_configs(
                         "cfg", {{"retention.ms", op::remove, std::nullopt}, {"cleanup.policy", op::subtract, "compact"}},
                         false)
                     .ok());
     EXPECT_EQ(store_->describe("cfg")->overrides, (config_map{{"cleanup.policy", "delete"}}));
-    EXPECT_EQ(p->log->config().retention_ms, 604800000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 604800000);
 
     EXPECT_EQ(store_->incremental_alter_topic_configs("cfg", {{"retention.ms", op::append, "1"}}, false).error,
               error_code::invalid_request);
@@ -372,7 +373,7 @@ TEST_F(topic_store_test, dynamic_broker_configs_reach_every_topic) {
     ASSERT_TRUE(create("overridden", 1, {{"retention.ms", "7"}}).result.ok());
     auto p = store_->find_partition("plain", 0);
     ASSERT_TRUE(store_->alter_broker_configs(true, {{"log.retention.ms", "1000"}}, false).ok());
-    EXPECT_EQ(p->log->config().retention_ms, 1000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 1000);
     EXPECT_EQ(store_->config_of("overridden")->log.retention_ms, 7);
     auto described = store_->describe_topic_configs("plain");
     ASSERT_TRUE(described);
@@ -383,7 +384,7 @@ TEST_F(topic_store_test, dynamic_broker_configs_reach_every_topic) {
 
     // This broker's own dynamic config wins over the cluster-wide default.
     ASSERT_TRUE(store_->alter_broker_configs(false, {{"log.retention.ms", "2000"}}, false).ok());
-    EXPECT_EQ(p->log->config().retention_ms, 2000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 2000);
     described = store_->describe_topic_configs("plain");
     entry = std::find_if(described->begin(), described->end(),
                          [](const described_config& c) { return c.name == "retention.ms"; });
@@ -396,10 +397,10 @@ TEST_F(topic_store_test, dynamic_broker_configs_reach_every_topic) {
     using op = config_operation::kind;
     ASSERT_TRUE(store_->incremental_alter_broker_configs(true, {{"log.cleanup.policy", op::append, "compact"}}, false).ok());
     EXPECT_EQ(store_->dynamic_broker_configs(true).at("log.cleanup.policy"), "delete,compact");
-    EXPECT_EQ(p->log->policy(), log::cleanup_policy::compact_delete);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }), log::cleanup_policy::compact_delete);
     // Removing the per-broker value falls back to the cluster default.
     ASSERT_TRUE(store_->alter_broker_configs(false, {}, false).ok());
-    EXPECT_EQ(p->log->config().retention_ms, 1000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 1000);
 }
 
 TEST_F(topic_store_test, auto_creation_uses_the_broker_defaults) {
@@ -439,7 +440,7 @@ TEST_F(topic_store_test, delete_records_moves_the_log_start) {
     ASSERT_TRUE(create("compacted", 1, {{"cleanup.policy", "compact"}}).result.ok());
     EXPECT_EQ(store_->delete_records("compacted", 0, 0).first.error, error_code::policy_violation);
     reopen();
-    EXPECT_EQ(store_->find_partition("records", 0)->log->log_start_offset().value(), 3);
+    EXPECT_EQ(store_->find_partition("records", 0)->offsets()->log_start_offset, 3);
 }
 
 TEST_F(topic_store_test, stray_directories_are_kept_until_their_name_is_reused) {
@@ -458,7 +459,7 @@ TEST_F(topic_store_test, stray_directories_are_kept_until_their_name_is_reused) 
     EXPECT_TRUE(store_->describe_log_dirs(std::nullopt).at(0).partitions.empty());
 
     ASSERT_TRUE(create("ghost", 1).result.ok());
-    EXPECT_EQ(store_->find_partition("ghost", 0)->log->log_end_offset().value(), 0);
+    EXPECT_EQ(store_->find_partition("ghost", 0)->offsets()->log_end_offset, 0);
 }
 
 TEST_F(topic_store_test, describe_log_dirs_reports_sizes) {
@@ -486,15 +487,15 @@ TEST_F(topic_store_test, maintenance_applies_retention_and_writes_checkpoints) {
         append("aging", 0, std::string(60, 'a'));
     }
     auto p = store_->find_partition("aging", 0);
-    ASSERT_GT(p->log->segment_count(), 1U);
+    ASSERT_GT(test::on_log(*p, [](const log::partition_log& l) { return l.segment_count(); }), 1U);
     // Retention runs on its interval (300 s here), the first time 30 s after startup.
     clock_.advance(10'000);
     store_->run_maintenance(clock_.now_ms());
-    EXPECT_EQ(p->log->log_start_offset().value(), 0);
+    EXPECT_EQ(p->offsets()->log_start_offset, 0);
     clock_.advance(60'000);
     store_->run_maintenance(clock_.now_ms());
-    EXPECT_GT(p->log->log_start_offset().value(), 0);
-    EXPECT_EQ(p->log->segment_count(), 1U);
+    EXPECT_GT(p->offsets()->log_start_offset, 0);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.segment_count(); }), 1U);
     EXPECT_TRUE(fs::exists(fs::path(data_dir()) / log::log_manager::recovery_point_checkpoint_name));
 }
 
