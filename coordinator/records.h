@@ -37,7 +37,7 @@
 #include <variant>
 #include <vector>
 
-#include "server/coordinator/byte_io.h"
+#include "coordinator/byte_io.h"
 
 namespace broker::server::coordinator {
 

@@ -1,4 +1,4 @@
-#include "server/coordinator/records.h"
+#include "coordinator/records.h"
 
 namespace broker::server::coordinator {
 

@@ -2,8 +2,8 @@
 
 #include <random>
 
-#include "server/coordinator/consumer_protocol.h"
-#include "server/coordinator/records.h"
+#include "coordinator/consumer_protocol.h"
+#include "coordinator/records.h"
 
 namespace broker::server::coordinator {
 namespace {

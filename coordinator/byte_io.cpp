@@ -1,4 +1,4 @@
-#include "server/coordinator/byte_io.h"
+#include "coordinator/byte_io.h"
 
 #include "protocol/varint.h"
 
