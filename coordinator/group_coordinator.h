@@ -35,7 +35,7 @@
 #include <string_view>
 #include <vector>
 
-#include "coordinator/byte_io.h"
+#include "coordinator/bytes.h"
 #include "coordinator/errors.h"
 #include "coordinator/java_string.h"
 #include "coordinator/offsets_log.h"

@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "coordinator/byte_io.h"
+#include "coordinator/bytes.h"
 #include "coordinator/errors.h"
 
 namespace broker::server::coordinator {

@@ -1,21 +1,70 @@
 #include "coordinator/records.h"
 
+#include <algorithm>
+
+#include "coordinator/generated/group_metadata_key.h"
+#include "coordinator/generated/group_metadata_value.h"
+#include "coordinator/generated/offset_commit_key.h"
+#include "coordinator/generated/offset_commit_value.h"
+#include "protocol/wire.h"
+
 namespace broker::server::coordinator {
+namespace {
+
+// The int16 version in front of every key and value is not part of the schemas: Kafka writes it
+// outside the struct, and for keys it names the record type.
+template <typename Message>
+bytes encode_with_version(int16_t version, const Message& message) {
+    bytes out;
+    out.reserve(2 + generated::encoded_size(version, message));  // one allocation per record
+    protocol::writer w(out);
+    w.write_int16(version);
+    generated::encode(w, version, message);
+    return out;
+}
+
+/// The struct after the version prefix; nullopt when malformed or the schema lacks the version.
+template <typename Message>
+std::optional<Message> decode_after_version(protocol::reader& r, int16_t version) {
+    Message message;
+    if (generated::decode(r, version, message) != protocol::codec_status::ok) {
+        return std::nullopt;
+    }
+    return message;
+}
+
+template <typename Message>
+constexpr bool has_version(int16_t version) {
+    return version >= Message::min_version && version <= Message::max_version;
+}
+
+bool fits(const std::string& s) { return s.size() <= protocol::max_string_length; }
+bool fits(const std::optional<std::string>& s) { return !s || fits(*s); }
+
+/// A member id is a client or instance id (each up to the string limit) plus a UUID, so it can be
+/// longer than any record string may be.
+bool fits(const group_metadata_value& value) {
+    return fits(value.protocol_type) && fits(value.protocol) && fits(value.leader) &&
+           std::all_of(value.members.begin(), value.members.end(), [](const group_member_value& m) {
+               return fits(m.member_id) && fits(m.group_instance_id) && fits(m.client_id) &&
+                      fits(m.client_host);
+           });
+}
+
+}  // namespace
 
 bytes encode_offset_commit_key(const offset_commit_key& key, int16_t version) {
-    byte_writer w;
-    w.write_int16(version);
-    w.write_string(key.group, false);
-    w.write_string(key.topic, false);
-    w.write_int32(key.partition);
-    return w.take();
+    generated::offset_commit_key out;
+    out.group = key.group;
+    out.topic = key.topic;
+    out.partition = key.partition;
+    return encode_with_version(version, out);
 }
 
 bytes encode_group_metadata_key(const group_metadata_key& key) {
-    byte_writer w;
-    w.write_int16(group_metadata_key_version);
-    w.write_string(key.group, false);
-    return w.take();
+    generated::group_metadata_key out;
+    out.group = key.group;
+    return encode_with_version(group_metadata_key_version, out);
 }
 
 int16_t offset_commit_value_version_for(const offset_commit_value& value) {
@@ -23,159 +72,113 @@ int16_t offset_commit_value_version_for(const offset_commit_value& value) {
 }
 
 bytes encode_offset_commit_value(const offset_commit_value& value, int16_t version) {
-    const bool flexible = version >= 4;
-    byte_writer w;
-    w.write_int16(version);
-    w.write_int64(value.offset);
-    if (version >= 3) {
-        w.write_int32(value.leader_epoch);
-    }
-    w.write_string(value.metadata, flexible);
-    w.write_int64(value.commit_timestamp);
-    if (version == 1) {
-        w.write_int64(value.expire_timestamp);
-    }
-    if (flexible) {
-        w.write_empty_tagged_fields();
-    }
-    return w.take();
+    generated::offset_commit_value out;
+    out.offset = value.offset;
+    out.leader_epoch = value.leader_epoch;
+    out.metadata = value.metadata;
+    out.commit_timestamp = value.commit_timestamp;
+    out.expire_timestamp = value.expire_timestamp;
+    return encode_with_version(version, out);
 }
 
 bytes encode_group_metadata_value(const group_metadata_value& value, int16_t version) {
-    const bool flexible = version >= 4;
-    byte_writer w;
-    w.write_int16(version);
-    w.write_string(value.protocol_type, flexible);
-    w.write_int32(value.generation);
-    w.write_nullable_string(value.protocol, flexible);
-    w.write_nullable_string(value.leader, flexible);
-    if (version >= 2) {
-        w.write_int64(value.current_state_timestamp);
+    if (!fits(value)) {
+        // Kafka's serializer refuses such a group too. An empty value never throws on the
+        // coordinator thread and is skipped as malformed on load; the group lives on in memory.
+        return {};
     }
-    w.write_array_count(value.members.size(), flexible);
+    generated::group_metadata_value out;
+    out.protocol_type = value.protocol_type;
+    out.generation = value.generation;
+    out.protocol = value.protocol;
+    out.leader = value.leader;
+    out.current_state_timestamp = value.current_state_timestamp;
+    out.members.reserve(value.members.size());
     for (const auto& m : value.members) {
-        w.write_string(m.member_id, flexible);
-        if (version >= 3) {
-            w.write_nullable_string(m.group_instance_id, flexible);
-        }
-        w.write_string(m.client_id, flexible);
-        w.write_string(m.client_host, flexible);
-        if (version >= 1) {
-            w.write_int32(m.rebalance_timeout);
-        }
-        w.write_int32(m.session_timeout);
-        w.write_bytes(m.subscription, flexible);
-        w.write_bytes(m.assignment, flexible);
-        if (flexible) {
-            w.write_empty_tagged_fields();
-        }
+        auto& member = out.members.emplace_back();
+        member.member_id = m.member_id;
+        member.group_instance_id = m.group_instance_id;
+        member.client_id = m.client_id;
+        member.client_host = m.client_host;
+        member.rebalance_timeout = m.rebalance_timeout;
+        member.session_timeout = m.session_timeout;
+        member.subscription = m.subscription;
+        member.assignment = m.assignment;
     }
-    if (flexible) {
-        w.write_empty_tagged_fields();
-    }
-    return w.take();
+    return encode_with_version(version, out);
 }
 
 std::optional<record_key> decode_record_key(std::span<const uint8_t> data) {
-    byte_reader r(data);
-    int16_t version = r.read_int16();
+    protocol::reader r(data);
+    const int16_t version = r.read_int16();
     if (!r.ok()) {
         return std::nullopt;
     }
-    if (version == 0 || version == 1) {
-        offset_commit_key key;
-        key.group = r.read_string(false);
-        key.topic = r.read_string(false);
-        key.partition = r.read_int32();
-        if (!r.ok()) {
+    if (has_version<generated::offset_commit_key>(version)) {
+        auto key = decode_after_version<generated::offset_commit_key>(r, version);
+        if (!key) {
             return std::nullopt;
         }
-        return record_key{std::move(key)};
+        return record_key{
+            offset_commit_key{std::move(key->group), std::move(key->topic), key->partition}};
     }
-    if (version == 2) {
-        group_metadata_key key;
-        key.group = r.read_string(false);
-        if (!r.ok()) {
+    if (has_version<generated::group_metadata_key>(version)) {
+        auto key = decode_after_version<generated::group_metadata_key>(r, version);
+        if (!key) {
             return std::nullopt;
         }
-        return record_key{std::move(key)};
+        return record_key{group_metadata_key{std::move(key->group)}};
     }
     return record_key{unknown_key{version}};
 }
 
 std::optional<offset_commit_value> decode_offset_commit_value(std::span<const uint8_t> data) {
-    byte_reader r(data);
-    int16_t version = r.read_int16();
-    if (!r.ok() || version < 0 || version > max_offset_commit_value_version) {
-        return std::nullopt;
-    }
-    const bool flexible = version >= 4;
-    offset_commit_value value;
-    value.offset = r.read_int64();
-    if (version >= 3) {
-        value.leader_epoch = r.read_int32();
-    }
-    value.metadata = r.read_string(flexible);
-    value.commit_timestamp = r.read_int64();
-    if (version == 1) {
-        value.expire_timestamp = r.read_int64();
-    }
-    if (flexible) {
-        r.skip_tagged_fields();
-    }
+    protocol::reader r(data);
+    const int16_t version = r.read_int16();
     if (!r.ok()) {
         return std::nullopt;
     }
+    auto in = decode_after_version<generated::offset_commit_value>(r, version);
+    if (!in) {
+        return std::nullopt;
+    }
+    offset_commit_value value;
+    value.offset = in->offset;
+    value.leader_epoch = in->leader_epoch;
+    value.metadata = std::move(in->metadata);
+    value.commit_timestamp = in->commit_timestamp;
+    value.expire_timestamp = in->expire_timestamp;
     return value;
 }
 
 std::optional<group_metadata_value> decode_group_metadata_value(std::span<const uint8_t> data) {
-    byte_reader r(data);
-    int16_t version = r.read_int16();
-    if (!r.ok() || version < 0 || version > max_group_metadata_value_version) {
-        return std::nullopt;
-    }
-    const bool flexible = version >= 4;
-    group_metadata_value value;
-    value.protocol_type = r.read_string(flexible);
-    value.generation = r.read_int32();
-    value.protocol = r.read_nullable_string(flexible);
-    value.leader = r.read_nullable_string(flexible);
-    if (version >= 2) {
-        value.current_state_timestamp = r.read_int64();
-    }
-    // Smallest member: three empty strings, two int32s, two empty byte fields.
-    constexpr std::size_t min_member_size = 3 * 1 + 2 * 4 + 2 * 1;
-    int32_t count = r.read_array_count(flexible, min_member_size);
-    value.members.reserve(static_cast<std::size_t>(count));
-    for (int32_t i = 0; r.ok() && i < count; ++i) {
-        group_member_value m;
-        m.member_id = r.read_string(flexible);
-        if (version >= 3) {
-            m.group_instance_id = r.read_nullable_string(flexible);
-        }
-        m.client_id = r.read_string(flexible);
-        m.client_host = r.read_string(flexible);
-        if (version >= 1) {
-            m.rebalance_timeout = r.read_int32();
-        }
-        m.session_timeout = r.read_int32();
-        if (version == 0) {
-            // v0 predates the rebalance timeout; Kafka restores it as the session timeout.
-            m.rebalance_timeout = m.session_timeout;
-        }
-        m.subscription = r.read_bytes(flexible);
-        m.assignment = r.read_bytes(flexible);
-        if (flexible) {
-            r.skip_tagged_fields();
-        }
-        value.members.push_back(std::move(m));
-    }
-    if (flexible) {
-        r.skip_tagged_fields();
-    }
+    protocol::reader r(data);
+    const int16_t version = r.read_int16();
     if (!r.ok()) {
         return std::nullopt;
+    }
+    auto in = decode_after_version<generated::group_metadata_value>(r, version);
+    if (!in) {
+        return std::nullopt;
+    }
+    group_metadata_value value;
+    value.protocol_type = std::move(in->protocol_type);
+    value.generation = in->generation;
+    value.protocol = std::move(in->protocol);
+    value.leader = std::move(in->leader);
+    value.current_state_timestamp = in->current_state_timestamp;
+    value.members.reserve(in->members.size());
+    for (auto& m : in->members) {
+        auto& member = value.members.emplace_back();
+        member.member_id = std::move(m.member_id);
+        member.group_instance_id = std::move(m.group_instance_id);
+        member.client_id = std::move(m.client_id);
+        member.client_host = std::move(m.client_host);
+        // v0 predates the rebalance timeout; Kafka restores it as the session timeout.
+        member.rebalance_timeout = version == 0 ? m.session_timeout : m.rebalance_timeout;
+        member.session_timeout = m.session_timeout;
+        member.subscription = std::move(m.subscription);
+        member.assignment = std::move(m.assignment);
     }
     return value;
 }

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/byte_io.h"
+#include "coordinator/bytes.h"
 #include "coordinator/group_coordinator.h"
 #include "coordinator/manual_scheduler.h"
 
