@@ -1,5 +1,6 @@
 # The schema-generated Kafka codec (see docs/codec.md).
 #   kgen                   host tool: schemas -> C++ (protocol/gen/)
+#   broker_generate_module another module's data schemas -> C++ (its library compiles them)
 #   broker_protocol        wire primitives, headers, error codes, API registry, generated messages
 #   protocol_codec_test    unit tests (label "unit", names prefixed "protocol.")
 #   protocol_fuzzer        libFuzzer target built with clang++-14 (ctest "protocol_fuzz"), when available
@@ -22,13 +23,18 @@ list(SORT BROKER_SCHEMAS)
 set(BROKER_GENERATED_DIR ${CMAKE_BINARY_DIR}/protocol/generated)
 
 # kgen names each header after its message in snake_case; this mirrors kgen's snake_case().
-set(BROKER_GENERATED_HEADERS)
-foreach(schema IN LISTS BROKER_SCHEMAS)
+function(broker_generated_header_name schema out_var)
     get_filename_component(stem ${schema} NAME_WE)
     string(REGEX REPLACE "([A-Z]+)([A-Z][a-z])" "\\1_\\2" snake "${stem}")
     string(REGEX REPLACE "([a-z0-9])([A-Z])" "\\1_\\2" snake "${snake}")
     string(TOLOWER "${snake}" snake)
-    list(APPEND BROKER_GENERATED_HEADERS ${BROKER_GENERATED_DIR}/${snake}.h)
+    set(${out_var} ${snake}.h PARENT_SCOPE)
+endfunction()
+
+set(BROKER_GENERATED_HEADERS)
+foreach(schema IN LISTS BROKER_SCHEMAS)
+    broker_generated_header_name(${schema} header)
+    list(APPEND BROKER_GENERATED_HEADERS ${BROKER_GENERATED_DIR}/${header})
 endforeach()
 list(APPEND BROKER_GENERATED_HEADERS
     ${BROKER_GENERATED_DIR}/messages.h ${BROKER_GENERATED_DIR}/dispatch.h ${BROKER_GENERATED_DIR}/samples.h)
@@ -53,6 +59,29 @@ add_custom_command(
     VERBATIM)
 add_custom_target(protocol_generated
     DEPENDS ${BROKER_GENERATED_HEADERS} ${BROKER_GENERATED_CODEC} ${BROKER_GENERATED_SAMPLES})
+
+# A module that keeps its own data schemas (coordinator/: the `__consumer_offsets` records) calls
+#   broker_generate_module(<module> <namespace> <schema dir> <out var>)
+# to generate one header per schema and a codec.cpp into ${CMAKE_BINARY_DIR}/<module>/generated/,
+# in <namespace>, on top of protocol/wire.h; <out var> lists the files for its library. No
+# registry or samples: those are for client-protocol messages only.
+function(broker_generate_module module namespace schema_dir out_var)
+    file(GLOB schemas CONFIGURE_DEPENDS ${schema_dir}/*.json)
+    list(SORT schemas)
+    set(dir ${CMAKE_BINARY_DIR}/${module}/generated)
+    set(outputs ${dir}/codec.cpp)
+    foreach(schema IN LISTS schemas)
+        broker_generated_header_name(${schema} header)
+        list(APPEND outputs ${dir}/${header})
+    endforeach()
+    add_custom_command(
+        OUTPUT ${outputs}
+        COMMAND kgen --module ${module} ${namespace} ${schema_dir} ${CMAKE_BINARY_DIR}
+        DEPENDS kgen ${schemas}
+        COMMENT "Generating ${module} codecs from ${module}/schemas"
+        VERBATIM)
+    set(${out_var} ${outputs} PARENT_SCOPE)
+endfunction()
 
 # ---- codec library ----
 set(BROKER_PROTOCOL_SOURCES

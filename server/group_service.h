@@ -1,5 +1,5 @@
 #pragma once
-// group_service: the consumer-group coordinator (server/coordinator/, pure logic) wired into the
+// group_service: the consumer-group coordinator (coordinator/, pure logic) wired into the
 // broker — its thread, its timers, its storage in `__consumer_offsets`, and the loading of that
 // topic at startup. docs/groups.md ("Wiring") describes the whole path.
 //
@@ -48,9 +48,9 @@
 #include <thread>
 #include <type_traits>
 
+#include "coordinator/group_coordinator.h"
 #include "protocol/errors.h"
 #include "server/config.h"
-#include "server/coordinator/group_coordinator.h"
 #include "server/shard.h"
 #include "server/topic_store.h"
 

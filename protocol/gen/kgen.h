@@ -5,6 +5,8 @@
 // and defaults); the emit_* functions render it. The driver (kgen_main.cpp) writes, per message, one
 // header with the plain-data struct, then groups the codec bodies into a fixed number of .cpp batches
 // (compile time on two cores), plus the API registry, a by-key dispatch header, and test samples.
+// With --module it instead renders another module's data schemas (no registry, no samples) into
+// that module's folder and namespace.
 // docs/codec.md describes the emitted code and the decisions behind it.
 //
 // Everything here is single-threaded host-tool code; errors are reported as std::runtime_error.
@@ -113,10 +115,21 @@ std::size_t min_encoded_size(const message_spec& message, const struct_spec& s, 
 
 // ---- emission ----
 
-/// protocol/generated/<cpp_name>.h: the struct and its decode/encode/encoded_size declarations.
-std::string emit_header(const message_spec& message);
+/// Where a set of schemas is generated to. The defaults are the client protocol's; another module
+/// (coordinator/, for the `__consumer_offsets` records) keeps its own data schemas and gets their
+/// codecs in its own folder and namespace, built on the same wire reader and writer.
+struct output_options {
+    std::string module = "protocol";                 // files go to <module>/generated/
+    std::string cpp_namespace = "broker::protocol";  // the namespace of structs and codecs
+
+    bool is_protocol() const { return cpp_namespace == "broker::protocol"; }
+};
+
+/// <module>/generated/<cpp_name>.h: the struct and its decode/encode/encoded_size declarations.
+std::string emit_header(const message_spec& message, const output_options& output = {});
 /// A .cpp holding the codecs of `messages`.
-std::string emit_codec_batch(const std::vector<const message_spec*>& messages);
+std::string emit_codec_batch(const std::vector<const message_spec*>& messages,
+                             const output_options& output = {});
 /// A test-only .cpp filling `messages` with sample values and listing them as sample cases.
 std::string emit_sample_batch(const std::vector<const message_spec*>& messages, int batch_index);
 /// samples.h / samples_index.cpp: declarations and the concatenated case list.

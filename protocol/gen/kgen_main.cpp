@@ -3,6 +3,10 @@
 //   <message>.h for each schema, messages.h, dispatch.h, registry.cpp,
 //   codec_<i>.cpp (i < codec batches), samples.h, samples_<i>.cpp (i < sample batches), samples_index.cpp.
 // Messages are spread over the batches by size so the parallel compile jobs get similar work.
+//
+// kgen --module <module> <namespace> <schema dir> <output dir>
+// Another module's own data schemas (not client-protocol messages, so no registry, dispatch or
+// samples): writes <message>.h for each and one codec.cpp into <output dir>/<module>/generated/.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -54,11 +58,73 @@ void write_file(const fs::path& path, const std::string& text) {
     }
 }
 
+/// Every *.json in `schema_dir`, parsed, in file-name order.
+std::vector<message_spec> load_schemas(const fs::path& schema_dir) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(schema_dir)) {
+        if (entry.path().extension() == ".json") {
+            files.push_back(entry.path());
+        }
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) {
+        throw std::runtime_error("no schemas in " + schema_dir.string());
+    }
+    std::vector<message_spec> messages;
+    messages.reserve(files.size());
+    for (const auto& path : files) {
+        std::ifstream in(path);
+        auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+        if (json.is_discarded()) {
+            throw std::runtime_error(path.string() + ": not valid JSON");
+        }
+        messages.push_back(broker::kgen::parse_message(json));
+        if (messages.back().name != path.stem().string()) {
+            throw std::runtime_error(path.string() + ": file name differs from message name");
+        }
+    }
+    return messages;
+}
+
+/// kgen --module: headers and one codec file for a module's data schemas.
+void generate_module(const std::string& module, const std::string& cpp_namespace, const fs::path& schema_dir,
+                     const fs::path& out_root) {
+    const broker::kgen::output_options output{module, cpp_namespace};
+    if (module.empty() || module == "protocol" || output.is_protocol()) {
+        throw std::runtime_error("--module is for modules other than protocol");
+    }
+    const std::vector<message_spec> messages = load_schemas(schema_dir);
+    std::vector<const message_spec*> all;
+    for (const auto& m : messages) {
+        // Requests, responses and headers belong to the API registry, which only protocol/ has.
+        if (m.type != "data") {
+            throw std::runtime_error(m.name + ": only \"data\" schemas can be generated with --module");
+        }
+        all.push_back(&m);
+    }
+    const fs::path out_dir = out_root / module / "generated";
+    fs::create_directories(out_dir);
+    for (const auto& m : messages) {
+        write_file(out_dir / (m.cpp_name + ".h"), broker::kgen::emit_header(m, output));
+    }
+    write_file(out_dir / "codec.cpp", broker::kgen::emit_codec_batch(all, output));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 6 && std::string(argv[1]) == "--module") {
+        try {
+            generate_module(argv[2], argv[3], argv[4], argv[5]);
+        } catch (const std::exception& e) {
+            std::cerr << "kgen: " << e.what() << "\n";
+            return 1;
+        }
+        return 0;
+    }
     if (argc != 5) {
-        std::cerr << "usage: kgen <schema dir> <output dir> <codec batches> <sample batches>\n";
+        std::cerr << "usage: kgen <schema dir> <output dir> <codec batches> <sample batches>\n"
+                     "       kgen --module <module> <namespace> <schema dir> <output dir>\n";
         return 2;
     }
     try {
@@ -69,30 +135,7 @@ int main(int argc, char** argv) {
         if (codec_batches < 1 || sample_batches < 1) {
             throw std::runtime_error("batch counts must be positive");
         }
-        std::vector<fs::path> files;
-        for (const auto& entry : fs::directory_iterator(schema_dir)) {
-            if (entry.path().extension() == ".json") {
-                files.push_back(entry.path());
-            }
-        }
-        std::sort(files.begin(), files.end());
-        if (files.empty()) {
-            throw std::runtime_error("no schemas in " + schema_dir.string());
-        }
-        std::vector<message_spec> messages;
-        messages.reserve(files.size());
-        for (const auto& path : files) {
-            std::ifstream in(path);
-            auto json =
-                nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
-            if (json.is_discarded()) {
-                throw std::runtime_error(path.string() + ": not valid JSON");
-            }
-            messages.push_back(broker::kgen::parse_message(json));
-            if (messages.back().name != path.stem().string()) {
-                throw std::runtime_error(path.string() + ": file name differs from message name");
-            }
-        }
+        const std::vector<message_spec> messages = load_schemas(schema_dir);
         std::vector<const message_spec*> all;
         for (const auto& m : messages) {
             all.push_back(&m);

@@ -1,6 +1,6 @@
 // JoinGroup (key 11): a member joins (or rejoins) a classic group and waits for the rebalance.
 //
-// The request is handed to the group coordinator (server/coordinator/, docs/groups.md), which
+// The request is handed to the group coordinator (coordinator/, docs/groups.md), which
 // answers when the rebalance completes. Meanwhile this coroutine is parked on the coordinator's
 // completion, so the shard keeps serving other connections; this connection's later requests wait,
 // as in Kafka, which handles one request per connection at a time. If the broker closes the

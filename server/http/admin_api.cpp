@@ -13,10 +13,10 @@
 #include <sstream>
 #include <tuple>
 
+#include "coordinator/consumer_protocol.h"
 #include "protocol/api.h"
 #include "protocol/generated/consumer_protocol_assignment.h"
 #include "protocol/wire.h"
-#include "server/coordinator/consumer_protocol.h"
 #include "server/http/prometheus.h"
 #include "server/metrics.h"
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/java_string.h"
 #include "protocol/api.h"
 #include "protocol/errors.h"
-#include "server/coordinator/java_string.h"
 #include "server/group_service.h"
 #include "server/tests/test_util.h"
 

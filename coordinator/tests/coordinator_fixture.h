@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "server/coordinator/byte_io.h"
-#include "server/coordinator/group_coordinator.h"
-#include "server/coordinator/manual_scheduler.h"
+#include "coordinator/bytes.h"
+#include "coordinator/group_coordinator.h"
+#include "coordinator/manual_scheduler.h"
 
 namespace broker::protocol {
 /// Readable error codes in test failure messages (found by argument-dependent lookup).

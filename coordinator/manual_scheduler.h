@@ -14,7 +14,7 @@
 #include <map>
 #include <utility>
 
-#include "server/coordinator/scheduler.h"
+#include "coordinator/scheduler.h"
 
 namespace broker::server::coordinator {
 

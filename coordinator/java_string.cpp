@@ -1,4 +1,4 @@
-#include "server/coordinator/java_string.h"
+#include "coordinator/java_string.h"
 
 #include <cstdlib>
 #include <limits>

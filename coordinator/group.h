@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "server/coordinator/group_coordinator.h"
+#include "coordinator/group_coordinator.h"
 
 namespace broker::server::coordinator {
 

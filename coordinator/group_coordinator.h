@@ -35,12 +35,12 @@
 #include <string_view>
 #include <vector>
 
-#include "server/coordinator/byte_io.h"
-#include "server/coordinator/errors.h"
-#include "server/coordinator/java_string.h"
-#include "server/coordinator/offsets_log.h"
-#include "server/coordinator/records.h"
-#include "server/coordinator/scheduler.h"
+#include "coordinator/bytes.h"
+#include "coordinator/errors.h"
+#include "coordinator/java_string.h"
+#include "coordinator/offsets_log.h"
+#include "coordinator/records.h"
+#include "coordinator/scheduler.h"
 
 namespace broker::server::coordinator {
 

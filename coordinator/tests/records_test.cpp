@@ -2,8 +2,8 @@
 
 #include <random>
 
-#include "server/coordinator/consumer_protocol.h"
-#include "server/coordinator/records.h"
+#include "coordinator/consumer_protocol.h"
+#include "coordinator/records.h"
 
 namespace broker::server::coordinator {
 namespace {
@@ -176,6 +176,245 @@ TEST(records, group_metadata_value_v3_layout) {
                                                      "00000004"
                                                      "00000001aa"
                                                      "00000000"));
+}
+
+// One group with every field set; each version writes the fields it has and drops the rest.
+group_metadata_value layout_group() {
+    group_metadata_value g;
+    g.protocol_type = "c";
+    g.generation = 1;
+    g.protocol = "p";
+    g.leader = std::nullopt;
+    g.current_state_timestamp = 2;
+    group_member_value m;
+    m.member_id = "m";
+    m.group_instance_id = "g";
+    m.client_id = "i";
+    m.client_host = "h";
+    m.rebalance_timeout = 3;
+    m.session_timeout = 4;
+    m.subscription = {0xaa};
+    m.assignment = {};
+    g.members = {m};
+    return g;
+}
+
+TEST(records, group_metadata_value_layouts_every_version) {
+    const char* const golden[] = {
+        // v0: protocol type, generation, protocol, leader (null), members; a member has no
+        // rebalance timeout and no instance id.
+        "0000"
+        "000163"
+        "00000001"
+        "000170"
+        "ffff"
+        "00000001"
+        "00016d"
+        "000169"
+        "000168"
+        "00000004"
+        "00000001aa"
+        "00000000",
+        // v1: the member's rebalance timeout before its session timeout.
+        "0001"
+        "000163"
+        "00000001"
+        "000170"
+        "ffff"
+        "00000001"
+        "00016d"
+        "000169"
+        "000168"
+        "00000003"
+        "00000004"
+        "00000001aa"
+        "00000000",
+        // v2: the current state timestamp after the leader.
+        "0002"
+        "000163"
+        "00000001"
+        "000170"
+        "ffff"
+        "0000000000000002"
+        "00000001"
+        "00016d"
+        "000169"
+        "000168"
+        "00000003"
+        "00000004"
+        "00000001aa"
+        "00000000",
+        // v3: the member's instance id after its member id.
+        "0003"
+        "000163"
+        "00000001"
+        "000170"
+        "ffff"
+        "0000000000000002"
+        "00000001"
+        "00016d"
+        "000167"
+        "000169"
+        "000168"
+        "00000003"
+        "00000004"
+        "00000001aa"
+        "00000000",
+        // v4: compact lengths (length + 1, 0 = null) and an empty tag section after the member
+        // and after the value.
+        "0004"
+        "0263"
+        "00000001"
+        "0270"
+        "00"
+        "0000000000000002"
+        "02"
+        "026d"
+        "0267"
+        "0269"
+        "0268"
+        "00000003"
+        "00000004"
+        "02aa"
+        "01"
+        "00"
+        "00",
+    };
+    for (int16_t version = 0; version <= max_group_metadata_value_version; ++version) {
+        EXPECT_EQ(encode_group_metadata_value(layout_group(), version), hex(golden[version])) << version;
+        // Reading the golden bytes back gives the fields of that version, the rest at defaults.
+        group_metadata_value expected = layout_group();
+        if (version < 3) {
+            expected.members[0].group_instance_id.reset();
+        }
+        if (version < 2) {
+            expected.current_state_timestamp = -1;
+        }
+        if (version < 1) {
+            expected.members[0].rebalance_timeout = expected.members[0].session_timeout;
+        }
+        auto decoded = decode_group_metadata_value(hex(golden[version]));
+        ASSERT_TRUE(decoded) << version;
+        EXPECT_EQ(*decoded, expected) << version;
+    }
+    // v4 with every nullable field null and no members.
+    group_metadata_value empty;
+    empty.protocol_type = "c";
+    empty.generation = 1;
+    empty.protocol = std::nullopt;
+    EXPECT_EQ(encode_group_metadata_value(empty, 4), hex("0004"
+                                                         "0263"
+                                                         "00000001"
+                                                         "00"
+                                                         "00"
+                                                         "ffffffffffffffff"
+                                                         "01"
+                                                         "00"));
+}
+
+TEST(records, offset_commit_value_layouts_read_back) {
+    // The same bytes as offset_commit_value_layouts, read back: absent fields read as -1.
+    EXPECT_EQ(decode_offset_commit_value(hex("0000"
+                                             "000000000000002a"
+                                             "00016d"
+                                             "00000000000003e8")),
+              (offset_commit_value{42, -1, "m", 1000, -1}));
+    EXPECT_EQ(decode_offset_commit_value(hex("0001"
+                                             "000000000000002a"
+                                             "00016d"
+                                             "00000000000003e8"
+                                             "00000000000007d0")),
+              (offset_commit_value{42, -1, "m", 1000, 2000}));
+    EXPECT_EQ(decode_offset_commit_value(hex("0003"
+                                             "000000000000002a"
+                                             "00000003"
+                                             "00016d"
+                                             "00000000000003e8")),
+              (offset_commit_value{42, 3, "m", 1000, -1}));
+    // v4 with a tag this broker does not know: skipped, and not written back.
+    const bytes tagged = hex(
+        "0004"
+        "000000000000002a"
+        "00000003"
+        "026d"
+        "00000000000003e8"
+        "01"
+        "05"
+        "02"
+        "abcd");
+    auto decoded = decode_offset_commit_value(tagged);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(*decoded, (offset_commit_value{42, 3, "m", 1000, -1}));
+    EXPECT_EQ(encode_offset_commit_value(*decoded, 4), hex("0004"
+                                                           "000000000000002a"
+                                                           "00000003"
+                                                           "026d"
+                                                           "00000000000003e8"
+                                                           "00"));
+    // Trailing bytes after a complete value are ignored, as Kafka does.
+    EXPECT_TRUE(decode_offset_commit_value(hex("0003"
+                                               "000000000000002a"
+                                               "00000003"
+                                               "00016d"
+                                               "00000000000003e8"
+                                               "ffff")));
+}
+
+TEST(records, garbage_values_are_errors) {
+    // Null metadata: the string is not nullable.
+    EXPECT_FALSE(decode_offset_commit_value(hex("0003"
+                                                "000000000000002a"
+                                                "00000003"
+                                                "ffff"
+                                                "00000000000003e8")));
+    // A string length below -1.
+    EXPECT_FALSE(decode_offset_commit_value(hex("0000"
+                                                "000000000000002a"
+                                                "fffe"
+                                                "00000000000003e8")));
+    // v4: a compact length whose varint never ends.
+    EXPECT_FALSE(decode_offset_commit_value(hex("0004"
+                                                "000000000000002a"
+                                                "00000003"
+                                                "ffffffffffff")));
+    // v4: a tagged field longer than what is left.
+    EXPECT_FALSE(decode_offset_commit_value(hex("0004"
+                                                "000000000000002a"
+                                                "00000003"
+                                                "026d"
+                                                "00000000000003e8"
+                                                "01"
+                                                "05"
+                                                "05"
+                                                "abcd")));
+    // A null protocol type, then a null member array: neither is nullable.
+    EXPECT_FALSE(decode_group_metadata_value(hex("0001"
+                                                 "ffff"
+                                                 "00000001"
+                                                 "ffff"
+                                                 "ffff"
+                                                 "00000000")));
+    EXPECT_FALSE(decode_group_metadata_value(hex("0001"
+                                                 "000163"
+                                                 "00000001"
+                                                 "ffff"
+                                                 "ffff"
+                                                 "ffffffff")));
+    // Not a value at all.
+    EXPECT_FALSE(decode_group_metadata_value(hex("")));
+    EXPECT_FALSE(decode_group_metadata_value(hex("0004")));
+    EXPECT_FALSE(decode_offset_commit_value(hex("00")));
+}
+
+TEST(records, a_member_id_longer_than_a_record_string_is_never_stored) {
+    // A member id is the client id plus a UUID, so a client id at the string limit makes one that
+    // no record can hold. Encoding must not throw, and what it writes does not load.
+    auto g = sample_group(3);
+    g.members[0].member_id = std::string(32767, 'c') + "-" + std::string(36, 'u');
+    g.leader = g.members[0].member_id;
+    bytes value;
+    ASSERT_NO_THROW(value = encode_group_metadata_value(g, 3));
+    EXPECT_FALSE(decode_group_metadata_value(value));
 }
 
 TEST(records, truncated_values_are_rejected_at_every_length) {

@@ -1,8 +1,8 @@
-#include "server/coordinator/group.h"
+#include "coordinator/group.h"
 
 #include <algorithm>
 
-#include "server/coordinator/consumer_protocol.h"
+#include "coordinator/consumer_protocol.h"
 
 namespace broker::server::coordinator {
 

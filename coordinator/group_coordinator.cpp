@@ -1,4 +1,4 @@
-#include "server/coordinator/group_coordinator.h"
+#include "coordinator/group_coordinator.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,7 +7,7 @@
 #include <random>
 #include <utility>
 
-#include "server/coordinator/group.h"
+#include "coordinator/group.h"
 
 namespace broker::server::coordinator {
 namespace {

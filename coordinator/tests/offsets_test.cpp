@@ -1,8 +1,8 @@
 // OffsetCommit / OffsetFetch / OffsetDelete, retention, and persistence in __consumer_offsets.
 #include <gtest/gtest.h>
 
-#include "server/coordinator/records.h"
-#include "server/coordinator/tests/coordinator_fixture.h"
+#include "coordinator/records.h"
+#include "coordinator/tests/coordinator_fixture.h"
 
 namespace broker::server::coordinator::testing {
 namespace {

@@ -5,8 +5,8 @@
 #include <optional>
 #include <vector>
 
-#include "server/coordinator/byte_io.h"
-#include "server/coordinator/errors.h"
+#include "coordinator/bytes.h"
+#include "coordinator/errors.h"
 
 namespace broker::server::coordinator {
 

@@ -1,4 +1,4 @@
-#include "server/coordinator/consumer_protocol.h"
+#include "coordinator/consumer_protocol.h"
 
 #include "protocol/generated/consumer_protocol_subscription.h"
 #include "protocol/wire.h"

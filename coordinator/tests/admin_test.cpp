@@ -2,8 +2,8 @@
 // write-then-load round trip through __consumer_offsets.
 #include <gtest/gtest.h>
 
-#include "server/coordinator/records.h"
-#include "server/coordinator/tests/coordinator_fixture.h"
+#include "coordinator/records.h"
+#include "coordinator/tests/coordinator_fixture.h"
 
 namespace broker::server::coordinator::testing {
 namespace {

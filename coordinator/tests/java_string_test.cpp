@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "server/coordinator/java_string.h"
+#include "coordinator/java_string.h"
 
 namespace broker::server::coordinator {
 namespace {
