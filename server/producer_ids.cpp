@@ -32,34 +32,26 @@ std::optional<int64_t> parse_block_file(std::string_view text) {
 
 }  // namespace
 
-producer_id_manager::producer_id_manager(std::filesystem::path file) : file_(std::move(file)) {}
+file_producer_id_blocks::file_producer_id_blocks(std::filesystem::path file) : file_(std::move(file)) {}
 
-std::error_code producer_id_manager::load_locked() {
-    auto text = log::read_small_file(file_, max_file_bytes);
-    if (!text) {
-        if (text.error() != std::errc::no_such_file_or_directory) {
+std::error_code file_producer_id_blocks::next_block(int64_t size, int64_t& first) {
+    if (!loaded_) {
+        auto text = log::read_small_file(file_, max_file_bytes);
+        if (text) {
+            auto value = parse_block_file(text.value());
+            if (!value) {
+                return log::make_error_code(log::errc::corrupt_file);
+            }
+            end_ = *value;
+        } else if (text.error() != std::errc::no_such_file_or_directory) {
             return text.error();
         }
-        next_ = 0;
-        block_end_ = 0;
         loaded_ = true;
-        return {};
     }
-    auto value = parse_block_file(text.value());
-    if (!value) {
-        return log::make_error_code(log::errc::corrupt_file);
-    }
-    next_ = *value;
-    block_end_ = *value;
-    loaded_ = true;
-    return {};
-}
-
-std::error_code producer_id_manager::reserve_locked() {
-    if (next_ > std::numeric_limits<int64_t>::max() - block_size) {
+    if (end_ > std::numeric_limits<int64_t>::max() - size) {
         return std::make_error_code(std::errc::value_too_large);
     }
-    const int64_t end = next_ + block_size;
+    const int64_t end = end_ + size;
     std::error_code ec;
     std::filesystem::create_directories(file_.parent_path(), ec);
     if (ec) {
@@ -69,24 +61,28 @@ std::error_code producer_id_manager::reserve_locked() {
     if (auto write_error = log::replace_file(file_, content, true)) {
         return write_error;
     }
-    block_end_ = end;
+    first = end_;
+    end_ = end;
     return {};
 }
+
+producer_id_manager::producer_id_manager(std::unique_ptr<producer_id_block_source> source)
+    : source_(std::move(source)) {}
+
+producer_id_manager::producer_id_manager(std::filesystem::path file)
+    : producer_id_manager(std::make_unique<file_producer_id_blocks>(std::move(file))) {}
 
 producer_id_manager::allocation producer_id_manager::allocate() {
     std::lock_guard lock(mutex_);
     allocation out;
-    if (!loaded_) {
-        if (auto ec = load_locked()) {
-            out.error = ec;
-            return out;
-        }
-    }
     if (next_ >= block_end_) {
-        if (auto ec = reserve_locked()) {
+        int64_t first = 0;
+        if (auto ec = source_->next_block(block_size, first)) {
             out.error = ec;
             return out;
         }
+        next_ = first;
+        block_end_ = first + block_size;
     }
     out.id = next_++;
     return out;
@@ -94,7 +90,7 @@ producer_id_manager::allocation producer_id_manager::allocate() {
 
 std::optional<int64_t> producer_id_manager::try_allocate() {
     std::lock_guard lock(mutex_);
-    if (!loaded_ || next_ >= block_end_) {
+    if (next_ >= block_end_) {
         return std::nullopt;
     }
     return next_++;

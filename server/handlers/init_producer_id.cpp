@@ -50,7 +50,7 @@ net::awaitable<handler_result> handle_init_producer_id(request_context& ctx, pro
         allocated = co_await ctx.broker.shards().run_blocking([&ids] { return ids.allocate(); });
     }
     if (allocated.error) {
-        BROKER_LOG_ERROR("allocating a producer id (" << ids.file().string() << "): " << allocated.error.message());
+        BROKER_LOG_ERROR("allocating a producer id: " << allocated.error.message());
         response.error_code = code(protocol::error_code::coordinator_load_in_progress);
         co_return handler_result::reply(encode_response(ctx, response));
     }

@@ -365,6 +365,9 @@ net::awaitable<void> wait_for_replicas(request_context& ctx, std::vector<partiti
         });
         return waiting.empty();
     };
+    if (try_complete()) {
+        co_return;  // the usual case on a single node: the append itself moved the high watermark
+    }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
     const delayed_outcome outcome = co_await wait_until(watches, deadline, try_complete, ctx.connection_closed);
     if (outcome != delayed_outcome::completed) {

@@ -60,6 +60,45 @@ TEST(producer_id_manager, ids_never_repeat_after_a_restart_or_crash) {
     EXPECT_EQ(*seen.rbegin(), 2 * producer_id_manager::block_size + 4);
 }
 
+/// Blocks from memory, as a cluster's source hands out blocks reserved elsewhere.
+class scripted_blocks final : public producer_id_block_source {
+public:
+    std::error_code next_block(int64_t size, int64_t& first) override {
+        ++calls;
+        if (fail) {
+            return std::make_error_code(std::errc::io_error);
+        }
+        first = next;
+        next += 5 * size;  // another broker took the blocks in between
+        return {};
+    }
+    int calls = 0;
+    bool fail = false;
+    int64_t next = 7000;
+};
+
+TEST(producer_id_manager, ids_come_from_the_blocks_a_source_hands_out) {
+    auto owned = std::make_unique<scripted_blocks>();
+    scripted_blocks& source = *owned;
+    producer_id_manager ids(std::move(owned));
+    EXPECT_FALSE(ids.try_allocate().has_value());  // no block yet, and no I/O on this path
+    EXPECT_EQ(ids.allocate().id, 7000);
+    EXPECT_EQ(ids.try_allocate(), 7001);
+    for (int64_t i = 2; i < producer_id_manager::block_size; ++i) {
+        ASSERT_EQ(ids.allocate().id, 7000 + i);
+    }
+    EXPECT_EQ(source.calls, 1);
+    EXPECT_EQ(ids.allocate().id, 7000 + 5 * producer_id_manager::block_size);
+    EXPECT_EQ(source.calls, 2);
+    source.fail = true;
+    for (int64_t i = 1; i < producer_id_manager::block_size; ++i) {
+        ASSERT_GE(ids.allocate().id, 0);
+    }
+    const producer_id_manager::allocation refused = ids.allocate();
+    EXPECT_EQ(refused.id, -1);
+    EXPECT_EQ(refused.error, std::errc::io_error);
+}
+
 TEST(producer_id_manager, an_unreadable_block_file_stops_allocation) {
     test::temp_dir dir;
     const fs::path file = fs::path(dir.path()) / producer_id_manager::file_name;
