@@ -27,6 +27,14 @@ net::awaitable<topic_result> broker_core::auto_create_topic(std::string_view top
 
 void broker_core::set_advertised_endpoints(std::vector<advertised_endpoint> endpoints) {
     advertised_ = std::move(endpoints);
+    // The single node's metadata source: this broker is the only live broker, and the controller.
+    auto cluster = std::make_shared<cluster_view>();
+    broker_info self;
+    self.id = config_.broker_id;
+    self.endpoints = advertised_;
+    cluster->brokers.push_back(std::move(self));
+    cluster->controller_id = config_.broker_id;
+    topics_.publish_cluster(std::move(cluster));
 }
 
 const advertised_endpoint* broker_core::advertised_for(std::string_view listener_name) const {

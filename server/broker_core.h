@@ -34,14 +34,6 @@
 
 namespace broker::server {
 
-/// An address clients are told to connect to, for one listener.
-struct advertised_endpoint {
-    std::string listener_name;
-    std::string host;
-    uint16_t port = 0;
-    friend bool operator==(const advertised_endpoint&, const advertised_endpoint&) = default;
-};
-
 class broker_core {
 public:
     broker_core(broker_config config, std::string cluster_id, shard_group& shards);
@@ -51,8 +43,9 @@ public:
     const broker_config& config() const { return config_; }
     int32_t broker_id() const { return config_.broker_id; }
     const std::string& cluster_id() const { return cluster_id_; }
-    /// The controller as Metadata reports it. A single-node broker is its own controller.
-    int32_t controller_id() const { return config_.broker_id; }
+    /// The controller, from the metadata cache (-1 before the advertised endpoints are set). A
+    /// single-node broker is its own controller.
+    int32_t controller_id() const { return topics_.cluster()->controller_id; }
 
     shard_group& shards() { return shards_; }
     topic_table& topics() { return topics_; }

@@ -47,4 +47,32 @@ void topic_table::publish(std::shared_ptr<const topic_snapshot> next) {
     // `next` (the old snapshot) is released after the lock is dropped.
 }
 
+const advertised_endpoint* broker_info::endpoint_for(std::string_view listener_name) const {
+    for (const advertised_endpoint& e : endpoints) {
+        if (e.listener_name == listener_name) {
+            return &e;
+        }
+    }
+    return nullptr;
+}
+
+const broker_info* cluster_view::find(int32_t id) const {
+    for (const broker_info& b : brokers) {
+        if (b.id == id) {
+            return &b;
+        }
+    }
+    return nullptr;
+}
+
+std::shared_ptr<const cluster_view> topic_table::cluster() const {
+    std::lock_guard lock(mutex_);
+    return cluster_;
+}
+
+void topic_table::publish_cluster(std::shared_ptr<const cluster_view> next) {
+    std::lock_guard lock(mutex_);
+    cluster_ = next ? std::move(next) : std::make_shared<const cluster_view>();
+}
+
 }  // namespace broker::server

@@ -1,12 +1,15 @@
 #pragma once
-// The broker's view of which topics and partitions exist, as Metadata (and later Produce, Fetch,
-// CreateTopics...) read it.
+// The metadata cache: the broker's view of the cluster (live brokers with their addresses per
+// listener, the controller) and of which topics and partitions exist with their leaders, epochs
+// and replica sets, as Metadata, DescribeCluster, FindCoordinator, Fetch's leader hints and the
+// admin API read it. A metadata source feeds it: on a single node the broker publishes itself as
+// the only live broker and controller, and the topic store publishes the local catalog's topics.
 //
 // Readers take an immutable snapshot (a shared_ptr to const data) and use it for the whole request,
 // so one response never mixes two versions of the table and readers on different shards never lock
 // each other out. Writers build a new snapshot and publish() it; the old one lives on until its last
-// reader drops it. Today nothing publishes except tests: the topic store arrives with topic creation,
-// and until then the table is truly empty.
+// reader drops it. Topics and the cluster view are published separately (they change for
+// different reasons).
 //
 // Thread-safety: snapshot() and publish() may be called from any thread (a mutex guards the pointer
 // swap only; no reader holds it while using the data).
@@ -66,7 +69,35 @@ private:
     std::map<protocol::uuid, std::string> name_by_id_;
 };
 
-/// Holder of the current snapshot; see the file comment for the concurrency rules.
+/// An address clients are told to connect to, for one listener.
+struct advertised_endpoint {
+    std::string listener_name;
+    std::string host;
+    uint16_t port = 0;
+    friend bool operator==(const advertised_endpoint&, const advertised_endpoint&) = default;
+};
+
+/// One live broker.
+struct broker_info {
+    int32_t id = -1;
+    std::optional<std::string> rack;
+    std::vector<advertised_endpoint> endpoints;
+
+    /// The address advertised for `listener_name`, or nullptr when it has none.
+    const advertised_endpoint* endpoint_for(std::string_view listener_name) const;
+};
+
+/// The live brokers and the controller, as of one moment.
+struct cluster_view {
+    /// Ordered by id.
+    std::vector<broker_info> brokers;
+    /// -1 when there is none.
+    int32_t controller_id = -1;
+
+    const broker_info* find(int32_t id) const;
+};
+
+/// Holder of the current snapshots; see the file comment for the concurrency rules.
 class topic_table {
 public:
     topic_table();
@@ -74,9 +105,14 @@ public:
     std::shared_ptr<const topic_snapshot> snapshot() const;
     void publish(std::shared_ptr<const topic_snapshot> next);
 
+    /// Never null (empty until a metadata source publishes one).
+    std::shared_ptr<const cluster_view> cluster() const;
+    void publish_cluster(std::shared_ptr<const cluster_view> next);
+
 private:
     mutable std::mutex mutex_;
     std::shared_ptr<const topic_snapshot> current_;
+    std::shared_ptr<const cluster_view> cluster_ = std::make_shared<const cluster_view>();
 };
 
 }  // namespace broker::server

@@ -44,14 +44,17 @@ net::awaitable<handler_result> handle_describe_cluster(request_context& ctx, pro
                                  std::string(request.endpoint_type == 2 ? "CONTROLLER" : "UNKNOWN");
         co_return handler_result::reply(encode_response(ctx, response));
     }
-    response.controller_id = broker.controller_id();
-    if (const advertised_endpoint* self = broker.advertised_for(ctx.listener_name)) {
-        response_type::describe_cluster_broker entry;
-        entry.broker_id = broker.broker_id();
-        entry.host = self->host;
-        entry.port = self->port;
-        entry.rack = std::nullopt;
-        response.brokers.push_back(std::move(entry));
+    const std::shared_ptr<const cluster_view> cluster = broker.topics().cluster();
+    response.controller_id = cluster->controller_id;
+    for (const broker_info& b : cluster->brokers) {
+        if (const advertised_endpoint* address = b.endpoint_for(ctx.listener_name)) {
+            response_type::describe_cluster_broker entry;
+            entry.broker_id = b.id;
+            entry.host = address->host;
+            entry.port = address->port;
+            entry.rack = b.rack;
+            response.brokers.push_back(std::move(entry));
+        }
     }
     response.cluster_authorized_operations =
         request.include_cluster_authorized_operations ? cluster_operations : INT32_MIN;

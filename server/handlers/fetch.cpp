@@ -363,12 +363,29 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
         response.responses.back().partitions.push_back(std::move(entry.data));
     }
     if (leader_reported) {
-        if (const advertised_endpoint* self = ctx.broker.advertised_for(ctx.listener_name)) {
-            protocol::fetch_response::node_endpoint node;
-            node.node_id = ctx.broker.broker_id();
-            node.host = self->host;
-            node.port = self->port;
-            response.node_endpoints.push_back(std::move(node));
+        // KIP-951: the address of every leader reported, from the metadata cache.
+        const std::shared_ptr<const cluster_view> cluster = ctx.broker.topics().cluster();
+        std::vector<int32_t> leaders;
+        for (const auto& topic : response.responses) {
+            for (const auto& part : topic.partitions) {
+                if (part.current_leader.leader_id >= 0) {
+                    leaders.push_back(part.current_leader.leader_id);
+                }
+            }
+        }
+        std::sort(leaders.begin(), leaders.end());
+        leaders.erase(std::unique(leaders.begin(), leaders.end()), leaders.end());
+        for (const int32_t id : leaders) {
+            const broker_info* b = cluster->find(id);
+            const advertised_endpoint* address = b ? b->endpoint_for(ctx.listener_name) : nullptr;
+            if (address != nullptr) {
+                protocol::fetch_response::node_endpoint node;
+                node.node_id = id;
+                node.host = address->host;
+                node.port = address->port;
+                node.rack = b->rack;
+                response.node_endpoints.push_back(std::move(node));
+            }
         }
     }
     co_return handler_result::reply(encode_response(ctx, response));

@@ -104,16 +104,19 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
     }
 
     const broker_core& broker = ctx.broker;
-    if (const advertised_endpoint* self = broker.advertised_for(ctx.listener_name)) {
-        response_type::metadata_response_broker entry;
-        entry.node_id = broker.broker_id();
-        entry.host = self->host;
-        entry.port = self->port;
-        entry.rack = std::nullopt;
-        response.brokers.push_back(std::move(entry));
+    const std::shared_ptr<const cluster_view> cluster = broker.topics().cluster();
+    for (const broker_info& b : cluster->brokers) {
+        if (const advertised_endpoint* address = b.endpoint_for(ctx.listener_name)) {
+            response_type::metadata_response_broker entry;
+            entry.node_id = b.id;
+            entry.host = address->host;
+            entry.port = address->port;
+            entry.rack = b.rack;
+            response.brokers.push_back(std::move(entry));
+        }
     }
     response.cluster_id = broker.cluster_id();
-    response.controller_id = broker.controller_id();
+    response.controller_id = cluster->controller_id;
 
     // Auto-creation first, so the snapshot below already holds the new topics.
     std::map<std::string, protocol::error_code, std::less<>> creation_errors;

@@ -318,16 +318,19 @@ http_response admin_api::ready() const {
 }
 
 http_response admin_api::brokers() const {
-    json endpoints = json::array();
-    for (const advertised_endpoint& e : core_.advertised_endpoints()) {
-        endpoints.push_back({{"listener", e.listener_name}, {"host", e.host}, {"port", e.port}});
-    }
+    const std::shared_ptr<const cluster_view> cluster = core_.topics().cluster();
     json brokers = json::array();
-    brokers.push_back({{"broker_id", core_.broker_id()},
-                       {"endpoints", std::move(endpoints)},
-                       {"controller", core_.controller_id() == core_.broker_id()}});
+    for (const broker_info& b : cluster->brokers) {
+        json endpoints = json::array();
+        for (const advertised_endpoint& e : b.endpoints) {
+            endpoints.push_back({{"listener", e.listener_name}, {"host", e.host}, {"port", e.port}});
+        }
+        brokers.push_back({{"broker_id", b.id},
+                           {"endpoints", std::move(endpoints)},
+                           {"controller", cluster->controller_id == b.id}});
+    }
     return json_response(200, json{{"cluster_id", core_.cluster_id()},
-                                   {"controller_id", core_.controller_id()},
+                                   {"controller_id", cluster->controller_id},
                                    {"brokers", std::move(brokers)}});
 }
 
