@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "common/big_endian.h"
 #include "compat-tests/cpp/broker_fixture.h"
 #include "compat-tests/cpp/rdkafka_util.h"
 #include "protocol/api.h"
@@ -219,8 +220,7 @@ private:
     std::vector<uint8_t> read_frame() {
         uint8_t size_bytes[4];
         recv_all(size_bytes, 4);
-        const uint32_t size = (uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) |
-                              (uint32_t{size_bytes[2]} << 8) | uint32_t{size_bytes[3]};
+        const uint32_t size = load_be32(size_bytes);
         if (size > 64 * 1024 * 1024) {
             throw std::runtime_error("response frame too large");
         }

@@ -298,11 +298,7 @@ TEST_F(http_broker_test, a_malformed_request_counts_as_an_error) {
     protocol::api_versions_request dummy;
     std::vector<uint8_t> frame = test::request_frame(0, 9, 1, dummy);
     frame.push_back(0xff);
-    const uint32_t size = static_cast<uint32_t>(frame.size() - 4);
-    frame[0] = static_cast<uint8_t>(size >> 24);
-    frame[1] = static_cast<uint8_t>(size >> 16);
-    frame[2] = static_cast<uint8_t>(size >> 8);
-    frame[3] = static_cast<uint8_t>(size);
+    store_be32(frame.data(), static_cast<uint32_t>(frame.size() - 4));
     ASSERT_TRUE(client.send(frame));
     EXPECT_TRUE(client.closed_by_server());
     EXPECT_EQ(value_or_zero(get(http_port_, "/metrics").body, series), before + 1);
