@@ -30,7 +30,6 @@
 #include <string>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <thread>
 #include <unistd.h>
@@ -96,12 +95,12 @@ private:
     bool mounted_ = false;
 };
 
+/// Bytes an unprivileged writer may still use on the filesystem holding `path` (statvfs f_bavail,
+/// through the standard library); 0 when it cannot be read.
 uint64_t free_bytes(const std::string& path) {
-    struct statvfs st {};
-    if (::statvfs(path.c_str(), &st) != 0) {
-        return 0;
-    }
-    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    std::error_code ec;
+    const std::filesystem::space_info space = std::filesystem::space(path, ec);
+    return ec ? 0 : space.available;
 }
 
 /// The value of message `seq`: its number, then filler, `value_size` bytes in all.
