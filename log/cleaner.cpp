@@ -8,8 +8,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/big_endian.h"
 #include "log/batch_reader.h"
-#include "log/big_endian.h"
 #include "protocol/crc32c.h"
 
 namespace broker::log {
@@ -37,10 +37,8 @@ std::vector<uint8_t> copy_bytes(std::span<const uint8_t> s) { return std::vector
 }  // namespace
 
 void set_delete_horizon_flag(std::span<uint8_t> batch) {
-    uint16_t attributes = static_cast<uint16_t>((batch[attributes_position] << 8) | batch[attributes_position + 1]);
-    attributes |= delete_horizon_bit;
-    batch[attributes_position] = static_cast<uint8_t>(attributes >> 8);
-    batch[attributes_position + 1] = static_cast<uint8_t>(attributes);
+    const auto attributes = static_cast<uint16_t>(load_be16(batch.data() + attributes_position) | delete_horizon_bit);
+    store_be16(batch.data() + attributes_position, attributes);
     uint32_t crc = protocol::crc32c(batch.data() + attributes_position, batch.size() - attributes_position);
     store_be32(batch.data() + crc_position, crc);
 }
@@ -54,14 +52,12 @@ std::vector<uint8_t> make_empty_batch(const protocol::batch_header& h) {
     store_be32(p + 8, static_cast<uint32_t>(protocol::batch_header_size - protocol::batch_overhead));
     store_be32(p + 12, static_cast<uint32_t>(h.partition_leader_epoch));
     p[16] = static_cast<uint8_t>(protocol::current_magic);
-    p[21] = static_cast<uint8_t>(attributes >> 8);
-    p[22] = static_cast<uint8_t>(attributes);
+    store_be16(p + attributes_position, attributes);
     store_be32(p + 23, static_cast<uint32_t>(h.last_offset_delta));
     store_be64(p + 27, static_cast<uint64_t>(h.max_timestamp));
     store_be64(p + 35, static_cast<uint64_t>(h.max_timestamp));
     store_be64(p + 43, static_cast<uint64_t>(h.producer_id));
-    p[51] = static_cast<uint8_t>(static_cast<uint16_t>(h.producer_epoch) >> 8);
-    p[52] = static_cast<uint8_t>(h.producer_epoch);
+    store_be16(p + 51, static_cast<uint16_t>(h.producer_epoch));
     store_be32(p + 53, static_cast<uint32_t>(h.base_sequence));
     store_be32(p + 57, 0);
     store_be32(p + crc_position, protocol::crc32c(p + attributes_position, out.size() - attributes_position));

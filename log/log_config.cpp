@@ -4,22 +4,13 @@
 #include <cstdlib>
 #include <limits>
 
+#include "common/strings.h"
 #include "log/errors.h"
 
 namespace broker::log {
 namespace {
 
 constexpr int64_t int32_max = std::numeric_limits<int32_t>::max();
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 bool parse_int64(std::string_view text, int64_t& out) {
     text = trim(text);
@@ -43,9 +34,8 @@ bool parse_double(std::string_view text, double& out) {
 bool parse_policy(std::string_view text, cleanup_policy& out) {
     bool compact = false;
     bool remove = false;
-    while (true) {
-        auto comma = text.find(',');
-        std::string_view item = trim(text.substr(0, comma));
+    for (const std::string_view piece : split(text, ',')) {
+        const std::string_view item = trim(piece);
         if (item == "compact") {
             compact = true;
         } else if (item == "delete") {
@@ -53,10 +43,6 @@ bool parse_policy(std::string_view text, cleanup_policy& out) {
         } else {
             return false;
         }
-        if (comma == std::string_view::npos) {
-            break;
-        }
-        text.remove_prefix(comma + 1);
     }
     out = compact && remove ? cleanup_policy::compact_delete
                             : (compact ? cleanup_policy::compact : cleanup_policy::delete_);

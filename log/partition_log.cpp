@@ -7,8 +7,6 @@
 #include <limits>
 #include <set>
 
-#include "log/big_endian.h"
-
 namespace broker::log {
 namespace {
 

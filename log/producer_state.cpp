@@ -5,8 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/big_endian.h"
 #include "log/batch_reader.h"
-#include "log/big_endian.h"
 #include "log/file.h"
 #include "log/partition_log.h"
 #include "protocol/crc32c.h"
@@ -33,8 +33,9 @@ bool in_sequence(int32_t last, int32_t next) {
 }
 
 void put16(std::string& out, uint16_t v) {
-    out.push_back(static_cast<char>(v >> 8));
-    out.push_back(static_cast<char>(v));
+    uint8_t b[2];
+    store_be16(b, v);
+    out.append(reinterpret_cast<const char*>(b), 2);
 }
 void put32(std::string& out, uint32_t v) {
     uint8_t b[4];
@@ -54,10 +55,7 @@ public:
     bool take(std::size_t n) const { return left_ >= n; }
     std::size_t left() const { return left_; }
     uint8_t u8() { return *advance(1); }
-    uint16_t u16() {
-        const uint8_t* p = advance(2);
-        return static_cast<uint16_t>((p[0] << 8) | p[1]);
-    }
+    uint16_t u16() { return load_be16(advance(2)); }
     uint32_t u32() { return load_be32(advance(4)); }
     uint64_t u64() { return load_be64(advance(8)); }
 

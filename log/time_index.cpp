@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include "log/big_endian.h"
+#include "common/big_endian.h"
 
 namespace broker::log {
 

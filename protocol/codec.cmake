@@ -137,7 +137,11 @@ if(BROKER_BUILD_TESTS)
             file(GLOB BROKER_FUZZER_RUNTIME /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a)
         endif()
     endif()
-    if(NOT BROKER_CLANGXX_14 OR NOT BROKER_FUZZER_RUNTIME)
+    if(BROKER_SANITIZE)
+        # The fuzzer is built with ASan/UBSan in every tree; the plain tree's test pass runs it, and
+        # a sanitizer tree would only compile the codec once more for the same run.
+        message(STATUS "protocol_fuzz: left to the plain build (instrumented there already)")
+    elseif(NOT BROKER_CLANGXX_14 OR NOT BROKER_FUZZER_RUNTIME)
         message(STATUS "protocol_fuzz skipped: needs clang++-14 and libclang-rt-14-dev (scripts/deps.sh --test)")
     else()
         set(fuzz_dir ${CMAKE_CURRENT_BINARY_DIR}/fuzz)

@@ -32,6 +32,8 @@
 #include <limits>
 #include <memory>
 
+#include "common/big_endian.h"
+
 namespace broker::protocol {
 namespace {
 
@@ -83,18 +85,6 @@ private:
     std::size_t used_ = 0;
     bytes buffer_;
 };
-
-uint32_t load_be32(const uint8_t* p) {
-    return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
-           (static_cast<uint32_t>(p[2]) << 8) | static_cast<uint32_t>(p[3]);
-}
-
-void store_be32(uint8_t* p, uint32_t v) {
-    p[0] = static_cast<uint8_t>(v >> 24);
-    p[1] = static_cast<uint8_t>(v >> 16);
-    p[2] = static_cast<uint8_t>(v >> 8);
-    p[3] = static_cast<uint8_t>(v);
-}
 
 // zlib counts in uInt; feed larger spans in pieces.
 constexpr std::size_t zlib_chunk = std::numeric_limits<uInt>::max();

@@ -15,6 +15,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "common/big_endian.h"
 #include "protocol/compression.h"
 #include "protocol/crc32c.h"
 #include "protocol/varint.h"
@@ -45,29 +46,6 @@ constexpr int8_t max_known_codec = static_cast<int8_t>(compression_type::zstd);
 // Smallest record: length, attributes, timestamp delta, offset delta, key length, value length and
 // header count, one byte each. Bounds how many records a byte range can hold.
 constexpr std::size_t min_record_size = 7;
-
-uint16_t load_be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-uint32_t load_be32(const uint8_t* p) {
-    return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
-           (static_cast<uint32_t>(p[2]) << 8) | static_cast<uint32_t>(p[3]);
-}
-uint64_t load_be64(const uint8_t* p) {
-    return (static_cast<uint64_t>(load_be32(p)) << 32) | load_be32(p + 4);
-}
-void store_be16(uint8_t* p, uint16_t v) {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
-}
-void store_be32(uint8_t* p, uint32_t v) {
-    p[0] = static_cast<uint8_t>(v >> 24);
-    p[1] = static_cast<uint8_t>(v >> 16);
-    p[2] = static_cast<uint8_t>(v >> 8);
-    p[3] = static_cast<uint8_t>(v);
-}
-void store_be64(uint8_t* p, uint64_t v) {
-    store_be32(p, static_cast<uint32_t>(v >> 32));
-    store_be32(p + 4, static_cast<uint32_t>(v));
-}
 
 uint32_t batch_crc(const uint8_t* batch, std::size_t size) {
     return crc32c(batch + attributes_offset, size - attributes_offset);

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include "common/strings.h"
+
 namespace broker::server {
 namespace {
 
@@ -21,19 +23,6 @@ bool is_properties_space(char c) {
 
 bool is_line_end(char c) {
     return c == '\n' || c == '\r';
-}
-
-std::string_view trim(std::string_view s) {
-    const auto is_space = [](char c) {
-        return c == ' ' || c == '\t' || c == '\f' || c == '\n' || c == '\r' || c == '\v';
-    };
-    while (!s.empty() && is_space(s.front())) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && is_space(s.back())) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 void append_utf8(std::string& out, uint32_t code_point) {
@@ -203,10 +192,7 @@ Int parse_integer(std::string_view key, std::string_view text,
 }
 
 bool parse_bool(std::string_view key, std::string_view text) {
-    std::string lower;
-    for (char c : trim(text)) {
-        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
+    const std::string lower = to_lower(trim(text));
     if (lower == "true") {
         return true;
     }
@@ -234,23 +220,6 @@ double parse_double(std::string_view key, std::string_view text, double min, dou
     return parsed;
 }
 
-std::vector<std::string> parse_list(std::string_view text) {
-    std::vector<std::string> items;
-    std::string_view rest = text;
-    while (true) {
-        const size_t comma = rest.find(',');
-        const std::string_view item = trim(rest.substr(0, comma));
-        if (!item.empty()) {
-            items.emplace_back(item);
-        }
-        if (comma == std::string_view::npos) {
-            break;
-        }
-        rest.remove_prefix(comma + 1);
-    }
-    return items;
-}
-
 std::string parse_choice(std::string_view key, std::string_view text,
                          std::initializer_list<std::string_view> choices) {
     const std::string_view value = trim(text);
@@ -259,12 +228,7 @@ std::string parse_choice(std::string_view key, std::string_view text,
             return std::string(value);
         }
     }
-    std::string allowed;
-    for (std::string_view choice : choices) {
-        allowed += allowed.empty() ? "" : ", ";
-        allowed += choice;
-    }
-    invalid(key, text, "must be one of " + allowed);
+    invalid(key, text, "must be one of " + join(choices, ", "));
 }
 
 // Parses `host:port`, `[v6]:port` or `:port`.
@@ -355,7 +319,7 @@ const std::vector<key_def>& key_table() {
                    "PLAINTEXT listeners are supported.",
                    {
                        std::map<std::string, std::string> map;
-                       for (const std::string& item : parse_list(v)) {
+                       for (const std::string& item : split_list(v)) {
                            const size_t colon = item.find(':');
                            if (colon == std::string::npos || colon == 0 ||
                                colon + 1 == item.size()) {
@@ -381,7 +345,7 @@ const std::vector<key_def>& key_table() {
         BROKER_KEY("log.dirs", list, "null", "", false, false,
                    "Comma-separated data directories. When set it replaces log.dir.",
                    {
-                       auto dirs = parse_list(v);
+                       auto dirs = split_list(v);
                        if (dirs.empty()) {
                            invalid(k, v, "at least one directory is required");
                        }
@@ -391,7 +355,7 @@ const std::vector<key_def>& key_table() {
                    "Data directory used when log.dirs is unset. Relative paths are relative to the "
                    "working directory.",
                    {
-                       auto dirs = parse_list(v);
+                       auto dirs = split_list(v);
                        if (dirs.empty()) {
                            invalid(k, v, "a directory is required");
                        }
@@ -457,7 +421,7 @@ const std::vector<key_def>& key_table() {
         BROKER_KEY("log.cleanup.policy", list, "delete", "", false, false,
                    "Default cleanup policy of topics: delete, compact, or both.",
                    {
-                       auto items = parse_list(v);
+                       auto items = split_list(v);
                        if (items.empty()) {
                            invalid(k, v, "at least one of delete, compact is required");
                        }
@@ -618,7 +582,7 @@ const std::vector<key_def>& key_table() {
                    "observability.md); empty disables them.",
                    {
                        std::vector<listener_endpoint> endpoints;
-                       for (const std::string& item : parse_list(v)) {
+                       for (const std::string& item : split_list(v)) {
                            constexpr std::string_view scheme = "http://";
                            listener_endpoint e;
                            e.name = "http";
@@ -799,7 +763,7 @@ std::vector<property> read_properties_file(const std::string& path) {
 
 std::vector<listener_endpoint> parse_listener_list(std::string_view text, std::string_view key) {
     std::vector<listener_endpoint> result;
-    for (const std::string& item : parse_list(text)) {
+    for (const std::string& item : split_list(text)) {
         const size_t scheme_end = item.find("://");
         if (scheme_end == std::string::npos) {
             invalid(key, item, "listeners are written NAME://host:port");

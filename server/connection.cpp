@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/big_endian.h"
 #include "protocol/api.h"
 #include "server/logging.h"
 
@@ -411,10 +412,7 @@ net::awaitable<void> connection::serve() {
         if (!co_await read_exact(size_bytes, sizeof size_bytes)) {
             co_return;
         }
-        const int32_t size = static_cast<int32_t>((uint32_t{size_bytes[0]} << 24) |
-                                                  (uint32_t{size_bytes[1]} << 16) |
-                                                  (uint32_t{size_bytes[2]} << 8) |
-                                                  uint32_t{size_bytes[3]});
+        const auto size = static_cast<int32_t>(load_be32(size_bytes));
         if (size < 0 || size > max_frame) {
             BROKER_LOG_DEBUG("closing connection from " << peer_ << ": request size " << size
                                                         << " outside [0, " << max_frame << "]");

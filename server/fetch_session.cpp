@@ -298,7 +298,7 @@ bool fetch_session_cache::try_evict_locked(bool privileged, const evictable_key&
     }
     const auto oldest = last_used_.begin();
     if (now_ms - oldest->first.first > eviction_ms_) {
-        remove_locked(std::shared_ptr<fetch_session>(oldest->second));  // stale
+        remove_locked(oldest->second);  // stale
         return true;
     }
     auto& candidates = privileged ? evictable_by_privileged_ : evictable_by_all_;
@@ -309,11 +309,11 @@ bool fetch_session_cache::try_evict_locked(bool privileged, const evictable_key&
     if (key < least->first) {
         return false;  // the newcomer is worth less than every evictable session
     }
-    remove_locked(std::shared_ptr<fetch_session>(least->second));
+    remove_locked(least->second);
     return true;
 }
 
-void fetch_session_cache::remove_locked(const std::shared_ptr<fetch_session>& session) {
+void fetch_session_cache::remove_locked(std::shared_ptr<fetch_session> session) {
     last_used_.erase(last_used_key{session->last_used_ms, session->id});
     const evictable_key key{session->privileged, session->cached_size, session->id};
     evictable_by_all_.erase(key);

@@ -187,7 +187,8 @@ private:
                                         const fetch_context& context,
                                         const std::vector<fetch_partition_response>& responses);
     bool try_evict_locked(bool privileged, const evictable_key& key, int64_t now_ms);
-    void remove_locked(const std::shared_ptr<fetch_session>& session);
+    // By value: callers pass the cache's own entries, which removal erases.
+    void remove_locked(std::shared_ptr<fetch_session> session);
     void touch_locked(const std::shared_ptr<fetch_session>& session, int64_t now_ms);
 
     const std::size_t max_entries_;

@@ -23,12 +23,21 @@ std::shared_ptr<log_dir_space> log_dir_space::of(const std::filesystem::path& di
     return entry;
 }
 
-std::optional<uint64_t> log_dir_space::free_now() const {
+std::optional<filesystem_space> filesystem_space_of(const std::filesystem::path& path) {
     struct statvfs st {};
-    if (::statvfs(dir_.c_str(), &st) != 0) {
+    if (::statvfs(path.c_str(), &st) != 0) {
         return std::nullopt;
     }
-    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    return filesystem_space{static_cast<uint64_t>(st.f_blocks) * st.f_frsize,
+                            static_cast<uint64_t>(st.f_bavail) * st.f_frsize};
+}
+
+std::optional<uint64_t> log_dir_space::free_now() const {
+    const std::optional<filesystem_space> space = filesystem_space_of(dir_);
+    if (!space) {
+        return std::nullopt;
+    }
+    return space->free_bytes;
 }
 
 bool log_dir_space::take(uint64_t bytes, uint64_t reserve, int64_t now_ms) {

@@ -11,6 +11,9 @@
 //
 // Thread-safety: any thread. The counters are atomics; concurrent appends may both pass a check
 // that only one would have, by at most their own sizes (well inside any useful reserve).
+//
+// filesystem_space_of() is the broker's one statvfs(2) call: the estimate refreshes with it, and
+// DescribeLogDirs and storage error messages report what it reads.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -20,6 +23,16 @@
 #include <string>
 
 namespace broker::server {
+
+/// The size of a filesystem and the room left on it, in bytes.
+struct filesystem_space {
+    uint64_t total_bytes = 0;  // f_blocks * f_frsize
+    uint64_t free_bytes = 0;   // f_bavail * f_frsize: what an unprivileged writer may still use
+};
+
+/// statvfs(2) of the filesystem holding `path`; nullopt when it cannot be read. statvfs reads the
+/// superblock counters, it does not touch the disk. Any thread.
+std::optional<filesystem_space> filesystem_space_of(const std::filesystem::path& path);
 
 class log_dir_space {
 public:

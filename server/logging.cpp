@@ -2,10 +2,11 @@
 
 #include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+
+#include "common/strings.h"
 
 namespace broker::server {
 namespace {
@@ -27,10 +28,7 @@ std::string_view level_name(log_level level) {
 }  // namespace
 
 std::optional<log_level> parse_log_level(std::string_view text) {
-    std::string lower;
-    for (char c : text) {
-        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
+    const std::string lower = to_lower(text);
     if (lower == "debug") return log_level::debug;
     if (lower == "info") return log_level::info;
     if (lower == "warn" || lower == "warning") return log_level::warn;

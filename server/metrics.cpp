@@ -1,21 +1,10 @@
 #include "server/metrics.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <unordered_map>
 
 namespace broker::server {
 namespace {
-
-constexpr std::size_t batch_length_offset = 8;
-constexpr std::size_t record_count_offset = 57;
-constexpr std::size_t batch_header_bytes = 61;
-constexpr std::size_t log_overhead = 12;  // base_offset + batch_length precede the counted length
-
-uint32_t read_be32(const uint8_t* p) {
-    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 struct string_hash {
     using is_transparent = void;
@@ -28,28 +17,6 @@ struct topic_cache {
     uint64_t generation = 0;
     std::unordered_map<std::string, std::shared_ptr<topic_counters>, string_hash, std::equal_to<>> entries;
 };
-
-/// Record counts of the batches in one file region, read header by header.
-int64_t count_region_records(const protocol::file_region& region) {
-    int64_t records = 0;
-    uint64_t position = static_cast<uint64_t>(region.position);
-    const uint64_t end = position + region.length;
-    uint8_t header[batch_header_bytes];
-    while (position + batch_header_bytes <= end) {
-        const ssize_t n = ::pread(region.fd, header, sizeof header, static_cast<off_t>(position));
-        if (n != static_cast<ssize_t>(sizeof header)) {
-            break;
-        }
-        const uint32_t length = read_be32(header + batch_length_offset);
-        const int32_t count = static_cast<int32_t>(read_be32(header + record_count_offset));
-        if (length < batch_header_bytes - log_overhead) {
-            break;
-        }
-        records += std::max(count, 0);
-        position += log_overhead + length;
-    }
-    return records;
-}
 
 }  // namespace
 
@@ -148,8 +115,7 @@ std::map<std::string, metrics_registry::topic_row> metrics_registry::topic_count
     std::map<std::string, topic_row> out;
     std::lock_guard lock(topics_mutex_);
     for (const auto& [name, c] : topics_) {
-        out.emplace(name, topic_row{c->bytes_in.value(), c->messages_in.value(), c->bytes_out.value(),
-                                    c->messages_out.value()});
+        out.emplace(name, topic_row{c->bytes_in.value(), c->messages_in.value(), c->bytes_out.value()});
     }
     return out;
 }
@@ -177,33 +143,11 @@ void record_topic_in(std::string_view topic, uint64_t bytes, int64_t records) {
     c.messages_in.add(records > 0 ? static_cast<uint64_t>(records) : 0);
 }
 
-int64_t count_batch_records(std::span<const uint8_t> bytes) {
-    int64_t records = 0;
-    std::size_t position = 0;
-    while (position + batch_header_bytes <= bytes.size()) {
-        const uint32_t length = read_be32(bytes.data() + position + batch_length_offset);
-        const int32_t count = static_cast<int32_t>(read_be32(bytes.data() + position + record_count_offset));
-        if (length < batch_header_bytes - log_overhead || length > bytes.size() - position - log_overhead) {
-            break;
-        }
-        records += std::max(count, 0);
-        position += log_overhead + length;
-    }
-    return records;
-}
-
-void record_topic_out(std::string_view topic, const protocol::records_ref& records) {
-    const std::size_t bytes = records.size();
+void record_topic_out(std::string_view topic, uint64_t bytes) {
     if (bytes == 0) {
         return;
     }
-    int64_t messages = count_batch_records(records.bytes);
-    for (const protocol::file_region& region : records.regions) {
-        messages += count_region_records(region);
-    }
-    topic_counters& c = broker_metrics().topic(topic);
-    c.bytes_out.add(bytes);
-    c.messages_out.add(static_cast<uint64_t>(messages));
+    broker_metrics().topic(topic).bytes_out.add(bytes);
 }
 
 }  // namespace broker::server

@@ -5,8 +5,10 @@
 // What is counted here (docs/observability.md lists every exported name):
 //   - requests, request errors and handler latency per API key (and version), recorded once per
 //     request by dispatch();
-//   - record bytes and messages in (Produce appends) and out (Fetch responses) per topic, one update
-//     per partition per request;
+//   - record bytes and messages in (Produce appends) and record bytes out (Fetch responses) per
+//     topic, one update per partition per request. Messages out are not counted: Kafka has no such
+//     meter, and counting them meant reading every sent batch's header back from the log files on
+//     the shard thread;
 //   - connections accepted and refused by the Kafka listeners.
 // Gauges that are a property of live state (partition offsets, group lag, open connections,
 // process CPU and memory) are not stored here: the HTTP server reads them when it renders.
@@ -32,8 +34,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "protocol/wire.h"
 
 namespace broker::server {
 
@@ -74,7 +74,6 @@ struct topic_counters {
     metric_counter bytes_in;
     metric_counter messages_in;
     metric_counter bytes_out;
-    metric_counter messages_out;
 };
 
 /// See the file comment.
@@ -117,6 +116,8 @@ public:
         uint64_t bytes_in = 0;
         uint64_t messages_in = 0;
         uint64_t bytes_out = 0;
+        // Always 0: messages out are no longer counted (see the file comment). Kept only while the
+        // /metrics renderer still names it; goes when sluice_topic_messages_out_total does.
         uint64_t messages_out = 0;
     };
     /// Every topic with counters, by name.
@@ -148,14 +149,8 @@ metrics_registry& broker_metrics();
 /// Produce: one partition's batch was appended (`bytes` written, `records` from the batch header).
 void record_topic_in(std::string_view topic, uint64_t bytes, int64_t records);
 
-/// Fetch: one partition's records go out in a response. Bytes are the records' size on the wire;
-/// messages are the record counts read from the batch headers of the file regions (a 61-byte
-/// pread per batch, page-cache hot since the bytes were just located) and of inline bytes.
-/// Nothing is counted for an empty records field.
-void record_topic_out(std::string_view topic, const protocol::records_ref& records);
-
-/// Sums the record_count fields of the whole v2 batches in `bytes` (stops at the first partial or
-/// malformed header).
-int64_t count_batch_records(std::span<const uint8_t> bytes);
+/// Fetch: one partition's records go out in a response, `bytes` of them on the wire (Kafka's
+/// BytesOutPerSec counts the same). Nothing is counted for an empty records field.
+void record_topic_out(std::string_view topic, uint64_t bytes);
 
 }  // namespace broker::server

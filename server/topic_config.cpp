@@ -1,12 +1,12 @@
 #include "server/topic_config.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 
+#include "common/strings.h"
 #include "log/errors.h"
 
 namespace broker::server {
@@ -55,16 +55,6 @@ const std::vector<topic_config_def>& defs() {
     return table;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 std::optional<int64_t> parse_long(std::string_view text) {
     text = trim(text);
     if (!text.empty() && text.front() == '+') {
@@ -89,29 +79,6 @@ std::optional<double> parse_double(std::string_view text) {
         return std::nullopt;
     }
     return v;
-}
-
-std::vector<std::string> split_list(std::string_view text) {
-    std::vector<std::string> items;
-    while (true) {
-        const std::size_t comma = text.find(',');
-        const std::string_view item = trim(text.substr(0, comma));
-        if (!item.empty()) {
-            items.emplace_back(item);
-        }
-        if (comma == std::string_view::npos) {
-            break;
-        }
-        text.remove_prefix(comma + 1);
-    }
-    return items;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
 }
 
 std::string invalid(std::string_view name, std::string_view value, std::string_view why) {
@@ -197,15 +164,6 @@ std::string to_topic_value(std::string_view broker_key, const std::string& value
     return std::to_string(*v * unit);
 }
 
-std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const std::string& item : items) {
-        out += out.empty() ? "" : ",";
-        out += item;
-    }
-    return out;
-}
-
 // The static value of the broker keys that broker_config holds as typed members, as the broker
 // uses it (tests may set members directly, bypassing explicit_settings). nullopt: not such a key.
 // An inner nullopt: the key is unset ("null" default).
@@ -213,7 +171,7 @@ std::optional<std::optional<std::string>> typed_value(const broker_config& c, st
     using opt = std::optional<std::string>;
     const auto num = [](int64_t v) { return opt(std::to_string(v)); };
     const auto maybe = [&](const auto& o) { return o ? num(*o) : opt(); };
-    if (key == "log.cleanup.policy") return opt(join(c.log_cleanup_policy));
+    if (key == "log.cleanup.policy") return opt(join(c.log_cleanup_policy, ","));
     if (key == "compression.type") return opt(c.compression_type);
     if (key == "log.cleaner.delete.retention.ms") return num(c.log_cleaner_delete_retention_ms);
     if (key == "log.segment.delete.delay.ms") return num(c.log_segment_delete_delay_ms);
@@ -250,7 +208,7 @@ std::optional<std::optional<std::string>> typed_value(const broker_config& c, st
     if (key == "log.retention.check.interval.ms") return num(c.log_retention_check_interval_ms);
     if (key == "log.flush.offset.checkpoint.interval.ms") return num(c.log_flush_offset_checkpoint_interval_ms);
     if (key == "log.cleaner.enable") return opt(c.log_cleaner_enable ? "true" : "false");
-    if (key == "log.dirs") return opt(join(c.log_dirs));
+    if (key == "log.dirs") return opt(join(c.log_dirs, ","));
     return std::nullopt;
 }
 
@@ -406,7 +364,7 @@ std::optional<std::string> validate_topic_config(std::string_view name, std::str
             return std::nullopt;
         }
         case vt::boolean: {
-            const std::string b = lower(v);
+            const std::string b = to_lower(v);
             if (b != "true" && b != "false") {
                 return invalid(name, value, "Expected value to be either true or false");
             }

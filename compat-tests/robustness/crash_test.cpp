@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/strings.h"
 #include "compat-tests/cpp/broker_fixture.h"
 #include "compat-tests/cpp/rdkafka_util.h"
 
@@ -190,8 +191,7 @@ std::vector<std::string> startup_lines(const std::string& output, std::size_t fr
     std::istringstream in(output.substr(std::min(from, output.size())));
     std::string line;
     while (std::getline(in, line)) {
-        std::string lower = line;
-        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        const std::string lower = to_lower(line);
         if (lower.find("recover") != std::string::npos || lower.find("listening") != std::string::npos ||
             lower.find("truncat") != std::string::npos) {
             out.push_back(line);

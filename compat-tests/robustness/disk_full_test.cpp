@@ -30,12 +30,12 @@
 #include <string>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 
+#include "common/big_endian.h"
 #include "compat-tests/cpp/broker_fixture.h"
 #include "compat-tests/cpp/rdkafka_util.h"
 #include "protocol/api.h"
@@ -95,12 +95,12 @@ private:
     bool mounted_ = false;
 };
 
+/// Bytes an unprivileged writer may still use on the filesystem holding `path` (statvfs f_bavail,
+/// through the standard library); 0 when it cannot be read.
 uint64_t free_bytes(const std::string& path) {
-    struct statvfs st {};
-    if (::statvfs(path.c_str(), &st) != 0) {
-        return 0;
-    }
-    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    std::error_code ec;
+    const std::filesystem::space_info space = std::filesystem::space(path, ec);
+    return ec ? 0 : space.available;
 }
 
 /// The value of message `seq`: its number, then filler, `value_size` bytes in all.
@@ -219,8 +219,7 @@ private:
     std::vector<uint8_t> read_frame() {
         uint8_t size_bytes[4];
         recv_all(size_bytes, 4);
-        const uint32_t size = (uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) |
-                              (uint32_t{size_bytes[2]} << 8) | uint32_t{size_bytes[3]};
+        const uint32_t size = load_be32(size_bytes);
         if (size > 64 * 1024 * 1024) {
             throw std::runtime_error("response frame too large");
         }

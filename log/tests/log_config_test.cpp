@@ -54,6 +54,22 @@ TEST(log_config, apply_by_kafka_name) {
     EXPECT_EQ(c, before);
 }
 
+TEST(log_config, values_are_trimmed_of_any_whitespace) {
+    log_config c;
+    EXPECT_FALSE(apply_topic_config(c, "segment.ms", " 100\r\n"));
+    EXPECT_EQ(c.segment_ms, 100);
+    EXPECT_FALSE(apply_topic_config(c, "cleanup.policy", "\tcompact ,\ndelete\f"));
+    EXPECT_EQ(c.policy, cleanup_policy::compact_delete);
+    EXPECT_FALSE(apply_topic_config(c, "message.timestamp.type", "LogAppendTime\n"));
+    EXPECT_EQ(c.message_timestamp_type, protocol::timestamp_type::log_append_time);
+    EXPECT_FALSE(apply_topic_config(c, "min.cleanable.dirty.ratio", "\v0.25 "));
+    EXPECT_DOUBLE_EQ(c.min_cleanable_dirty_ratio, 0.25);
+    // An empty policy item is still refused (Kafka: not one of compact, delete).
+    EXPECT_EQ(apply_topic_config(c, "cleanup.policy", "compact,,delete"), errc::invalid_config);
+    EXPECT_EQ(apply_topic_config(c, "cleanup.policy", ""), errc::invalid_config);
+    EXPECT_EQ(apply_topic_config(c, "segment.ms", "1 00"), errc::invalid_config);
+}
+
 TEST(log_config, entries_round_trip) {
     log_config c;
     c.policy = cleanup_policy::compact_delete;

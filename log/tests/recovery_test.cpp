@@ -5,6 +5,7 @@
 #include <fstream>
 #include <random>
 
+#include "common/big_endian.h"
 #include "log/tests/test_util.h"
 
 namespace broker::log {
@@ -234,12 +235,9 @@ TEST(recovery, index_pointing_past_its_log_is_rebuilt) {
     {
         // An extra entry with a larger offset and a position beyond the end of the .log file.
         std::ofstream out(idx, std::ios::app | std::ios::binary);
-        uint32_t rel = 1000;
-        uint32_t pos = static_cast<uint32_t>(log_size + 500);
-        unsigned char entry[8] = {static_cast<unsigned char>(rel >> 24), static_cast<unsigned char>(rel >> 16),
-                                  static_cast<unsigned char>(rel >> 8),  static_cast<unsigned char>(rel),
-                                  static_cast<unsigned char>(pos >> 24), static_cast<unsigned char>(pos >> 16),
-                                  static_cast<unsigned char>(pos >> 8),  static_cast<unsigned char>(pos)};
+        uint8_t entry[8];
+        store_be32(entry, 1000);
+        store_be32(entry + 4, static_cast<uint32_t>(log_size + 500));
         out.write(reinterpret_cast<const char*>(entry), sizeof entry);
     }
     auto log = reopen(dir.path() / "t-0", time, true);

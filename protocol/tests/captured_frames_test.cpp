@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -155,11 +156,22 @@ TEST(captured_frames, client_sessions_round_trip) {
 namespace broker::protocol {
 namespace {
 
+/// The frames of `file`, loaded once and kept for the whole run: a decoded body's byte fields
+/// (the Produce records) are views into its frame.
+const std::vector<captured_frame>& kept_frames(const std::string& file) {
+    static std::map<std::string, std::vector<captured_frame>> loaded;
+    auto it = loaded.find(file);
+    if (it == loaded.end()) {
+        it = loaded.emplace(file, load(file)).first;
+    }
+    return it->second;
+}
+
 /// The first captured frame of `client` (prefix of its client id) with this key and version,
 /// decoded past its header.
 template <typename Body>
 Body first_body(const std::string& file, const std::string& client, int16_t key, int16_t version) {
-    for (const captured_frame& f : load(file)) {
+    for (const captured_frame& f : kept_frames(file)) {
         if (f.api_key != key || f.api_version != version || !f.client_id || !f.client_id->starts_with(client)) {
             continue;
         }

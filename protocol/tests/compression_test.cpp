@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/big_endian.h"
+
 namespace broker::protocol {
 namespace {
 
@@ -58,10 +60,8 @@ bytes concat(const bytes& a, const bytes& b) {
 }
 
 void put_be32(bytes& out, uint32_t v) {
-    out.push_back(static_cast<uint8_t>(v >> 24));
-    out.push_back(static_cast<uint8_t>(v >> 16));
-    out.push_back(static_cast<uint8_t>(v >> 8));
-    out.push_back(static_cast<uint8_t>(v));
+    out.resize(out.size() + 4);
+    store_be32(out.data() + out.size() - 4, v);
 }
 
 bytes raw_snappy(const bytes& in) {
@@ -143,8 +143,7 @@ TEST(compression, snappy_xerial_blocks_are_32k) {
     int blocks = 0;
     while (pos < sn->size()) {
         ASSERT_LE(pos + 4, sn->size());
-        uint32_t len = (uint32_t{(*sn)[pos]} << 24) | (uint32_t{(*sn)[pos + 1]} << 16) |
-                       (uint32_t{(*sn)[pos + 2]} << 8) | (*sn)[pos + 3];
+        const uint32_t len = load_be32(sn->data() + pos);
         pos += 4;
         ASSERT_LE(pos + len, sn->size());
         std::string plain;

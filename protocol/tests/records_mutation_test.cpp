@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/big_endian.h"
 #include "protocol/compression.h"
 #include "protocol/records.h"
 
@@ -45,13 +46,6 @@ bytes sample_batch(compression_type codec) {
     options.producer_id = 5;
     options.base_sequence = 0;
     return build_batch(records, options);
-}
-
-void put_be32(bytes& b, std::size_t at, uint32_t v) {
-    b[at] = static_cast<uint8_t>(v >> 24);
-    b[at + 1] = static_cast<uint8_t>(v >> 16);
-    b[at + 2] = static_cast<uint8_t>(v >> 8);
-    b[at + 3] = static_cast<uint8_t>(v);
 }
 
 bool inside(std::span<const uint8_t> span, std::span<const uint8_t> region) {
@@ -120,7 +114,7 @@ void mutate_bytes(bytes& b, std::mt19937_64& rng) {
 // Makes batch_length and the CRC consistent again so the damage reaches the deeper layers.
 void repair_frame(bytes& b) {
     if (b.size() >= batch_header_size) {
-        put_be32(b, batch_length_offset, static_cast<uint32_t>(b.size() - batch_overhead));
+        store_be32(b.data() + batch_length_offset, static_cast<uint32_t>(b.size() - batch_overhead));
         update_crc(b);
     }
 }

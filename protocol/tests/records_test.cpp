@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/big_endian.h"
 #include "protocol/compression.h"
 #include "protocol/crc32c.h"
 
@@ -29,17 +30,6 @@ std::string numbered(std::string_view prefix, std::size_t i) {
 bytes text(std::string_view s) { return bytes(s.begin(), s.end()); }
 
 std::string as_string(std::span<const uint8_t> s) { return std::string(s.begin(), s.end()); }
-
-uint32_t be32(const bytes& b, std::size_t at) {
-    return (uint32_t{b[at]} << 24) | (uint32_t{b[at + 1]} << 16) | (uint32_t{b[at + 2]} << 8) | b[at + 3];
-}
-
-void put_be32(bytes& b, std::size_t at, uint32_t v) {
-    b[at] = static_cast<uint8_t>(v >> 24);
-    b[at + 1] = static_cast<uint8_t>(v >> 16);
-    b[at + 2] = static_cast<uint8_t>(v >> 8);
-    b[at + 3] = static_cast<uint8_t>(v);
-}
 
 std::vector<record_data> sample_records() {
     std::vector<record_data> records;
@@ -199,8 +189,8 @@ TEST(records, matches_hand_assembled_bytes) {
         0x00, 0x00, 0x00, 0x02, 'k', 0x0a, 'h', 'e', 'l', 'l', 'o', 0x02, 0x02, 'h', 0x02, '1',
     };
     // clang-format on
-    put_be32(expected, 8, static_cast<uint32_t>(expected.size() - 12));
-    put_be32(expected, 17, crc32c(expected.data() + 21, expected.size() - 21));
+    store_be32(expected.data() + 8, static_cast<uint32_t>(expected.size() - 12));
+    store_be32(expected.data() + 17, crc32c(expected.data() + 21, expected.size() - 21));
 
     record_data r;
     r.key = text("k");
@@ -293,8 +283,8 @@ TEST(records, bad_crc) {
 TEST(records, wrong_record_count) {
     for (auto codec : codecs) {
         bytes more = simple_batch(codec);
-        put_be32(more, 57, 4);
-        put_be32(more, 23, 3);  // keep last_offset_delta consistent so the count is what is wrong
+        store_be32(more.data() + 57, 4);
+        store_be32(more.data() + 23, 3);  // keep last_offset_delta consistent so the count is what is wrong
         update_crc(more);
         EXPECT_EQ(validate_batch(more), batch_error::bad_record_count) << static_cast<int>(codec);
         decoded_batch decoded;
@@ -302,21 +292,21 @@ TEST(records, wrong_record_count) {
         EXPECT_TRUE(decoded.records.empty());
 
         bytes fewer = simple_batch(codec);
-        put_be32(fewer, 57, 2);
-        put_be32(fewer, 23, 1);
+        store_be32(fewer.data() + 57, 2);
+        store_be32(fewer.data() + 23, 1);
         update_crc(fewer);
         EXPECT_EQ(validate_batch(fewer), batch_error::bad_record_count) << static_cast<int>(codec);
         EXPECT_EQ(decode_batch(fewer, decoded), batch_error::bad_record_count);
 
         bytes negative = simple_batch(codec);
-        put_be32(negative, 57, 0xffffffffu);
+        store_be32(negative.data() + 57, 0xffffffffu);
         update_crc(negative);
         EXPECT_EQ(validate_batch(negative, false), batch_error::bad_record_count);
         EXPECT_EQ(decode_batch(negative, decoded), batch_error::bad_record_count);
 
         bytes huge = simple_batch(codec);
-        put_be32(huge, 57, 0x7fffffffu);
-        put_be32(huge, 23, 0x7ffffffeu);
+        store_be32(huge.data() + 57, 0x7fffffffu);
+        store_be32(huge.data() + 23, 0x7ffffffeu);
         update_crc(huge);
         EXPECT_EQ(validate_batch(huge), batch_error::bad_record_count);
         EXPECT_EQ(decode_batch(huge, decoded), batch_error::bad_record_count);
@@ -325,7 +315,7 @@ TEST(records, wrong_record_count) {
 
 TEST(records, wrong_last_offset_delta) {
     bytes batch = simple_batch();
-    put_be32(batch, 23, 5);
+    store_be32(batch.data() + 23, 5);
     update_crc(batch);
     EXPECT_EQ(validate_batch(batch, false), batch_error::ok);
     EXPECT_EQ(validate_batch(batch, true), batch_error::bad_offset_delta);
@@ -334,17 +324,17 @@ TEST(records, wrong_last_offset_delta) {
 TEST(records, batch_length_errors) {
     bytes batch = simple_batch();
     bytes longer = batch;
-    put_be32(longer, 8, be32(batch, 8) + 1);
+    store_be32(longer.data() + 8, load_be32(batch.data() + 8) + 1);
     EXPECT_EQ(validate_batch(longer), batch_error::truncated);
     bytes shorter = batch;
-    put_be32(shorter, 8, be32(batch, 8) - 1);
+    store_be32(shorter.data() + 8, load_be32(batch.data() + 8) - 1);
     EXPECT_EQ(validate_batch(shorter), batch_error::bad_length);
     bytes tiny = batch;
-    put_be32(tiny, 8, 48);
+    store_be32(tiny.data() + 8, 48);
     EXPECT_EQ(validate_batch(tiny), batch_error::bad_length);
     EXPECT_FALSE(peek_batch_size(tiny));
     bytes negative = batch;
-    put_be32(negative, 8, 0x80000000u);
+    store_be32(negative.data() + 8, 0x80000000u);
     EXPECT_EQ(validate_batch(negative), batch_error::bad_length);
     EXPECT_FALSE(peek_batch_size(negative));
     bytes trailing = batch;
@@ -419,9 +409,9 @@ TEST(records, decompression_bound) {
 bytes batch_with_records(const bytes& records, int32_t count) {
     bytes batch = build_batch({}, {});
     batch.insert(batch.end(), records.begin(), records.end());
-    put_be32(batch, 8, static_cast<uint32_t>(batch.size() - 12));
-    put_be32(batch, 57, static_cast<uint32_t>(count));
-    put_be32(batch, 23, static_cast<uint32_t>(count - 1));
+    store_be32(batch.data() + 8, static_cast<uint32_t>(batch.size() - 12));
+    store_be32(batch.data() + 57, static_cast<uint32_t>(count));
+    store_be32(batch.data() + 23, static_cast<uint32_t>(count - 1));
     update_crc(batch);
     return batch;
 }
@@ -478,10 +468,10 @@ TEST(records, header_with_null_value_and_empty_key_decode) {
 TEST(records, set_base_offset_and_epoch_keep_crc) {
     for (auto codec : codecs) {
         bytes batch = simple_batch(codec);
-        uint32_t crc = be32(batch, 17);
+        uint32_t crc = load_be32(batch.data() + 17);
         set_base_offset(batch, 123456789012345);
         set_partition_leader_epoch(batch, 77);
-        EXPECT_EQ(be32(batch, 17), crc);
+        EXPECT_EQ(load_be32(batch.data() + 17), crc);
         EXPECT_EQ(validate_batch(batch), batch_error::ok);
         auto h = parse_batch_header(batch);
         ASSERT_TRUE(h);
@@ -494,9 +484,9 @@ TEST(records, set_base_offset_and_epoch_keep_crc) {
 TEST(records, set_log_append_time_updates_and_recrcs) {
     for (auto codec : codecs) {
         bytes batch = simple_batch(codec);
-        uint32_t before = be32(batch, 17);
+        uint32_t before = load_be32(batch.data() + 17);
         set_log_append_time(batch, 1800000000000);
-        EXPECT_NE(be32(batch, 17), before);
+        EXPECT_NE(load_be32(batch.data() + 17), before);
         EXPECT_EQ(validate_batch(batch), batch_error::ok);
         auto h = parse_batch_header(batch);
         ASSERT_TRUE(h);

@@ -37,23 +37,29 @@ else()
     set_tests_properties(request_path_fuzz_short PROPERTIES LABELS unit TIMEOUT 300)
 endif()
 
-# `sanitizer_suite`: everything the sanitizer pass of scripts/test.sh runs (ctest -L "compat|fuzz"
-# in build-asan): the broker, this fuzzer, and every program the compat suites define. The compat
-# directory is read at the end of configuration, so suites added there later are picked up.
+# `sanitizer_suite`: everything the sanitizer pass of scripts/test.sh runs (ctest -L
+# "unit|compat|fuzz" in build-asan): the broker, this fuzzer, every unit-test program (the
+# GoogleTest programs, i.e. targets given to gtest_discover_tests, outside compat-tests/) and every
+# program the compat suites define. The directory tree is read at the end of configuration, so test
+# programs added later are picked up.
 add_custom_target(sanitizer_suite)
 add_dependencies(sanitizer_suite broker request_path_fuzz)
-function(broker_collect_sanitizer_suite)
-    set(compat_dir ${PROJECT_SOURCE_DIR}/compat-tests)
-    if(NOT IS_DIRECTORY ${compat_dir})
-        return()
-    endif()
-    get_property(compat_targets DIRECTORY ${compat_dir} PROPERTY BUILDSYSTEM_TARGETS)
-    foreach(target IN LISTS compat_targets)
+function(broker_collect_sanitizer_suite directory)
+    get_property(targets DIRECTORY ${directory} PROPERTY BUILDSYSTEM_TARGETS)
+    foreach(target IN LISTS targets)
         get_target_property(type ${target} TYPE)
         get_target_property(excluded ${target} EXCLUDE_FROM_ALL)
-        if(type STREQUAL "EXECUTABLE" AND NOT excluded)
+        if(NOT type STREQUAL "EXECUTABLE" OR excluded)
+            continue()
+        endif()
+        get_property(gtest_program TARGET ${target} PROPERTY CTEST_DISCOVERED_TEST_COUNTER SET)
+        if(gtest_program OR directory STREQUAL "${PROJECT_SOURCE_DIR}/compat-tests")
             add_dependencies(sanitizer_suite ${target})
         endif()
     endforeach()
+    get_property(subdirectories DIRECTORY ${directory} PROPERTY SUBDIRECTORIES)
+    foreach(subdirectory IN LISTS subdirectories)
+        broker_collect_sanitizer_suite(${subdirectory})
+    endforeach()
 endfunction()
-cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL broker_collect_sanitizer_suite)
+cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL broker_collect_sanitizer_suite ${PROJECT_SOURCE_DIR})

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "common/big_endian.h"
+
 namespace broker::server::fuzz {
 namespace {
 
@@ -88,18 +90,13 @@ void mutator::apply(mutation m, std::vector<uint8_t>& data, std::span<const std:
     case mutation::int16_field:
         if (data.size() >= 2) {
             const std::size_t at = position(2);
-            const uint16_t v = interesting_int16[rng_.below(interesting_int16.size())];
-            data[at] = static_cast<uint8_t>(v >> 8);
-            data[at + 1] = static_cast<uint8_t>(v);
+            store_be16(data.data() + at, interesting_int16[rng_.below(interesting_int16.size())]);
         }
         break;
     case mutation::int32_field:
         if (data.size() >= 4) {
             const std::size_t at = position(4);
-            const uint32_t v = interesting_int32[rng_.below(interesting_int32.size())];
-            for (std::size_t i = 0; i < 4; ++i) {
-                data[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
-            }
+            store_be32(data.data() + at, interesting_int32[rng_.below(interesting_int32.size())]);
         }
         break;
     case mutation::varint_field:

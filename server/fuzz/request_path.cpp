@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "common/big_endian.h"
 #include "protocol/api.h"
 #include "protocol/generated/dispatch.h"
 #include "protocol/generated/messages.h"
@@ -85,8 +86,7 @@ std::string check_response(const response_buffer& response, const protocol::requ
     if (wire->size() < 4) {
         return "response shorter than its size prefix";
     }
-    const uint32_t size = (uint32_t{(*wire)[0]} << 24) | (uint32_t{(*wire)[1]} << 16) |
-                          (uint32_t{(*wire)[2]} << 8) | uint32_t{(*wire)[3]};
+    const uint32_t size = load_be32(wire->data());
     if (size != wire->size() - 4) {
         return "size prefix " + std::to_string(size) + " but " + std::to_string(wire->size() - 4) +
                " bytes follow";

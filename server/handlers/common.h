@@ -8,6 +8,7 @@
 #include <vector>
 #include <stdexcept>
 
+#include "common/big_endian.h"
 #include "protocol/errors.h"
 #include "protocol/header.h"
 #include "protocol/wire.h"
@@ -35,11 +36,7 @@ response_buffer encode_response(int16_t header_version, int32_t correlation_id, 
         // Handlers bound their responses (fetch sizes etc.); this would be a bug.
         throw std::length_error("response larger than 2 GiB");
     }
-    const auto size32 = static_cast<uint32_t>(size);
-    out.bytes[0] = static_cast<uint8_t>(size32 >> 24);
-    out.bytes[1] = static_cast<uint8_t>(size32 >> 16);
-    out.bytes[2] = static_cast<uint8_t>(size32 >> 8);
-    out.bytes[3] = static_cast<uint8_t>(size32);
+    store_be32(out.bytes.data(), static_cast<uint32_t>(size));
     out.splices = w.splices();
     return out;
 }

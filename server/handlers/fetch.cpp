@@ -337,11 +337,11 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
     response.error_code = code(done.error);
     response.session_id = done.session_id;
     bool leader_reported = false;
-    // Bytes and messages out per topic; pass.partitions is in target order.
+    // Bytes out per topic; pass.partitions is in target order.
     for (std::size_t i = 0; i < pass.partitions.size() && i < targets.size(); ++i) {
         const std::optional<protocol::records_ref>& records = pass.partitions[i].data.records;
         if (targets[i].partition && records && options.replica_id < 0) {
-            record_topic_out(targets[i].partition->topic(), *records);
+            record_topic_out(targets[i].partition->topic(), records->size());
         }
     }
     for (fetch_partition_response& entry : pass.partitions) {

@@ -17,19 +17,13 @@ namespace {
 using test::raw_client;
 using test::request_frame;
 using test::running_broker;
-
-std::vector<uint8_t> size_prefix(int32_t size) {
-    const auto u = static_cast<uint32_t>(size);
-    return {static_cast<uint8_t>(u >> 24), static_cast<uint8_t>(u >> 16), static_cast<uint8_t>(u >> 8),
-            static_cast<uint8_t>(u)};
-}
+using test::size_prefix;
 
 // An ApiVersions v0 frame padded with bytes the v0 decoder ignores, `size` bytes after the prefix.
 std::vector<uint8_t> padded_api_versions(int32_t correlation_id, int32_t size) {
     auto frame = request_frame(18, 0, correlation_id, protocol::api_versions_request{});
     frame.resize(4 + static_cast<std::size_t>(size), 0);
-    const auto prefix = size_prefix(size);
-    std::copy(prefix.begin(), prefix.end(), frame.begin());
+    store_be32(frame.data(), static_cast<uint32_t>(size));
     return frame;
 }
 

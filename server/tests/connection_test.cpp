@@ -18,12 +18,7 @@ using test::broker_answers;
 using test::raw_client;
 using test::request_frame;
 using test::running_broker;
-
-std::vector<uint8_t> be32(int32_t v) {
-    const auto u = static_cast<uint32_t>(v);
-    return {static_cast<uint8_t>(u >> 24), static_cast<uint8_t>(u >> 16),
-            static_cast<uint8_t>(u >> 8), static_cast<uint8_t>(u)};
-}
+using test::size_prefix;
 
 std::vector<uint8_t> concat(std::initializer_list<std::vector<uint8_t>> parts) {
     std::vector<uint8_t> out;
@@ -106,14 +101,14 @@ TEST_F(connection_test, pipelined_requests_are_answered_in_order) {
 TEST_F(connection_test, size_above_the_limit_closes_before_the_body) {
     raw_client client(broker_.port());
     // Only the size goes out: the server must close without waiting for 65537 body bytes.
-    ASSERT_TRUE(client.send(be32(65537)));
+    ASSERT_TRUE(client.send(size_prefix(65537)));
     EXPECT_TRUE(client.closed_by_server()) << client.last_error().message();
     EXPECT_TRUE(broker_answers(broker_.port()));
 }
 
 TEST_F(connection_test, negative_size_closes) {
     raw_client client(broker_.port());
-    ASSERT_TRUE(client.send(be32(-5)));
+    ASSERT_TRUE(client.send(size_prefix(-5)));
     EXPECT_TRUE(client.closed_by_server());
     EXPECT_TRUE(broker_answers(broker_.port()));
 }
@@ -123,7 +118,7 @@ TEST_F(connection_test, truncated_body_held_then_closed_by_the_client) {
     {
         raw_client client(broker_.port());
         // Promise 1000 bytes, send 10, and hold the connection open.
-        ASSERT_TRUE(client.send(concat({be32(1000), std::vector<uint8_t>(10, 0x42)})));
+        ASSERT_TRUE(client.send(concat({size_prefix(1000), std::vector<uint8_t>(10, 0x42)})));
         // The frame's bytes are reserved while it is being read...
         ASSERT_TRUE(test::wait_for(
             [&] { return broker_.server().request_memory_available() == budget - 1000; }));
@@ -145,7 +140,7 @@ TEST_F(connection_test, garbage_header_closes) {
           // ApiVersions v1 header whose client id length runs past the frame.
           std::vector<uint8_t>{0x00, 0x12, 0x00, 0x01, 0, 0, 0, 1, 0x7f, 0xff, 'x'}}) {
         raw_client client(broker_.port());
-        ASSERT_TRUE(client.send(concat({be32(static_cast<int32_t>(body.size())), body})));
+        ASSERT_TRUE(client.send(concat({size_prefix(static_cast<int32_t>(body.size())), body})));
         EXPECT_TRUE(client.closed_by_server()) << body.size();
         EXPECT_TRUE(broker_answers(broker_.port()));
     }
@@ -156,8 +151,7 @@ TEST_F(connection_test, unknown_api_key_closes) {
         raw_client client(broker_.port());
         protocol::api_versions_request body;
         auto frame = request_frame(18, 0, 1, body);
-        frame[4] = static_cast<uint8_t>(static_cast<uint16_t>(key) >> 8);
-        frame[5] = static_cast<uint8_t>(key);
+        store_be16(frame.data() + 4, static_cast<uint16_t>(key));
         ASSERT_TRUE(client.send(frame));
         EXPECT_TRUE(client.closed_by_server()) << key;
         EXPECT_TRUE(broker_answers(broker_.port()));
@@ -212,7 +206,7 @@ TEST(connection_limits, idle_connections_are_closed) {
     raw_client silent(broker.port());
     raw_client stalled(broker.port());
     // A client that stops in the middle of a frame is idle too.
-    ASSERT_TRUE(stalled.send(concat({be32(100), std::vector<uint8_t>(10, 1)})));
+    ASSERT_TRUE(stalled.send(concat({size_prefix(100), std::vector<uint8_t>(10, 1)})));
     // The watchdog closes both after the idle period.
     EXPECT_TRUE(silent.closed_by_server());
     EXPECT_TRUE(stalled.closed_by_server());
@@ -224,17 +218,13 @@ TEST(connection_limits, request_memory_budget_makes_readers_wait) {
                            {"queued.max.request.bytes", "65536"}});
     raw_client holder(broker.port());
     // Reserve 60000 of the 65536 bytes with a frame that never completes.
-    ASSERT_TRUE(holder.send(concat({be32(60000), std::vector<uint8_t>(16, 0)})));
+    ASSERT_TRUE(holder.send(concat({size_prefix(60000), std::vector<uint8_t>(16, 0)})));
     ASSERT_TRUE(test::wait_for([&] { return broker.server().request_memory_available() == 5536; }));
     // A 10000-byte request (ApiVersions v0 followed by padding the v0 decoder ignores) must wait.
     raw_client waiter(broker.port());
     auto frame = request_frame(18, 0, 5, protocol::api_versions_request{});
     frame.resize(4 + 10000, 0);
-    const uint32_t size = 10000;
-    frame[0] = 0;
-    frame[1] = 0;
-    frame[2] = static_cast<uint8_t>(size >> 8);
-    frame[3] = static_cast<uint8_t>(size);
+    store_be32(frame.data(), 10000);
     ASSERT_TRUE(waiter.send(frame));
     ASSERT_TRUE(test::wait_for([&] { return broker.server().request_memory_waiters() == 1; }));
     // Nothing is taken for the waiting request until all of it fits.
@@ -281,7 +271,7 @@ TEST(connection_shutdown, stop_closes_open_connections) {
     running_broker broker;
     raw_client idle(broker.port());
     raw_client partial(broker.port());
-    ASSERT_TRUE(partial.send(concat({be32(100), std::vector<uint8_t>(3, 0)})));
+    ASSERT_TRUE(partial.send(concat({size_prefix(100), std::vector<uint8_t>(3, 0)})));
     ASSERT_TRUE(test::wait_for([&] { return broker.server().live_connections() == 2; }));
     broker.server().stop();
     EXPECT_EQ(broker.server().live_connections(), 0U);

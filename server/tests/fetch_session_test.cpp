@@ -309,10 +309,12 @@ TEST(fetch_session_cache, a_duplicate_of_an_incremental_request_is_refused_when_
 TEST(fetch_session_cache, full_requests_close_the_session_they_name) {
     fetch_session_cache cache(10);
     const int32_t first = create_session(cache, {a0});
+    EXPECT_EQ(cache.total_partitions(), 1);
     // Epoch -1 with the id: close, answer sessionless.
     fetch_context closing = cache.new_context({first, -1}, false, false, {ask(a0)}, {}, 0);
     EXPECT_EQ(closing.type(), kind::sessionless);
     EXPECT_FALSE(cache.contains(first));
+    EXPECT_EQ(cache.total_partitions(), 0);
 
     // Epoch 0 with an id: the old session goes, a new one comes.
     const int32_t second = create_session(cache, {a0});
@@ -324,6 +326,7 @@ TEST(fetch_session_cache, full_requests_close_the_session_they_name) {
     EXPECT_GT(third, 0);
     EXPECT_EQ(cache.partitions_of(third), (std::vector<fetch_key>{b0}));
     EXPECT_EQ(cache.size(), 1U);
+    EXPECT_EQ(cache.total_partitions(), 1);
 }
 
 TEST(fetch_session_cache, topic_id_sessions_are_keyed_by_id) {

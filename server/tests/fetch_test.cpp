@@ -64,28 +64,18 @@ struct batch_info {
     std::size_t size;
 };
 
-int64_t be_int(std::span<const uint8_t> bytes, std::size_t at, std::size_t width) {
-    uint64_t v = 0;
-    for (std::size_t i = 0; i < width; ++i) {
-        v = (v << 8) | bytes[at + i];
-    }
-    if (width == 4) {
-        return static_cast<int32_t>(static_cast<uint32_t>(v));
-    }
-    return static_cast<int64_t>(v);
-}
-
 /// The whole batches in a records field (a trailing partial batch would be ignored, as clients do).
 std::vector<batch_info> batches_in(std::span<const uint8_t> records) {
     std::vector<batch_info> out;
     std::size_t pos = 0;
     while (records.size() - pos >= protocol::batch_header_size) {
-        const auto length = static_cast<std::size_t>(be_int(records, pos + 8, 4));
+        const std::size_t length = load_be32(records.data() + pos + 8);
         const std::size_t total = length + protocol::batch_overhead;
         if (records.size() - pos < total) {
             break;
         }
-        out.push_back({be_int(records, pos, 8), static_cast<int32_t>(be_int(records, pos + 57, 4)), total});
+        out.push_back({static_cast<int64_t>(load_be64(records.data() + pos)),
+                       static_cast<int32_t>(load_be32(records.data() + pos + 57)), total});
         pos += total;
     }
     return out;
@@ -259,7 +249,7 @@ protected:
         out.raw = std::move(*result->response);
         std::vector<uint8_t> wire = wire_bytes(out.raw);
         EXPECT_EQ(wire.size(), out.raw.wire_size());
-        const uint32_t size = static_cast<uint32_t>(be_int(wire, 0, 4));
+        const uint32_t size = load_be32(wire.data());
         EXPECT_EQ(size, wire.size() - 4);
         out.frame = test::parse_response(std::vector<uint8_t>(wire.begin() + 4, wire.end()),
                                          protocol::response_header_version(1, version));

@@ -14,6 +14,31 @@ namespace {
 
 std::filesystem::path temp_dir() { return std::filesystem::temp_directory_path(); }
 
+TEST(filesystem_space, reads_the_size_and_room_of_the_filesystem_holding_a_path) {
+    const std::optional<filesystem_space> space = filesystem_space_of(temp_dir());
+    ASSERT_TRUE(space.has_value());
+    EXPECT_GT(space->total_bytes, 0U);
+    EXPECT_LE(space->free_bytes, space->total_bytes);
+    // What std::filesystem::space reports from the same statvfs fields (capacity: f_blocks,
+    // available: f_bavail); the room may move a little between the two calls.
+    const std::filesystem::space_info info = std::filesystem::space(temp_dir());
+    EXPECT_EQ(space->total_bytes, info.capacity);
+    const uint64_t drift = 64U * 1024 * 1024;
+    EXPECT_LE(space->free_bytes, info.available + drift);
+    EXPECT_GE(space->free_bytes + drift, info.available);
+    // A file in the directory is on the same filesystem.
+    const std::filesystem::path file = temp_dir() / ("filesystem-space-test-" + std::to_string(::getpid()));
+    std::ofstream(file).put('x');
+    const std::optional<filesystem_space> same = filesystem_space_of(file);
+    std::filesystem::remove(file);
+    ASSERT_TRUE(same.has_value());
+    EXPECT_EQ(same->total_bytes, space->total_bytes);
+}
+
+TEST(filesystem_space, nothing_for_a_path_that_does_not_exist) {
+    EXPECT_FALSE(filesystem_space_of(temp_dir() / "no-such-dir" / "below").has_value());
+}
+
 TEST(log_dir_space, one_estimate_per_directory) {
     const auto a = log_dir_space::of(temp_dir());
     const auto b = log_dir_space::of(temp_dir() / ".");

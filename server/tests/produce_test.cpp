@@ -262,13 +262,6 @@ std::vector<uint8_t> with_crc(std::vector<uint8_t> batch) {
     return batch;
 }
 
-void put32(std::vector<uint8_t>& b, std::size_t at, uint32_t v) {
-    b[at] = static_cast<uint8_t>(v >> 24);
-    b[at + 1] = static_cast<uint8_t>(v >> 16);
-    b[at + 2] = static_cast<uint8_t>(v >> 8);
-    b[at + 3] = static_cast<uint8_t>(v);
-}
-
 TEST_F(produce_test, every_malformed_batch_gets_its_code_and_writes_nothing) {
     create("t", 2);
     const std::vector<uint8_t> good = make_batch({.records = 2});
@@ -282,20 +275,20 @@ TEST_F(produce_test, every_malformed_batch_gets_its_code_and_writes_nothing) {
     std::vector<uint8_t> truncated(good.begin(), good.end() - 3);
 
     std::vector<uint8_t> short_length = good;
-    put32(short_length, 8, 5);
+    store_be32(short_length.data() + 8, 5);
 
     std::vector<uint8_t> trailing = good;
     trailing.push_back(0);
 
     // record_count and last_offset_delta agree (3) but only two records follow.
     std::vector<uint8_t> missing_record = good;
-    put32(missing_record, 23, 2);
-    put32(missing_record, 57, 3);
+    store_be32(missing_record.data() + 23, 2);
+    store_be32(missing_record.data() + 57, 3);
     missing_record = with_crc(missing_record);
 
     // record_count disagrees with last_offset_delta.
     std::vector<uint8_t> count_mismatch = good;
-    put32(count_mismatch, 57, 5);
+    store_be32(count_mismatch.data() + 57, 5);
     count_mismatch = with_crc(count_mismatch);
 
     // A gzip batch whose compressed payload is garbage (with a valid CRC).
@@ -307,10 +300,10 @@ TEST_F(produce_test, every_malformed_batch_gets_its_code_and_writes_nothing) {
 
     // A legacy (magic 1) message: offset, size, crc, magic 1, attributes, timestamp, key, value.
     std::vector<uint8_t> legacy(12 + 4 + 1 + 1 + 8 + 4 + 4 + 3, 0);
-    put32(legacy, 8, static_cast<uint32_t>(legacy.size() - 12));
+    store_be32(legacy.data() + 8, static_cast<uint32_t>(legacy.size() - 12));
     legacy[16] = 1;
-    put32(legacy, 26, 0xFFFFFFFF);
-    put32(legacy, 30, 3);
+    store_be32(legacy.data() + 26, 0xFFFFFFFF);
+    store_be32(legacy.data() + 30, 3);
 
     struct check {
         const char* name;

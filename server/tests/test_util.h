@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/big_endian.h"
 #include "protocol/generated/messages.h"
 #include "protocol/header.h"
 #include "server/broker_server.h"
@@ -71,11 +72,14 @@ std::vector<uint8_t> request_frame(int16_t api_key, int16_t version, int32_t cor
     header.client_id = std::move(client_id);
     protocol::encode_request_header(w, protocol::request_header_version(api_key, version), header);
     protocol::encode(w, version, body);
-    const uint32_t size = static_cast<uint32_t>(out.size() - 4);
-    out[0] = static_cast<uint8_t>(size >> 24);
-    out[1] = static_cast<uint8_t>(size >> 16);
-    out[2] = static_cast<uint8_t>(size >> 8);
-    out[3] = static_cast<uint8_t>(size);
+    store_be32(out.data(), static_cast<uint32_t>(out.size() - 4));
+    return out;
+}
+
+/// A frame's 4-byte size prefix alone, for any size (negative and oversized ones included).
+inline std::vector<uint8_t> size_prefix(int32_t size) {
+    std::vector<uint8_t> out(4);
+    store_be32(out.data(), static_cast<uint32_t>(size));
     return out;
 }
 
@@ -144,9 +148,7 @@ inline std::vector<uint8_t> frame_of(const handler_result& result) {
     }
     const auto& bytes = result.response->bytes;
     EXPECT_GE(bytes.size(), 4U);
-    const uint32_t size = (uint32_t{bytes[0]} << 24) | (uint32_t{bytes[1]} << 16) |
-                          (uint32_t{bytes[2]} << 8) | uint32_t{bytes[3]};
-    EXPECT_EQ(size, bytes.size() - 4);
+    EXPECT_EQ(load_be32(bytes.data()), bytes.size() - 4);
     return std::vector<uint8_t>(bytes.begin() + 4, bytes.end());
 }
 
@@ -192,9 +194,7 @@ public:
             last_error_ = ec;
             return std::nullopt;
         }
-        const uint32_t size = (uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) |
-                              (uint32_t{size_bytes[2]} << 8) | uint32_t{size_bytes[3]};
-        std::vector<uint8_t> frame(size);
+        std::vector<uint8_t> frame(load_be32(size_bytes));
         net::read(socket_, net::buffer(frame), ec);
         if (ec) {
             last_error_ = ec;

@@ -138,6 +138,8 @@ TEST(topic_config, validation_messages_follow_kafka) {
     const broker_config_view view{&config, nullptr, nullptr};
     EXPECT_FALSE(validate_topic_configs({{"retention.ms", "5"}, {"compression.type", "zstd"}}, view));
     EXPECT_TRUE(validate_topic_configs({{"min.compaction.lag.ms", "10"}, {"max.compaction.lag.ms", "5"}}, view));
+    // Whitespace around a value is trimmed alike by the validator and the log (Kafka trims it too).
+    EXPECT_FALSE(validate_topic_configs({{"segment.ms", "100\n"}, {"cleanup.policy", "\rcompact\f"}}, view));
 }
 
 TEST(topic_config, typed_fields_for_the_produce_path) {
