@@ -7,6 +7,7 @@
 #include <random>
 #include <utility>
 
+#include "common/strings.h"
 #include "coordinator/group.h"
 
 namespace broker::server::coordinator {
@@ -62,13 +63,6 @@ sync_group_result sync_error(error_code error) {
     return r;
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -1736,18 +1730,18 @@ list_groups_result group_coordinator::list_groups(std::span<const std::string> s
     }
     std::set<std::string> states;
     for (const auto& s : states_filter) {
-        states.insert(lower(s));
+        states.insert(to_lower(s));
     }
     bool classic_type_wanted = types_filter.empty();
     for (const auto& t : types_filter) {
-        classic_type_wanted = classic_type_wanted || lower(t) == "classic";
+        classic_type_wanted = classic_type_wanted || to_lower(t) == "classic";
     }
     if (!classic_type_wanted) {
         return result;
     }
     for (const auto& [id, group] : groups_) {
         std::string state(state_name(group->state));
-        if (!states.empty() && !states.contains(lower(state))) {
+        if (!states.empty() && !states.contains(to_lower(state))) {
             continue;
         }
         result.groups.push_back({id, group->protocol_type.value_or(""), state, "classic"});

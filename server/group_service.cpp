@@ -5,6 +5,7 @@
 #include <map>
 #include <vector>
 
+#include "common/big_endian.h"
 #include "log/errors.h"
 #include "protocol/records.h"
 #include "server/replica/delayed_operation.h"
@@ -44,7 +45,7 @@ std::string client_host_of(const net::ip::tcp::endpoint& peer) {
     std::string out = "/";
     for (std::size_t i = 0; i < 8; ++i) {
         char group[8];
-        const unsigned value = (unsigned{bytes[2 * i]} << 8) | unsigned{bytes[2 * i + 1]};
+        const unsigned value = load_be16(bytes.data() + 2 * i);
         std::snprintf(group, sizeof group, "%x", value);
         if (i > 0) {
             out += ':';

@@ -116,9 +116,6 @@ public:
         uint64_t bytes_in = 0;
         uint64_t messages_in = 0;
         uint64_t bytes_out = 0;
-        // Always 0: messages out are no longer counted (see the file comment). Kept only while the
-        // /metrics renderer still names it; goes when sluice_topic_messages_out_total does.
-        uint64_t messages_out = 0;
     };
     /// Every topic with counters, by name.
     std::map<std::string, topic_row> topic_counts() const;

@@ -1,6 +1,5 @@
 #include "server/topic_store.h"
 
-#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <random>
@@ -9,7 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/strings.h"
 #include "log/file.h"
+#include "server/log_dir_space.h"
 #include "server/logging.h"
 
 namespace broker::server {
@@ -52,46 +53,6 @@ std::string unify_collision_chars(std::string_view name) {
     return out;
 }
 
-std::string join_ints(const std::vector<int32_t>& values) {
-    std::string out;
-    for (int32_t v : values) {
-        out += out.empty() ? "" : ", ";
-        out += std::to_string(v);
-    }
-    return out;
-}
-
-std::vector<std::string> split_list(std::string_view text) {
-    std::vector<std::string> items;
-    while (true) {
-        const std::size_t comma = text.find(',');
-        std::string_view item = text.substr(0, comma);
-        while (!item.empty() && item.front() == ' ') {
-            item.remove_prefix(1);
-        }
-        while (!item.empty() && item.back() == ' ') {
-            item.remove_suffix(1);
-        }
-        if (!item.empty()) {
-            items.emplace_back(item);
-        }
-        if (comma == std::string_view::npos) {
-            break;
-        }
-        text.remove_prefix(comma + 1);
-    }
-    return items;
-}
-
-std::string join_list(const std::vector<std::string>& items) {
-    std::string out;
-    for (const std::string& item : items) {
-        out += out.empty() ? "" : ",";
-        out += item;
-    }
-    return out;
-}
-
 std::string error_text(const std::error_code& ec) {
     return ec.message();
 }
@@ -106,14 +67,14 @@ std::optional<std::string> check_replicas(const std::vector<int32_t>& replicas, 
     std::set<int32_t> seen;
     for (int32_t r : replicas) {
         if (!seen.insert(r).second) {
-            return "Duplicate brokers not allowed in replica assignment: " + join_ints(replicas) + ".";
+            return "Duplicate brokers not allowed in replica assignment: " + join(replicas, ", ") + ".";
         }
         if (r != broker_id) {
             unknown.push_back(r);
         }
     }
     if (!unknown.empty()) {
-        return "Unknown broker(s) in replica assignment: " + join_ints(unknown) + ".";
+        return "Unknown broker(s) in replica assignment: " + join(unknown, ", ") + ".";
     }
     return std::nullopt;
 }
@@ -938,8 +899,9 @@ std::optional<topic_result> apply_operations(config_map& current, const std::vec
                                                      " is not allowed for config key: " + op.name);
                 }
                 const auto it = current.find(op.name);
-                std::vector<std::string> items = split_list(it != current.end() ? it->second : list_default(op.name));
-                for (const std::string& v : split_list(op.value.value_or(""))) {
+                std::vector<std::string> items =
+                    broker::split_list(it != current.end() ? it->second : list_default(op.name));
+                for (const std::string& v : broker::split_list(op.value.value_or(""))) {
                     const auto pos = std::find(items.begin(), items.end(), v);
                     if (append && pos == items.end()) {
                         items.push_back(v);
@@ -947,7 +909,7 @@ std::optional<topic_result> apply_operations(config_map& current, const std::vec
                         items.erase(pos);
                     }
                 }
-                current[op.name] = join_list(items);
+                current[op.name] = join(items, ",");
                 break;
             }
         }
@@ -1092,10 +1054,9 @@ std::vector<log_dir_description> topic_store::describe_log_dirs(
     for (const std::string& dir : config_.log_dirs) {
         log_dir_description d;
         d.path = std::filesystem::absolute(dir).lexically_normal().string();
-        struct statvfs fs {};
-        if (::statvfs(dir.c_str(), &fs) == 0) {
-            d.total_bytes = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);
-            d.usable_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+        if (const std::optional<filesystem_space> space = filesystem_space_of(dir)) {
+            d.total_bytes = static_cast<int64_t>(space->total_bytes);
+            d.usable_bytes = static_cast<int64_t>(space->free_bytes);
         } else {
             d.error = error_code::kafka_storage_error;
         }

@@ -145,39 +145,6 @@ TEST(records, group_metadata_value_round_trips_every_version) {
     EXPECT_EQ(*decoded, empty);
 }
 
-TEST(records, group_metadata_value_v3_layout) {
-    group_metadata_value g;
-    g.protocol_type = "c";
-    g.generation = 1;
-    g.protocol = std::nullopt;
-    g.leader = "l";
-    g.current_state_timestamp = 2;
-    group_member_value m;
-    m.member_id = "m";
-    m.client_id = "i";
-    m.client_host = "h";
-    m.rebalance_timeout = 3;
-    m.session_timeout = 4;
-    m.subscription = {0xaa};
-    m.assignment = {};
-    g.members = {m};
-    EXPECT_EQ(encode_group_metadata_value(g, 3), hex("0003"
-                                                     "000163"
-                                                     "00000001"
-                                                     "ffff"
-                                                     "00016c"
-                                                     "0000000000000002"
-                                                     "00000001"
-                                                     "00016d"
-                                                     "ffff"
-                                                     "000169"
-                                                     "000168"
-                                                     "00000003"
-                                                     "00000004"
-                                                     "00000001aa"
-                                                     "00000000"));
-}
-
 // One group with every field set; each version writes the fields it has and drops the rest.
 group_metadata_value layout_group() {
     group_metadata_value g;
@@ -198,6 +165,30 @@ group_metadata_value layout_group() {
     g.members = {m};
     return g;
 }
+
+TEST(records, group_metadata_value_v3_layout) {
+    // No protocol yet, a leader, a member without an instance id.
+    group_metadata_value g = layout_group();
+    g.protocol = std::nullopt;
+    g.leader = "l";
+    g.members[0].group_instance_id = std::nullopt;
+    EXPECT_EQ(encode_group_metadata_value(g, 3), hex("0003"
+                                                     "000163"
+                                                     "00000001"
+                                                     "ffff"
+                                                     "00016c"
+                                                     "0000000000000002"
+                                                     "00000001"
+                                                     "00016d"
+                                                     "ffff"
+                                                     "000169"
+                                                     "000168"
+                                                     "00000003"
+                                                     "00000004"
+                                                     "00000001aa"
+                                                     "00000000"));
+}
+
 
 TEST(records, group_metadata_value_layouts_every_version) {
     const char* const golden[] = {

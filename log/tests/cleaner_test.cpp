@@ -14,6 +14,7 @@ using test::kv;
 using test::make_batch;
 using test::read_record;
 using test::read_records;
+using test::open_log;
 using test::temp_dir;
 
 namespace fs = std::filesystem;
@@ -25,15 +26,6 @@ log_config compact_config() {
     c.delete_retention_ms = 10'000;
     c.segment_bytes = 2048;
     return c;
-}
-
-std::unique_ptr<partition_log> open_log(const fs::path& dir, const log_config& config, const clock& time,
-                                        bool clean = true) {
-    auto o = test::options_for(dir, config, time);
-    o.had_clean_shutdown = clean;
-    auto log = partition_log::open(o);
-    EXPECT_TRUE(log) << log.error().message();
-    return log ? std::move(log).value() : nullptr;
 }
 
 void append(partition_log& log, const std::vector<kv>& records,

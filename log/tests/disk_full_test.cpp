@@ -20,6 +20,7 @@ namespace {
 
 using test::make_simple_batch;
 using test::read_records;
+using test::open_log;
 using test::temp_dir;
 
 /// Lowers the soft RLIMIT_FSIZE for the scope and ignores SIGXFSZ, so an oversized write fails
@@ -50,18 +51,6 @@ private:
     rlimit saved_{};
     void (*previous_handler_)(int) = SIG_DFL;
 };
-
-std::unique_ptr<partition_log> open_log(const std::filesystem::path& dir, const log_config& config, const clock& time,
-                                        bool clean) {
-    auto o = test::options_for(dir, config, time);
-    o.had_clean_shutdown = clean;
-    auto log = partition_log::open(std::move(o));
-    if (!log) {
-        ADD_FAILURE() << "open failed: " << log.error().message();
-        return nullptr;
-    }
-    return std::move(log).value();
-}
 
 std::size_t count_files(const std::filesystem::path& dir, const std::string& extension) {
     std::size_t n = 0;

@@ -14,19 +14,8 @@ using test::kv;
 using test::make_batch;
 using test::make_simple_batch;
 using test::read_records;
+using test::open_log;
 using test::temp_dir;
-
-std::unique_ptr<partition_log> open_log(const std::filesystem::path& dir, const log_config& config, const clock& time,
-                                        bool clean = true) {
-    auto o = test::options_for(dir, config, time);
-    o.had_clean_shutdown = clean;
-    auto log = partition_log::open(std::move(o));
-    if (!log) {
-        ADD_FAILURE() << "open failed: " << log.error().message();
-        return nullptr;
-    }
-    return std::move(log).value();
-}
 
 template <typename Batch>
 append_result must_append(partition_log& log, Batch&& batch, int32_t epoch = -1) {

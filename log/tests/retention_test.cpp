@@ -9,13 +9,8 @@ namespace {
 using test::make_batch;
 using test::make_simple_batch;
 using test::read_records;
+using test::open_log;
 using test::temp_dir;
-
-std::unique_ptr<partition_log> open_log(const std::filesystem::path& dir, const log_config& config, const clock& time) {
-    auto log = partition_log::open(test::options_for(dir, config, time));
-    EXPECT_TRUE(log) << log.error().message();
-    return log ? std::move(log).value() : nullptr;
-}
 
 std::size_t count_files(const std::filesystem::path& dir, const std::string& suffix) {
     std::size_t n = 0;
@@ -33,7 +28,7 @@ TEST(retention, time_based_deletes_old_closed_segments_only) {
     manual_clock time(1'000'000);
     log_config config = test::small_config();
     config.retention_ms = 10'000;
-    auto log = open_log(dir.path() / "t-0", config, time);
+    auto log = open_log(dir.path() / "t-0", config, time, false);
     // Ten segments' worth; record timestamps follow the clock.
     for (int i = 0; i < 40; ++i) {
         auto batch = make_simple_batch(2, 100, time.now_ms());
@@ -66,7 +61,7 @@ TEST(retention, respects_the_high_watermark) {
     manual_clock time(1'000'000);
     log_config config = test::small_config();
     config.retention_ms = 1;
-    auto log = open_log(dir.path() / "t-0", config, time);
+    auto log = open_log(dir.path() / "t-0", config, time, false);
     for (int i = 0; i < 20; ++i) {
         auto batch = make_simple_batch(2, 100, 1);
         ASSERT_TRUE(log->append(batch));
@@ -88,7 +83,7 @@ TEST(retention, size_based) {
     log_config config = test::small_config();
     config.retention_ms = -1;
     config.retention_bytes = 3000;
-    auto log = open_log(dir.path() / "t-0", config, time);
+    auto log = open_log(dir.path() / "t-0", config, time, false);
     for (int i = 0; i < 60; ++i) {
         auto batch = make_simple_batch(2, 100);
         ASSERT_TRUE(log->append(batch));
@@ -116,7 +111,7 @@ TEST(retention, size_based) {
 TEST(retention, delete_records_moves_the_log_start) {
     temp_dir dir;
     manual_clock time;
-    auto log = open_log(dir.path() / "t-0", test::small_config(), time);
+    auto log = open_log(dir.path() / "t-0", test::small_config(), time, false);
     for (int i = 0; i < 30; ++i) {
         auto batch = make_simple_batch(2, 100);
         ASSERT_TRUE(log->append(batch));
@@ -150,7 +145,7 @@ TEST(retention, deleted_files_wait_for_the_delay_and_readers_keep_working) {
     log_config config = test::small_config();
     config.retention_ms = 1000;
     config.file_delete_delay_ms = 60'000;
-    auto log = open_log(dir.path() / "t-0", config, time);
+    auto log = open_log(dir.path() / "t-0", config, time, false);
     for (int i = 0; i < 20; ++i) {
         auto batch = make_simple_batch(2, 100, time.now_ms());
         ASSERT_TRUE(log->append(batch));

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <stdexcept>
 
@@ -145,6 +147,15 @@ std::vector<std::pair<int64_t, int64_t>> batch_ranges(const std::vector<uint8_t>
         rest = rest.subspan(h->size_bytes());
     }
     return out;
+}
+
+std::unique_ptr<partition_log> open_log(const std::filesystem::path& dir, const log_config& config, const clock& time,
+                                        bool clean) {
+    auto o = options_for(dir, config, time);
+    o.had_clean_shutdown = clean;
+    auto log = partition_log::open(std::move(o));
+    EXPECT_TRUE(log) << "open failed: " << (log ? std::string() : log.error().message());
+    return log ? std::move(log).value() : nullptr;
 }
 
 }  // namespace broker::log::test

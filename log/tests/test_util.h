@@ -49,6 +49,11 @@ log_config small_config();
 
 partition_log_options options_for(const std::filesystem::path& dir, const log_config& config, const clock& time);
 
+/// Opens the log in `dir` (as after a clean shutdown unless `clean` is false); a failed open is a
+/// test failure and returns nullptr.
+std::unique_ptr<partition_log> open_log(const std::filesystem::path& dir, const log_config& config, const clock& time,
+                                        bool clean = true);
+
 /// A record read back from a log.
 struct read_record {
     int64_t offset;

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <stdexcept>
 
@@ -16,6 +17,26 @@
 #include "server/request_context.h"
 
 namespace broker::server {
+
+/// Appends to `out` one entry per live broker of `cluster` with an address on `listener` (all of
+/// them when `only` is empty, else those whose id it lists), filling the id field `id`, host, port
+/// and rack: the broker lists of Metadata and DescribeCluster and Fetch's node endpoints.
+template <typename Entry>
+void add_broker_entries(std::vector<Entry>& out, const cluster_view& cluster, std::string_view listener,
+                        int32_t Entry::*id, const std::vector<int32_t>& only = {}) {
+    for (const broker_info& b : cluster.brokers) {
+        const advertised_endpoint* address = b.endpoint_for(listener);
+        if (address == nullptr || (!only.empty() && std::find(only.begin(), only.end(), b.id) == only.end())) {
+            continue;
+        }
+        Entry entry;
+        entry.*id = b.id;
+        entry.host = address->host;
+        entry.port = address->port;
+        entry.rack = b.rack;
+        out.push_back(std::move(entry));
+    }
+}
 
 /// Encodes a complete response frame: size prefix, response header (`header_version`, the
 /// request's correlation id) and `body` at `body_version`. File regions in `body` become splices.

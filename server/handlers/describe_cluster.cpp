@@ -46,16 +46,8 @@ net::awaitable<handler_result> handle_describe_cluster(request_context& ctx, pro
     }
     const std::shared_ptr<const cluster_view> cluster = broker.topics().cluster();
     response.controller_id = cluster->controller_id;
-    for (const broker_info& b : cluster->brokers) {
-        if (const advertised_endpoint* address = b.endpoint_for(ctx.listener_name)) {
-            response_type::describe_cluster_broker entry;
-            entry.broker_id = b.id;
-            entry.host = address->host;
-            entry.port = address->port;
-            entry.rack = b.rack;
-            response.brokers.push_back(std::move(entry));
-        }
-    }
+    add_broker_entries(response.brokers, *cluster, ctx.listener_name,
+                       &response_type::describe_cluster_broker::broker_id);
     response.cluster_authorized_operations =
         request.include_cluster_authorized_operations ? cluster_operations : INT32_MIN;
     co_return handler_result::reply(encode_response(ctx, response));

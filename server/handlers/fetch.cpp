@@ -373,20 +373,8 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
                 }
             }
         }
-        std::sort(leaders.begin(), leaders.end());
-        leaders.erase(std::unique(leaders.begin(), leaders.end()), leaders.end());
-        for (const int32_t id : leaders) {
-            const broker_info* b = cluster->find(id);
-            const advertised_endpoint* address = b ? b->endpoint_for(ctx.listener_name) : nullptr;
-            if (address != nullptr) {
-                protocol::fetch_response::node_endpoint node;
-                node.node_id = id;
-                node.host = address->host;
-                node.port = address->port;
-                node.rack = b->rack;
-                response.node_endpoints.push_back(std::move(node));
-            }
-        }
+        add_broker_entries(response.node_endpoints, *cluster, ctx.listener_name,
+                           &protocol::fetch_response::node_endpoint::node_id, leaders);
     }
     co_return handler_result::reply(encode_response(ctx, response));
 }

@@ -105,16 +105,8 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
 
     const broker_core& broker = ctx.broker;
     const std::shared_ptr<const cluster_view> cluster = broker.topics().cluster();
-    for (const broker_info& b : cluster->brokers) {
-        if (const advertised_endpoint* address = b.endpoint_for(ctx.listener_name)) {
-            response_type::metadata_response_broker entry;
-            entry.node_id = b.id;
-            entry.host = address->host;
-            entry.port = address->port;
-            entry.rack = b.rack;
-            response.brokers.push_back(std::move(entry));
-        }
-    }
+    add_broker_entries(response.brokers, *cluster, ctx.listener_name,
+                       &response_type::metadata_response_broker::node_id);
     response.cluster_id = broker.cluster_id();
     response.controller_id = cluster->controller_id;
 

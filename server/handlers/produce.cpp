@@ -24,6 +24,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/big_endian.h"
 #include "log/errors.h"
 #include "log/producer_state.h"
 #include "protocol/generated/messages.h"
@@ -118,8 +119,7 @@ void check_framing(partition_work& w, int16_t version) {
         w.fail(error_code::invalid_record, "Produce requests must have exactly one record batch per partition");
         return;
     }
-    const auto length = static_cast<int32_t>((uint32_t{r[8]} << 24) | (uint32_t{r[9]} << 16) |
-                                             (uint32_t{r[10]} << 8) | uint32_t{r[11]});
+    const auto length = static_cast<int32_t>(load_be32(r.data() + 8));
     if (length < static_cast<int32_t>(legacy_min_length)) {
         w.fail(error_code::corrupt_message, "Record batch size " + std::to_string(length) +
                                                 " is smaller than the minimum record overhead");

@@ -508,8 +508,6 @@ net::awaitable<http_response> admin_api::metrics() {
          &metrics_registry::topic_row::messages_in},
         {"sluice_topic_bytes_out_total", "Record batch bytes sent in Fetch responses, by topic.",
          &metrics_registry::topic_row::bytes_out},
-        {"sluice_topic_messages_out_total", "Records sent in Fetch responses (batch record counts), by topic.",
-         &metrics_registry::topic_row::messages_out},
     };
     for (const auto& f : topic_families) {
         w.family(f.name, "counter", f.help);

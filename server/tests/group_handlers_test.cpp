@@ -37,23 +37,12 @@ public:
     }
 
     void start() {
-        std::vector<property> entries{
-            {"listeners", "PLAINTEXT://127.0.0.1:0", 0},
-            {"log.dirs", dir_, 0},
-            {"num.shards", "2", 0},
-            {"background.threads", "1", 0},
-            {"logger.level", "error", 0},
-            {"group.initial.rebalance.delay.ms", "0", 0},
-            {"offsets.topic.num.partitions", "5", 0},
-            {"http.listeners", "", 0},  // tests run in parallel: no fixed HTTP port
+        std::vector<std::pair<std::string, std::string>> settings{
+            {"group.initial.rebalance.delay.ms", "0"},
+            {"offsets.topic.num.partitions", "5"},
         };
-        for (const auto& [k, v] : extra_) {
-            entries.push_back(property{k, v, 0});
-        }
-        config_result loaded = make_broker_config(entries);
-        set_log_threshold(loaded.config.logger_level);
-        server_ = std::make_unique<broker_server>(std::move(loaded.config));
-        server_->start();
+        settings.insert(settings.end(), extra_.begin(), extra_.end());
+        server_ = test::start_test_broker(dir_, settings);
         port_ = server_->bound_endpoints().at(0).port();
     }
     void stop() { server_.reset(); }

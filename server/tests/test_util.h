@@ -229,26 +229,32 @@ private:
 };
 
 /// An in-process broker on 127.0.0.1:0 with 2 shards and a temporary log directory.
+/// Starts a broker on 127.0.0.1:0 over `log_dir`: two shards, one background thread, errors only,
+/// no HTTP listener (tests run in parallel); `extra` adds settings (later ones win).
+inline std::unique_ptr<broker_server> start_test_broker(
+    const std::string& log_dir, const std::vector<std::pair<std::string, std::string>>& extra) {
+    std::vector<property> entries{
+        {"listeners", "PLAINTEXT://127.0.0.1:0", 0},
+        {"log.dirs", log_dir, 0},
+        {"num.shards", "2", 0},
+        {"background.threads", "1", 0},
+        {"logger.level", "error", 0},
+        {"http.listeners", "", 0},
+    };
+    for (const auto& [k, v] : extra) {
+        entries.push_back(property{k, v, 0});
+    }
+    config_result loaded = make_broker_config(entries);
+    set_log_threshold(loaded.config.logger_level);
+    auto server = std::make_unique<broker_server>(std::move(loaded.config));
+    server->start();
+    return server;
+}
+
 class running_broker {
 public:
-    explicit running_broker(std::initializer_list<std::pair<std::string, std::string>> extra = {}) {
-        std::vector<property> entries{
-            {"listeners", "PLAINTEXT://127.0.0.1:0", 0},
-            {"log.dirs", dir_.sub("data"), 0},
-            {"num.shards", "2", 0},
-            {"background.threads", "1", 0},
-            {"logger.level", "error", 0},
-            {"http.listeners", "", 0},  // tests run in parallel: no fixed HTTP port
-        };
-        for (const auto& [k, v] : extra) {
-            entries.push_back(property{k, v, 0});
-        }
-        config_result loaded = make_broker_config(entries);
-        set_log_threshold(loaded.config.logger_level);
-        server_ = std::make_unique<broker_server>(std::move(loaded.config));
-        server_->start();
-        port_ = server_->bound_endpoints().at(0).port();
-    }
+    explicit running_broker(std::initializer_list<std::pair<std::string, std::string>> extra = {})
+        : server_(start_test_broker(dir_.sub("data"), extra)), port_(server_->bound_endpoints().at(0).port()) {}
 
     uint16_t port() const { return port_; }
     broker_server& server() { return *server_; }
