@@ -328,7 +328,7 @@ void validate_partition(partition_work& w, std::span<uint8_t> frame, int64_t now
 
 /// Pass 2 for one partition: the one call that appends.
 void append_partition(partition_work& w, const broker_config& broker, int16_t acks, int64_t now) {
-    leader_append request{w.batch, w.header, acks, now};
+    leader_append request{w.batch, w.header, acks, now, w.config.get()};
     w.result = w.target->append_as_leader(request, broker);
     if (!w.result.ok()) {
         w.error = w.result.error;
@@ -342,6 +342,23 @@ void append_partition(partition_work& w, const broker_config& broker, int16_t ac
 /// REQUEST_TIMED_OUT; one that can never get there (deleted, no longer led here) its error; one
 /// whose in-sync set shrank below min.insync.replicas meanwhile NOT_ENOUGH_REPLICAS_AFTER_APPEND.
 net::awaitable<void> wait_for_replicas(request_context& ctx, std::vector<partition_work>& work, int32_t timeout_ms) {
+    // The usual case on a single node: the append itself moved the high watermark. Settled here
+    // without arming anything.
+    bool settled = true;
+    for (partition_work& w : work) {
+        if (w.error != error_code::none || w.result.last_offset < 0) {
+            continue;
+        }
+        bool reached = false;
+        if (const error_code e = w.target->replicated_to(w.result.last_offset + 1, reached); e != error_code::none) {
+            w.fail(e);
+        } else if (!reached) {
+            settled = false;
+        }
+    }
+    if (settled) {
+        co_return;
+    }
     std::vector<delayed_watch> watches;
     std::vector<partition_work*> waiting;
     for (partition_work& w : work) {
@@ -365,9 +382,6 @@ net::awaitable<void> wait_for_replicas(request_context& ctx, std::vector<partiti
         });
         return waiting.empty();
     };
-    if (try_complete()) {
-        co_return;  // the usual case on a single node: the append itself moved the high watermark
-    }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
     const delayed_outcome outcome = co_await wait_until(watches, deadline, try_complete, ctx.connection_closed);
     if (outcome != delayed_outcome::completed) {

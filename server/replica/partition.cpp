@@ -59,6 +59,7 @@ partition::partition(std::string topic, protocol::uuid topic_id, int32_t index,
     if (!config) {
         config = std::make_shared<const topic_config>();
     }
+    min_insync_replicas_.store(config->min_insync_replicas, std::memory_order_release);
     config_.store(std::move(config), std::memory_order_release);
 }
 
@@ -67,6 +68,7 @@ void partition::set_config(std::shared_ptr<const topic_config> config) {
         return;
     }
     std::lock_guard lock(mutex_);
+    min_insync_replicas_.store(config->min_insync_replicas, std::memory_order_release);
     config_.store(config, std::memory_order_release);
     if (!deleted_ && log_ && !log_->closed()) {
         if (auto ec = log_->set_config(config->log)) {
@@ -215,7 +217,7 @@ bool partition::maybe_increment_high_watermark_locked() {
 // Leader
 
 bool partition::check_min_isr(int16_t required_acks, leader_append_result& out) const {
-    const int32_t min_isr = config()->min_insync_replicas;
+    const int32_t min_isr = min_insync_replicas_.load(std::memory_order_acquire);
     const std::size_t isr = in_sync_count();
     if (required_acks != -1 || static_cast<int64_t>(isr) >= min_isr) {
         return true;
@@ -248,7 +250,12 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
         }
         return out;
     };
-    const std::shared_ptr<const topic_config> cfg = config();
+    std::shared_ptr<const topic_config> held;
+    const topic_config* cfg = request.config;
+    if (cfg == nullptr) {
+        held = config();
+        cfg = held.get();
+    }
     bool advanced = false;
     {
         std::lock_guard lock(mutex_);
@@ -395,7 +402,7 @@ error_code partition::replicated_to(int64_t offset, bool& reached) const {
         reached = true;
         // Kafka answers NOT_ENOUGH_REPLICAS_AFTER_APPEND when the set shrank below the minimum
         // while the request waited.
-        if (static_cast<int64_t>(isr_.size()) < config()->min_insync_replicas) {
+        if (static_cast<int64_t>(isr_.size()) < min_insync_replicas_.load(std::memory_order_acquire)) {
             return error_code::not_enough_replicas_after_append;
         }
     }

@@ -73,6 +73,8 @@ struct leader_append {
     /// min.insync.replicas.
     int16_t required_acks = 1;
     int64_t now_ms = 0;
+    /// The topic config the caller already holds (null: the partition loads its own).
+    const topic_config* config = nullptr;
 };
 
 /// The outcome of a leader append.
@@ -286,6 +288,9 @@ private:
     std::atomic<node_id> leader_id_{-1};
     std::atomic<bool> deleted_{false};
     std::atomic<std::size_t> isr_size_{0};
+    /// config()->min_insync_replicas, read on every acks=-1 produce without touching the shared
+    /// config's reference count.
+    std::atomic<int32_t> min_insync_replicas_{1};
 
     mutable std::mutex mutex_;  // guards everything below
     std::shared_ptr<log::partition_log> log_;
