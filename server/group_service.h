@@ -143,7 +143,7 @@ private:
     };
 
     /// connection_close_signal::subscribe/unsubscribe (kept out of this header, which
-    /// broker_core.h includes and dispatch.h, the signal's home, includes in turn).
+    /// broker_core.h includes; the signal's home is server/request_context.h).
     static uint64_t subscribe_close(connection_close_signal& closed, std::function<void()> fn);
     static void unsubscribe_close(connection_close_signal& closed, uint64_t id);
 

@@ -40,7 +40,8 @@ bool storage_log_due() {
 /// log dir has left, so that an operator reading the producer's log knows where to look.
 std::string storage_error_message(int32_t broker_id, std::string_view topic, int32_t index,
                                   const std::filesystem::path& dir, std::string_view cause) {
-    const std::optional<uint64_t> free = log_dir_space(dir.parent_path()).free_now();
+    const std::optional<filesystem_space> space = filesystem_space_of(dir.parent_path());
+    const std::optional<uint64_t> free = space ? std::optional<uint64_t>(space->free_bytes) : std::nullopt;
     return "Broker " + std::to_string(broker_id) + " cannot append to " + partition_name(topic, index) + ": " +
            std::string(cause) + " (log dir " + dir.parent_path().string() + " has " +
            (free ? std::to_string(*free) : std::string("unknown")) + " bytes free)";
