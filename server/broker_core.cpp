@@ -6,8 +6,12 @@ broker_core::broker_core(broker_config config, std::string cluster_id, shard_gro
     : config_(std::move(config)),
       cluster_id_(std::move(cluster_id)),
       shards_(shards),
-      replicas_(std::make_unique<replica_manager>(config_, topics_)),
-      store_(std::make_unique<topic_store>(config_, topics_, *replicas_)),
+      replicas_(std::make_unique<replica_manager>(config_, metadata_)),
+      catalog_(std::make_unique<local_catalog>(
+          std::filesystem::path(config_.log_dirs.empty() ? std::string(".") : config_.log_dirs.front()),
+          node_id{config_.broker_id})),
+      store_(std::make_unique<topic_store>(config_, metadata_, *replicas_, *catalog_)),
+      admin_(std::make_unique<local_admin_backend>(config_, *catalog_)),
       fetch_sessions_(static_cast<std::size_t>(config_.max_incremental_fetch_session_cache_slots)),
       producer_ids_(std::make_unique<producer_id_manager>(
           std::filesystem::path(config_.log_dirs.empty() ? std::string(".") : config_.log_dirs.front()) /
@@ -19,9 +23,9 @@ net::awaitable<topic_result> broker_core::auto_create_topic(std::string_view top
     }
     // The lambda captures only trivially destructible values: GCC 12 destroys a closure with
     // non-trivial captures (a std::string) twice when it is a temporary of a co_await expression.
-    topic_store* store = store_.get();
+    admin_backend* admin = admin_.get();
     topic_result result =
-        co_await shards_.run_blocking([store, topic, allowed] { return store->auto_create_topic(topic, allowed); });
+        co_await shards_.run_blocking([admin, topic, allowed] { return admin->auto_create_topic(topic, allowed); });
     co_return result;
 }
 
@@ -34,7 +38,7 @@ void broker_core::set_advertised_endpoints(std::vector<advertised_endpoint> endp
     self.endpoints = advertised_;
     cluster->brokers.push_back(std::move(self));
     cluster->controller_id = config_.broker_id;
-    topics_.publish_cluster(std::move(cluster));
+    metadata_.publish_cluster(std::move(cluster));
 }
 
 const advertised_endpoint* broker_core::advertised_for(std::string_view listener_name) const {

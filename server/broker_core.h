@@ -2,9 +2,11 @@
 // broker_core: the state every request handler can reach, through request_context::broker.
 //
 // It holds the broker's identity (id, cluster id, configuration), the endpoints it advertises
-// to clients, the shard group, the topic table (what Metadata reads) and the topic store (topics,
-// partitions, their logs, configs). Later subsystems (group coordinator, controller) are added
-// here as members, so handlers keep one entry point.
+// to clients, the shard group, the metadata cache (what Metadata reads), the metadata source and
+// admin backend (on a single node both are the local catalog file: server/metadata/), the topic
+// store (topics as the catalog describes them, their partitions and configs) and the replica
+// manager. Later subsystems (the controller) are added here as members, so handlers keep one
+// entry point.
 //
 // Lifecycle: built by broker_server on the main thread before any connection is accepted; the
 // server then opens the topic store (log recovery) before listening. set_advertised_endpoints() is
@@ -25,12 +27,15 @@
 #include "server/config.h"
 #include "server/fetch_session.h"
 #include "server/group_service.h"
+#include "server/metadata/admin_backend.h"
+#include "server/metadata/local_admin_backend.h"
+#include "server/metadata/local_catalog.h"
+#include "server/metadata/metadata_cache.h"
+#include "server/producer_ids.h"
 #include "server/replica/partition.h"
 #include "server/replica/replica_manager.h"
-#include "server/producer_ids.h"
 #include "server/shard.h"
 #include "server/topic_store.h"
-#include "server/topic_table.h"
 
 namespace broker::server {
 
@@ -45,16 +50,19 @@ public:
     const std::string& cluster_id() const { return cluster_id_; }
     /// The controller, from the metadata cache (-1 before the advertised endpoints are set). A
     /// single-node broker is its own controller.
-    int32_t controller_id() const { return topics_.cluster()->controller_id; }
+    int32_t controller_id() const { return metadata_.cluster()->controller_id; }
 
     shard_group& shards() { return shards_; }
-    topic_table& topics() { return topics_; }
-    const topic_table& topics() const { return topics_; }
+    metadata_cache& metadata() { return metadata_; }
+    const metadata_cache& metadata() const { return metadata_; }
 
     /// Topics, partitions, configs (server/topic_store.h). Lookups are safe from any thread;
     /// mutations block (use the awaitable wrappers below, or shards().run_blocking).
     topic_store& store() { return *store_; }
     const topic_store& store() const { return *store_; }
+    /// Where topic and config changes go (CreateTopics, DeleteTopics, CreatePartitions, the
+    /// AlterConfigs pair, auto-creation). Blocking: run its calls on the blocking pool.
+    admin_backend& admin() { return *admin_; }
     /// The partitions this broker hosts and their logs (server/replica/replica_manager.h).
     replica_manager& replicas() { return *replicas_; }
     const replica_manager& replicas() const { return *replicas_; }
@@ -71,7 +79,7 @@ public:
     }
     /// Auto-creation for Metadata and Produce: creates `topic` with the broker defaults on the
     /// blocking pool when auto.create.topics.enable (and `allowed`) permit and it does not exist.
-    /// none when the topic exists afterwards; see topic_store::auto_create_topic for the errors.
+    /// none when the topic exists afterwards; see admin_backend::auto_create_topic for the errors.
     /// Creation is synchronous: once this returns none, find_partition() finds the partitions.
     /// `topic` must stay valid until the call completes.
     net::awaitable<topic_result> auto_create_topic(std::string_view topic, bool allowed = true);
@@ -97,13 +105,15 @@ private:
     const broker_config config_;
     const std::string cluster_id_;
     shard_group& shards_;
-    topic_table topics_;
+    metadata_cache metadata_;
     std::unique_ptr<replica_manager> replicas_;
+    std::unique_ptr<local_catalog> catalog_;
     std::unique_ptr<topic_store> store_;
+    std::unique_ptr<local_admin_backend> admin_;
     fetch_session_cache fetch_sessions_;
     std::unique_ptr<producer_id_manager> producer_ids_;
     // After store_: built from it, and destroyed before it.
-    std::unique_ptr<group_service> groups_ = std::make_unique<group_service>(config_, *store_, shards_);
+    std::unique_ptr<group_service> groups_ = std::make_unique<group_service>(config_, *store_, *admin_, shards_);
     std::vector<advertised_endpoint> advertised_;
 };
 

@@ -197,8 +197,9 @@ private:
 // ---------------------------------------------------------------------------------------------
 // The service
 
-group_service::group_service(const broker_config& config, topic_store& store, shard_group& shards)
-    : config_(config), store_(store), shards_(shards) {
+group_service::group_service(const broker_config& config, topic_store& store, admin_backend& admin,
+                             shard_group& shards)
+    : config_(config), store_(store), admin_(admin), shards_(shards) {
     work_.emplace(io_.get_executor());
     scheduler_ = std::make_unique<timer_scheduler>(io_);
     log_ = std::make_unique<partition_offsets_log>(io_, store_, config_);
@@ -326,7 +327,7 @@ error_code group_service::create_offsets_topic() {
         topic.configs["cleanup.policy"] = "compact";
         topic.configs["segment.bytes"] = std::to_string(config_.offsets_topic_segment_bytes);
         topic.configs["compression.type"] = "producer";
-        const created_topic created = store_.create_topic(topic, false);
+        const created_topic created = admin_.create_topic(topic, false);
         if (!created.result.ok() && created.result.error != error_code::topic_already_exists) {
             BROKER_LOG_ERROR("creating " << offsets_topic_name << " failed: "
                                          << created.result.message.value_or(""));

@@ -51,6 +51,7 @@
 #include "coordinator/group_coordinator.h"
 #include "protocol/errors.h"
 #include "server/config.h"
+#include "server/metadata/admin_backend.h"
 #include "server/shard.h"
 #include "server/topic_store.h"
 
@@ -75,9 +76,9 @@ public:
     /// Bytes read from a partition per loading step (Kafka's offsets.load.buffer.size).
     static constexpr uint64_t load_buffer_bytes = 5 * 1024 * 1024;
 
-    /// `config`, `store` and `shards` must outlive the service. Starts the coordinator thread; the
-    /// coordinator owns no partition until start().
-    group_service(const broker_config& config, topic_store& store, shard_group& shards);
+    /// `config`, `store`, `admin` and `shards` must outlive the service. Starts the coordinator
+    /// thread; the coordinator owns no partition until start(). `admin` creates `__consumer_offsets`.
+    group_service(const broker_config& config, topic_store& store, admin_backend& admin, shard_group& shards);
     ~group_service();
     group_service(const group_service&) = delete;
     group_service& operator=(const group_service&) = delete;
@@ -161,6 +162,7 @@ private:
 
     const broker_config& config_;
     topic_store& store_;
+    admin_backend& admin_;
     shard_group& shards_;
 
     net::io_context io_;

@@ -30,7 +30,7 @@ net::awaitable<handler_result> handle_alter_configs(request_context& ctx, protoc
     if (protocol::decode(body, ctx.api_version, request) != protocol::codec_status::ok) {
         co_return handler_result::close();
     }
-    topic_store* store = &ctx.broker.store();
+    admin_backend* admin = &ctx.broker.admin();
     const int32_t broker_id = ctx.broker.broker_id();
     response_type response;
     response.throttle_time_ms = 0;
@@ -52,14 +52,14 @@ net::awaitable<handler_result> handle_alter_configs(request_context& ctx, protoc
         if (!null_names.empty()) {
             outcome = topic_result::failure(error_code::invalid_request, "Null value not supported for : " + null_names);
         } else if (r.resource_type == resource_type_topic) {
-            if (auto error = topic_store::check_topic_name(r.resource_name)) {
+            if (auto error = check_topic_name(r.resource_name)) {
                 outcome = topic_result::failure(error_code::invalid_topic_exception, *error);
             } else {
                 const std::string* name = &r.resource_name;
                 const config_map* wanted = &configs;
                 const bool v = request.validate_only;
                 outcome = co_await ctx.broker.shards().run_blocking(
-                    [store, name, wanted, v] { return store->alter_topic_configs(*name, *wanted, v); });
+                    [admin, name, wanted, v] { return admin->alter_topic_configs(*name, *wanted, v); });
             }
         } else if (r.resource_type == resource_type_broker) {
             std::string error;
@@ -71,7 +71,7 @@ net::awaitable<handler_result> handle_alter_configs(request_context& ctx, protoc
                 const config_map* wanted = &configs;
                 const bool v = request.validate_only;
                 outcome = co_await ctx.broker.shards().run_blocking(
-                    [store, d, wanted, v] { return store->alter_broker_configs(d, *wanted, v); });
+                    [admin, d, wanted, v] { return admin->alter_broker_configs(d, *wanted, v); });
             }
         } else {
             outcome = topic_result::failure(error_code::invalid_request,

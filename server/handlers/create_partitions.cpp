@@ -33,7 +33,7 @@ net::awaitable<handler_result> handle_create_partitions(request_context& ctx, pr
     }
     response_type response;
     response.throttle_time_ms = 0;
-    topic_store* store = &ctx.broker.store();
+    admin_backend* admin = &ctx.broker.admin();
     for (const auto& t : request.topics) {
         response_type::create_partitions_topic_result result;
         result.name = t.name;
@@ -54,8 +54,8 @@ net::awaitable<handler_result> handle_create_partitions(request_context& ctx, pr
         const auto* wanted = &t;
         const auto* replicas = &assignments;
         const bool validate_only = request.validate_only;
-        const topic_result outcome = co_await ctx.broker.shards().run_blocking([store, wanted, replicas, validate_only] {
-            return store->create_partitions(wanted->name, wanted->count, *replicas, validate_only);
+        const topic_result outcome = co_await ctx.broker.shards().run_blocking([admin, wanted, replicas, validate_only] {
+            return admin->create_partitions(wanted->name, wanted->count, *replicas, validate_only);
         });
         if (!outcome.ok()) {
             result.error_code = code(outcome.error);

@@ -57,7 +57,7 @@ net::awaitable<handler_result> handle_create_topics(request_context& ctx, protoc
 
     response_type response;
     response.throttle_time_ms = 0;
-    topic_store* store = &ctx.broker.store();
+    admin_backend* admin = &ctx.broker.admin();
     for (const auto& t : request.topics) {
         response_type::creatable_topic_result result;
         result.name = t.name;
@@ -104,7 +104,7 @@ net::awaitable<handler_result> handle_create_topics(request_context& ctx, protoc
             const bool validate_only = request.validate_only;
             const new_topic* wanted = &topic;
             created_topic created = co_await ctx.broker.shards().run_blocking(
-                [store, wanted, validate_only] { return store->create_topic(*wanted, validate_only); });
+                [admin, wanted, validate_only] { return admin->create_topic(*wanted, validate_only); });
             if (!created.result.ok()) {
                 fail(created.result.error, created.result.message.value_or(""));
             } else {

@@ -43,7 +43,8 @@ net::awaitable<handler_result> handle_delete_topics(request_context& ctx, protoc
 
     response_type response;
     response.throttle_time_ms = 0;
-    topic_store* store = &ctx.broker.store();
+    const topic_store* store = &ctx.broker.store();
+    admin_backend* admin = &ctx.broker.admin();
     std::set<std::string> seen_names;
     std::set<protocol::uuid> seen_ids;
     for (const auto& t : wanted) {
@@ -64,11 +65,11 @@ net::awaitable<handler_result> handle_delete_topics(request_context& ctx, protoc
         if (t.name) {
             result.topic_id = store->topic_id_of(*t.name).value_or(protocol::uuid{});
             const std::string* name = &*t.name;
-            outcome = co_await ctx.broker.shards().run_blocking([store, name] { return store->delete_topic(*name); });
+            outcome = co_await ctx.broker.shards().run_blocking([admin, name] { return admin->delete_topic(*name); });
         } else {
             result.name = store->topic_name_of(t.topic_id);
             const protocol::uuid* id = &t.topic_id;
-            outcome = co_await ctx.broker.shards().run_blocking([store, id] { return store->delete_topic(*id); });
+            outcome = co_await ctx.broker.shards().run_blocking([admin, id] { return admin->delete_topic(*id); });
         }
         if (!outcome.ok()) {
             result.error_code = code(outcome.error);

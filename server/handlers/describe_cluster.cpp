@@ -44,7 +44,7 @@ net::awaitable<handler_result> handle_describe_cluster(request_context& ctx, pro
                                  std::string(request.endpoint_type == 2 ? "CONTROLLER" : "UNKNOWN");
         co_return handler_result::reply(encode_response(ctx, response));
     }
-    const std::shared_ptr<const cluster_view> cluster = broker.topics().cluster();
+    const std::shared_ptr<const cluster_view> cluster = broker.metadata().cluster();
     response.controller_id = cluster->controller_id;
     add_broker_entries(response.brokers, *cluster, ctx.listener_name,
                        &response_type::describe_cluster_broker::broker_id);

@@ -71,7 +71,7 @@ net::awaitable<handler_result> handle_describe_configs(request_context& ctx, pro
         };
         std::vector<described_config> configs;
         if (r.resource_type == resource_type_topic) {
-            if (auto error = topic_store::check_topic_name(r.resource_name)) {
+            if (auto error = check_topic_name(r.resource_name)) {
                 fail(error_code::invalid_topic_exception, *error);
             } else if (auto described = store.describe_topic_configs(r.resource_name)) {
                 configs = std::move(*described);

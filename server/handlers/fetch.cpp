@@ -364,7 +364,7 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
     }
     if (leader_reported) {
         // KIP-951: the address of every leader reported, from the metadata cache.
-        const std::shared_ptr<const cluster_view> cluster = ctx.broker.topics().cluster();
+        const std::shared_ptr<const cluster_view> cluster = ctx.broker.metadata().cluster();
         std::vector<int32_t> leaders;
         for (const auto& topic : response.responses) {
             for (const auto& part : topic.partitions) {

@@ -62,7 +62,7 @@ net::awaitable<coordinator_answer> find(request_context& ctx, int8_t key_type) {
     }
     const error_code ready = co_await ctx.broker.groups().ensure_offsets_topic();
     // The coordinator of every group is this broker; its address comes from the metadata cache.
-    const std::shared_ptr<const cluster_view> cluster = ctx.broker.topics().cluster();
+    const std::shared_ptr<const cluster_view> cluster = ctx.broker.metadata().cluster();
     const broker_info* coordinator = cluster->find(ctx.broker.broker_id());
     const advertised_endpoint* self = coordinator ? coordinator->endpoint_for(ctx.listener_name) : nullptr;
     if (ready != error_code::none || self == nullptr) {

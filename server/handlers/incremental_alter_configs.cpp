@@ -20,18 +20,18 @@ using request_type = protocol::incremental_alter_configs_request;
 using response_type = protocol::incremental_alter_configs_response;
 using protocol::error_code;
 
-net::awaitable<topic_result> apply(request_context& ctx, topic_store* store, int32_t broker_id,
+net::awaitable<topic_result> apply(request_context& ctx, admin_backend* admin, int32_t broker_id,
                                    const request_type::alter_configs_resource& r,
                                    const std::vector<config_operation>& ops, bool validate_only) {
     const std::vector<config_operation>* wanted = &ops;
     if (r.resource_type == resource_type_topic) {
-        if (auto error = topic_store::check_topic_name(r.resource_name)) {
+        if (auto error = check_topic_name(r.resource_name)) {
             co_return topic_result::failure(error_code::invalid_topic_exception, *error);
         } else {
             const std::string* name = &r.resource_name;
             topic_result result = co_await ctx.broker.shards().run_blocking(
-                [store, name, wanted, validate_only] {
-                    return store->incremental_alter_topic_configs(*name, *wanted, validate_only);
+                [admin, name, wanted, validate_only] {
+                    return admin->incremental_alter_topic_configs(*name, *wanted, validate_only);
                 });
             co_return result;
         }
@@ -43,8 +43,8 @@ net::awaitable<topic_result> apply(request_context& ctx, topic_store* store, int
         } else {
             const bool d = *is_default;
             topic_result result = co_await ctx.broker.shards().run_blocking(
-                [store, d, wanted, validate_only] {
-                    return store->incremental_alter_broker_configs(d, *wanted, validate_only);
+                [admin, d, wanted, validate_only] {
+                    return admin->incremental_alter_broker_configs(d, *wanted, validate_only);
                 });
             co_return result;
         }
@@ -63,7 +63,7 @@ net::awaitable<handler_result> handle_incremental_alter_configs(request_context&
     if (protocol::decode(body, ctx.api_version, request) != protocol::codec_status::ok) {
         co_return handler_result::close();
     }
-    topic_store* store = &ctx.broker.store();
+    admin_backend* admin = &ctx.broker.admin();
     const int32_t broker_id = ctx.broker.broker_id();
     response_type response;
     response.throttle_time_ms = 0;
@@ -89,7 +89,7 @@ net::awaitable<handler_result> handle_incremental_alter_configs(request_context&
             ops.push_back(config_operation{c.name, static_cast<config_operation::kind>(c.config_operation), c.value});
         }
         if (outcome.ok()) {
-            outcome = co_await apply(ctx, store, broker_id, r, ops, request.validate_only);
+            outcome = co_await apply(ctx, admin, broker_id, r, ops, request.validate_only);
         }
         result.error_code = code(outcome.error);
         if (!outcome.ok()) {

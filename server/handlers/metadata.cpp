@@ -104,7 +104,7 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
     }
 
     const broker_core& broker = ctx.broker;
-    const std::shared_ptr<const cluster_view> cluster = broker.topics().cluster();
+    const std::shared_ptr<const cluster_view> cluster = broker.metadata().cluster();
     add_broker_entries(response.brokers, *cluster, ctx.listener_name,
                        &response_type::metadata_response_broker::node_id);
     response.cluster_id = broker.cluster_id();
@@ -116,7 +116,7 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
                                                              [](const auto& t) { return !t.topic_id.is_zero(); });
     if (by_name_request) {
         const bool allowed = version < 4 || request.allow_auto_topic_creation;
-        const std::shared_ptr<const topic_snapshot> before = broker.topics().snapshot();
+        const std::shared_ptr<const topic_snapshot> before = broker.metadata().snapshot();
         for (const auto& t : *request.topics) {
             if (!t.name) {
                 continue;
@@ -125,7 +125,7 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
             if (before->find(name) != nullptr || creation_errors.count(name) != 0) {
                 continue;
             }
-            if (topic_store::check_topic_name(name)) {
+            if (check_topic_name(name)) {
                 creation_errors[name] = protocol::error_code::invalid_topic_exception;
                 continue;
             }
@@ -136,7 +136,7 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
         }
     }
 
-    const std::shared_ptr<const topic_snapshot> snapshot = broker.topics().snapshot();
+    const std::shared_ptr<const topic_snapshot> snapshot = broker.metadata().snapshot();
     // Entries that get authorized operations when the client asks for them; unknown-id entries
     // do not (Kafka fills them only for topics it resolved by name).
     std::vector<response_topic> described;
@@ -181,7 +181,7 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
                                                     ? error->second
                                                     : protocol::error_code::unknown_topic_or_partition,
                                                 name, protocol::uuid{},
-                                                topic_store::is_internal_topic_name(name)));
+                                                is_internal_topic_name(name)));
             }
         }
     }

@@ -47,7 +47,7 @@ net::awaitable<handler_result> handle_offset_commit(request_context& ctx, protoc
     commit.group_instance_id = std::move(request.group_instance_id);
     commit.retention_time_ms = (version >= 2 && version <= 4) ? request.retention_time_ms : -1;
 
-    const std::shared_ptr<const topic_snapshot> snapshot = ctx.broker.topics().snapshot();
+    const std::shared_ptr<const topic_snapshot> snapshot = ctx.broker.metadata().snapshot();
     for (auto& topic : request.topics) {
         const topic_info* known = snapshot->find(topic.name);
         coordinator::offset_commit_topic accepted;

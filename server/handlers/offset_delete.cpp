@@ -34,7 +34,7 @@ net::awaitable<handler_result> handle_offset_delete(request_context& ctx, protoc
     response_builder builder;
     coordinator::offset_delete_request deletion;
     deletion.group_id = std::move(request.group_id);
-    const std::shared_ptr<const topic_snapshot> snapshot = ctx.broker.topics().snapshot();
+    const std::shared_ptr<const topic_snapshot> snapshot = ctx.broker.metadata().snapshot();
     for (const auto& topic : request.topics) {
         const topic_info* known = snapshot->find(topic.name);
         coordinator::offset_delete_topic accepted;

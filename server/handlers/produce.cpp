@@ -469,7 +469,7 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
                 w.fail(error_code::invalid_required_acks);
                 continue;
             }
-            if (topic_store::is_internal_topic_name(w.topic)) {
+            if (is_internal_topic_name(w.topic)) {
                 w.fail(error_code::invalid_topic_exception, "Cannot append to internal topic " + std::string(w.topic));
                 continue;
             }

@@ -318,7 +318,7 @@ http_response admin_api::ready() const {
 }
 
 http_response admin_api::brokers() const {
-    const std::shared_ptr<const cluster_view> cluster = core_.topics().cluster();
+    const std::shared_ptr<const cluster_view> cluster = core_.metadata().cluster();
     json brokers = json::array();
     for (const broker_info& b : cluster->brokers) {
         json endpoints = json::array();

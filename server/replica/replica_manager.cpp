@@ -15,7 +15,7 @@ constexpr int64_t initial_retention_delay_ms = 30000;
 
 }  // namespace
 
-replica_manager::replica_manager(const broker_config& config, const topic_table& metadata, const log::clock& clock)
+replica_manager::replica_manager(const broker_config& config, const metadata_cache& metadata, const log::clock& clock)
     : config_(config), metadata_(metadata), clock_(clock) {}
 
 std::error_code replica_manager::open(std::function<log::log_config(const log::topic_partition&)> config_for) {

@@ -32,7 +32,7 @@
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 #include "server/replica/partition.h"
-#include "server/topic_table.h"
+#include "server/metadata/metadata_cache.h"
 
 namespace broker::server {
 
@@ -44,7 +44,7 @@ public:
 
     /// `config` and `metadata` must outlive the manager. `metadata` is the metadata cache the
     /// lookups consult to tell an unknown topic from one led elsewhere.
-    replica_manager(const broker_config& config, const topic_table& metadata,
+    replica_manager(const broker_config& config, const metadata_cache& metadata,
                     const log::clock& clock = log::system_clock::instance());
     replica_manager(const replica_manager&) = delete;
     replica_manager& operator=(const replica_manager&) = delete;
@@ -124,7 +124,7 @@ private:
     void publish(std::shared_ptr<const index> next);
 
     const broker_config& config_;
-    const topic_table& metadata_;
+    const metadata_cache& metadata_;
     const log::clock& clock_;
     std::unique_ptr<log::log_manager> logs_;
 

@@ -59,7 +59,7 @@ TEST(broker_lifecycle, topics_survive_a_clean_restart) {
     EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(data) / log::log_manager::clean_shutdown_marker_name));
     EXPECT_EQ(server.core().store().topic_id_of("kept"), id);
     EXPECT_EQ(server.core().store().partitions_of("kept").size(), 3U);
-    const auto snapshot = server.core().topics().snapshot();
+    const auto snapshot = server.core().metadata().snapshot();
     ASSERT_NE(snapshot->find(id), nullptr);
     EXPECT_EQ(snapshot->find(id)->partitions.size(), 3U);
     const auto again = create_over_the_wire(server.bound_endpoints().at(0).port(), "kept", 1);

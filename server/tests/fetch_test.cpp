@@ -787,7 +787,7 @@ protected:
         new_topic topic;
         topic.name = name;
         topic.num_partitions = 1;
-        const created_topic created = broker_.server().core().store().create_topic(topic, false);
+        const created_topic created = broker_.server().core().admin().create_topic(topic, false);
         EXPECT_TRUE(created.result.ok()) << created.result.message.value_or("");
         return broker_.server().core().find_partition(name, 0);
     }

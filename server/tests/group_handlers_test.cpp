@@ -227,7 +227,7 @@ protected:
         new_topic t;
         t.name = name;
         t.num_partitions = partitions;
-        ASSERT_TRUE(broker_.server().core().store().create_topic(t, false).result.ok());
+        ASSERT_TRUE(broker_.server().core().admin().create_topic(t, false).result.ok());
     }
 
     /// FindCoordinator v0 for `group`; the first one creates __consumer_offsets.
@@ -289,7 +289,7 @@ TEST_F(group_handlers_test, find_coordinator_creates_the_offsets_topic_at_every_
     const auto log_config = store.log_config_of(offsets_topic_name);
     ASSERT_TRUE(log_config);
     EXPECT_EQ(log_config->segment_bytes, 104857600);
-    const auto snapshot = broker_.server().core().topics().snapshot();
+    const auto snapshot = broker_.server().core().metadata().snapshot();
     const topic_info* listed = snapshot->find(offsets_topic_name);
     ASSERT_NE(listed, nullptr);
     EXPECT_TRUE(listed->is_internal);

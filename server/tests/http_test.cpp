@@ -143,7 +143,7 @@ protected:
         new_topic t;
         t.name = name;
         t.num_partitions = partitions;
-        ASSERT_TRUE(broker_.server().core().store().create_topic(t, false).result.ok());
+        ASSERT_TRUE(broker_.server().core().admin().create_topic(t, false).result.ok());
     }
 
     /// Sends a Kafka request on `client` and decodes the answer.

@@ -38,7 +38,7 @@ protected:
         new_topic t;
         t.name = "t";
         t.num_partitions = 2;
-        EXPECT_TRUE(core_.store().create_topic(t, false).result.ok());
+        EXPECT_TRUE(core_.admin().create_topic(t, false).result.ok());
     }
     ~list_offsets_test() override { core_.store().shutdown(); }
 

@@ -46,7 +46,7 @@ protected:
                                      -1, 2, {5, 6}, {}, {6}});
         topic_info offsets{"__consumer_offsets", make_uuid(100), true, {}};
         offsets.partitions.push_back({0, 0, 5, 0, {5}, {5}, {}});
-        core_.topics().publish(std::make_shared<const topic_snapshot>(
+        core_.metadata().publish(std::make_shared<const topic_snapshot>(
             std::vector<topic_info>{orders, offsets}));
     }
 

@@ -106,7 +106,7 @@ protected:
         t.num_partitions = partitions;
         t.replication_factor = 1;
         t.configs = std::move(configs);
-        const created_topic created = core_->store().create_topic(t, false);
+        const created_topic created = core_->admin().create_topic(t, false);
         ASSERT_TRUE(created.result.ok()) << created.result.message.value_or("");
     }
 
@@ -658,7 +658,7 @@ TEST(produce_wire, acks_zero_failure_closes_the_connection_and_the_broker_keeps_
         new_topic t;
         t.name = "t";
         t.num_partitions = 1;
-        ASSERT_TRUE(broker.server().core().store().create_topic(t, false).result.ok());
+        ASSERT_TRUE(broker.server().core().admin().create_topic(t, false).result.ok());
     }
     test::raw_client client(broker.port());
     // acks=0, good partition: no answer; the connection stays usable (ApiVersions is answered).

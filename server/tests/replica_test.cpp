@@ -65,7 +65,7 @@ protected:
         for (const auto& [k, v] : topic_configs) {
             t.configs[k] = v;
         }
-        ASSERT_TRUE(core_->store().create_topic(t, false).result.ok());
+        ASSERT_TRUE(core_->admin().create_topic(t, false).result.ok());
         p_ = core_->find_partition("t", 0);
         ASSERT_TRUE(p_);
     }

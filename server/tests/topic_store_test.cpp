@@ -9,6 +9,8 @@
 #include "log/log_manager.h"
 #include "protocol/records.h"
 #include "server/tests/test_util.h"
+#include "server/metadata/local_admin_backend.h"
+#include "server/metadata/local_catalog.h"
 #include "server/topic_store.h"
 
 namespace broker::server {
@@ -43,10 +45,14 @@ protected:
     void reopen() {
         if (store_) {
             store_->shutdown();
-            store_.reset();
         }
+        admin_.reset();
+        store_.reset();
+        catalog_.reset();
         replicas_ = std::make_unique<replica_manager>(config_, table_, clock_);
-        store_ = std::make_unique<topic_store>(config_, table_, *replicas_);
+        catalog_ = std::make_unique<local_catalog>(data_dir(), node_id{config_.broker_id});
+        store_ = std::make_unique<topic_store>(config_, table_, *replicas_, *catalog_);
+        admin_ = std::make_unique<local_admin_backend>(config_, *catalog_);
         store_->open();
     }
 
@@ -57,7 +63,7 @@ protected:
         t.num_partitions = partitions;
         t.replication_factor = 1;
         t.configs = std::move(configs);
-        return store_->create_topic(t, validate_only);
+        return admin_->create_topic(t, validate_only);
     }
 
     /// Appends one single-record batch to a partition and moves its high watermark to the end.
@@ -73,9 +79,11 @@ protected:
     test::temp_dir dir_;
     broker_config config_;
     log::manual_clock clock_;
-    topic_table table_;
+    metadata_cache table_;
     std::unique_ptr<replica_manager> replicas_;
+    std::unique_ptr<local_catalog> catalog_;
     std::unique_ptr<topic_store> store_;
+    std::unique_ptr<local_admin_backend> admin_;
 };
 
 TEST_F(topic_store_test, topics_ids_and_configs_survive_a_restart) {
@@ -86,8 +94,8 @@ TEST_F(topic_store_test, topics_ids_and_configs_survive_a_restart) {
     offsets.name = "__consumer_offsets";
     offsets.num_partitions = 1;
     offsets.internal = true;
-    ASSERT_TRUE(store_->create_topic(offsets, false).result.ok());
-    ASSERT_TRUE(store_->alter_broker_configs(true, {{"log.retention.bytes", "5000"}}, false).ok());
+    ASSERT_TRUE(admin_->create_topic(offsets, false).result.ok());
+    ASSERT_TRUE(admin_->alter_broker_configs(true, {{"log.retention.bytes", "5000"}}, false).ok());
     append("orders", 1, "kept");
 
     reopen();
@@ -141,7 +149,7 @@ TEST_F(topic_store_test, unclean_restart_recovers_and_exposes_every_record) {
 
 TEST_F(topic_store_test, metadata_file_is_json_with_the_documented_fields) {
     ASSERT_TRUE(create("a", 2, {{"retention.ms", "1000"}}).result.ok());
-    std::ifstream in(store_->metadata_path());
+    std::ifstream in(catalog_->path());
     ASSERT_TRUE(in);
     std::stringstream text;
     text << in.rdbuf();
@@ -151,7 +159,7 @@ TEST_F(topic_store_test, metadata_file_is_json_with_the_documented_fields) {
     EXPECT_NE(s.find("\"partitions\": 2"), std::string::npos) << s;
     EXPECT_NE(s.find("\"retention.ms\": \"1000\""), std::string::npos) << s;
     EXPECT_NE(s.find("\"id\": \"" + store_->topic_id_of("a")->to_string() + "\""), std::string::npos) << s;
-    EXPECT_FALSE(fs::exists(store_->metadata_path().string() + ".tmp"));
+    EXPECT_FALSE(fs::exists(catalog_->path().string() + ".tmp"));
 }
 
 TEST_F(topic_store_test, malformed_metadata_file_refuses_to_start) {
@@ -163,24 +171,25 @@ TEST_F(topic_store_test, malformed_metadata_file_refuses_to_start) {
                                     std::string("{\"version\": 1, \"topics\": [{\"name\": \"a\", \"id\": "
                                                 "\"AAAAAAAAAAAAAAAAAAAAAA\", \"partitions\": 1}]}")}) {
         SCOPED_TRACE(text);
-        std::ofstream(fs::path(data_dir()) / topic_store::metadata_file_name) << text;
+        std::ofstream(fs::path(data_dir()) / local_catalog::file_name) << text;
         replica_manager replicas(config_, table_, clock_);
-        topic_store store(config_, table_, replicas);
+        local_catalog catalog(data_dir(), node_id{config_.broker_id});
+        topic_store store(config_, table_, replicas, catalog);
         EXPECT_THROW(store.open(), std::runtime_error);
     }
 }
 
 TEST_F(topic_store_test, topic_name_rules) {
-    EXPECT_TRUE(topic_store::check_topic_name(""));
-    EXPECT_TRUE(topic_store::check_topic_name("."));
-    EXPECT_TRUE(topic_store::check_topic_name(".."));
-    EXPECT_TRUE(topic_store::check_topic_name("bad name!"));
-    EXPECT_TRUE(topic_store::check_topic_name("caf\xc3\xa9"));
-    EXPECT_TRUE(topic_store::check_topic_name(std::string(250, 'a')));
-    EXPECT_FALSE(topic_store::check_topic_name(std::string(249, 'a')));
-    EXPECT_FALSE(topic_store::check_topic_name("Ok.name_with-all-9"));
-    EXPECT_FALSE(topic_store::check_topic_name("..."));
-    EXPECT_EQ(*topic_store::check_topic_name("a/b"),
+    EXPECT_TRUE(check_topic_name(""));
+    EXPECT_TRUE(check_topic_name("."));
+    EXPECT_TRUE(check_topic_name(".."));
+    EXPECT_TRUE(check_topic_name("bad name!"));
+    EXPECT_TRUE(check_topic_name("caf\xc3\xa9"));
+    EXPECT_TRUE(check_topic_name(std::string(250, 'a')));
+    EXPECT_FALSE(check_topic_name(std::string(249, 'a')));
+    EXPECT_FALSE(check_topic_name("Ok.name_with-all-9"));
+    EXPECT_FALSE(check_topic_name("..."));
+    EXPECT_EQ(*check_topic_name("a/b"),
               "Topic name \"a/b\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' "
               "and '-'");
 
@@ -198,7 +207,7 @@ TEST_F(topic_store_test, creation_checks_counts_assignments_and_configs) {
     t.name = "defaults";
     t.num_partitions = -1;
     t.replication_factor = -1;
-    const created_topic defaults = store_->create_topic(t, false);
+    const created_topic defaults = admin_->create_topic(t, false);
     ASSERT_TRUE(defaults.result.ok());
     EXPECT_EQ(defaults.num_partitions, 2);  // num.partitions
     EXPECT_EQ(defaults.replication_factor, 1);
@@ -206,31 +215,31 @@ TEST_F(topic_store_test, creation_checks_counts_assignments_and_configs) {
 
     t.name = "rf";
     t.replication_factor = 3;
-    EXPECT_EQ(store_->create_topic(t, false).result.error, error_code::invalid_replication_factor);
+    EXPECT_EQ(admin_->create_topic(t, false).result.error, error_code::invalid_replication_factor);
     t.replication_factor = 0;
-    EXPECT_EQ(store_->create_topic(t, false).result.error, error_code::invalid_replication_factor);
+    EXPECT_EQ(admin_->create_topic(t, false).result.error, error_code::invalid_replication_factor);
     t.replication_factor = 1;
     t.num_partitions = 0;
-    EXPECT_EQ(store_->create_topic(t, false).result.error, error_code::invalid_partitions);
+    EXPECT_EQ(admin_->create_topic(t, false).result.error, error_code::invalid_partitions);
     t.num_partitions = 100000;
-    EXPECT_EQ(store_->create_topic(t, false).result.error, error_code::invalid_partitions);
+    EXPECT_EQ(admin_->create_topic(t, false).result.error, error_code::invalid_partitions);
 
     new_topic a;
     a.name = "assigned";
     a.assignments = {{0, {0}}, {1, {0}}, {2, {0}}};
-    const created_topic assigned = store_->create_topic(a, false);
+    const created_topic assigned = admin_->create_topic(a, false);
     ASSERT_TRUE(assigned.result.ok()) << assigned.result.message.value_or("");
     EXPECT_EQ(assigned.num_partitions, 3);
     a.name = "other-broker";
     a.assignments = {{0, {1}}};
-    EXPECT_EQ(store_->create_topic(a, false).result.error, error_code::invalid_replica_assignment);
+    EXPECT_EQ(admin_->create_topic(a, false).result.error, error_code::invalid_replica_assignment);
     a.assignments = {{0, {0, 0}}};
-    EXPECT_EQ(store_->create_topic(a, false).result.error, error_code::invalid_replica_assignment);
+    EXPECT_EQ(admin_->create_topic(a, false).result.error, error_code::invalid_replica_assignment);
     a.assignments = {{1, {0}}};
-    EXPECT_EQ(store_->create_topic(a, false).result.error, error_code::invalid_replica_assignment);
+    EXPECT_EQ(admin_->create_topic(a, false).result.error, error_code::invalid_replica_assignment);
     a.assignments = {{0, {0}}};
     a.num_partitions = 1;
-    EXPECT_EQ(store_->create_topic(a, false).result.error, error_code::invalid_request);
+    EXPECT_EQ(admin_->create_topic(a, false).result.error, error_code::invalid_request);
 
     EXPECT_EQ(create("c1", 1, {{"retention.ms", "abc"}}).result.error, error_code::invalid_config);
     EXPECT_EQ(create("c2", 1, {{"no.such.config", "1"}}).result.error, error_code::invalid_config);
@@ -262,28 +271,28 @@ TEST_F(topic_store_test, deletion_closes_logs_wakes_waiters_and_frees_the_name) 
     bool woken = false;
     p->watch(partition_event::any, [&] { woken = true; });
 
-    ASSERT_TRUE(store_->delete_topic("doomed").ok());
+    ASSERT_TRUE(admin_->delete_topic("doomed").ok());
     EXPECT_TRUE(woken);
     EXPECT_TRUE(p->deleted());
     EXPECT_EQ(store_->find_partition("doomed", 0), nullptr);
     EXPECT_EQ(store_->find_partition(t.topic_id, 0), nullptr);
     EXPECT_EQ(table_.snapshot()->find("doomed"), nullptr);
     EXPECT_FALSE(fs::exists(fs::path(data_dir()) / "doomed-0"));
-    EXPECT_EQ(store_->delete_topic("doomed").error, error_code::unknown_topic_or_partition);
-    EXPECT_EQ(store_->delete_topic(t.topic_id).error, error_code::unknown_topic_id);
+    EXPECT_EQ(admin_->delete_topic("doomed").error, error_code::unknown_topic_or_partition);
+    EXPECT_EQ(admin_->delete_topic(t.topic_id).error, error_code::unknown_topic_id);
 
     const created_topic again = create("doomed", 1);
     ASSERT_TRUE(again.result.ok());
     EXPECT_NE(again.topic_id, t.topic_id);
     EXPECT_EQ(store_->find_partition("doomed", 0)->offsets()->log_end_offset, 0);
-    ASSERT_TRUE(store_->delete_topic(again.topic_id).ok());
+    ASSERT_TRUE(admin_->delete_topic(again.topic_id).ok());
 
     new_topic internal;
     internal.name = "__consumer_offsets";
     internal.num_partitions = 1;
     internal.internal = true;
-    ASSERT_TRUE(store_->create_topic(internal, false).result.ok());
-    EXPECT_EQ(store_->delete_topic("__consumer_offsets").error, error_code::invalid_topic_exception);
+    ASSERT_TRUE(admin_->create_topic(internal, false).result.ok());
+    EXPECT_EQ(admin_->delete_topic("__consumer_offsets").error, error_code::invalid_topic_exception);
 
     reopen();
     EXPECT_FALSE(store_->exists("doomed"));
@@ -297,25 +306,25 @@ protected:
 
 TEST_F(topic_store_no_delete_test, deletion_can_be_disabled) {
     ASSERT_TRUE(create("kept").result.ok());
-    EXPECT_EQ(store_->delete_topic("kept").error, error_code::topic_deletion_disabled);
+    EXPECT_EQ(admin_->delete_topic("kept").error, error_code::topic_deletion_disabled);
     EXPECT_TRUE(store_->exists("kept"));
 }
 
 TEST_F(topic_store_test, partitions_only_grow) {
     ASSERT_TRUE(create("grow", 1).result.ok());
-    EXPECT_EQ(store_->create_partitions("grow", 1, std::nullopt, false).error, error_code::invalid_partitions);
-    EXPECT_EQ(store_->create_partitions("grow", 0, std::nullopt, false).error, error_code::invalid_partitions);
-    EXPECT_EQ(store_->create_partitions("missing", 3, std::nullopt, false).error,
+    EXPECT_EQ(admin_->create_partitions("grow", 1, std::nullopt, false).error, error_code::invalid_partitions);
+    EXPECT_EQ(admin_->create_partitions("grow", 0, std::nullopt, false).error, error_code::invalid_partitions);
+    EXPECT_EQ(admin_->create_partitions("missing", 3, std::nullopt, false).error,
               error_code::unknown_topic_or_partition);
-    EXPECT_EQ(store_->create_partitions("grow", 3, std::vector<std::vector<int32_t>>{{0}}, false).error,
+    EXPECT_EQ(admin_->create_partitions("grow", 3, std::vector<std::vector<int32_t>>{{0}}, false).error,
               error_code::invalid_replica_assignment);
-    EXPECT_EQ(store_->create_partitions("grow", 2, std::vector<std::vector<int32_t>>{{4}}, false).error,
+    EXPECT_EQ(admin_->create_partitions("grow", 2, std::vector<std::vector<int32_t>>{{4}}, false).error,
               error_code::invalid_replica_assignment);
-    EXPECT_TRUE(store_->create_partitions("grow", 5, std::nullopt, true).ok());
+    EXPECT_TRUE(admin_->create_partitions("grow", 5, std::nullopt, true).ok());
     EXPECT_EQ(store_->partitions_of("grow").size(), 1U);
 
     const auto before = store_->find_partition("grow", 0);
-    ASSERT_TRUE(store_->create_partitions("grow", 3, std::vector<std::vector<int32_t>>{{0}, {0}}, false).ok());
+    ASSERT_TRUE(admin_->create_partitions("grow", 3, std::vector<std::vector<int32_t>>{{0}, {0}}, false).ok());
     EXPECT_EQ(store_->partitions_of("grow").size(), 3U);
     EXPECT_EQ(store_->find_partition("grow", 0), before);  // existing partitions are untouched
     EXPECT_TRUE(store_->find_partition("grow", 2));
@@ -327,30 +336,30 @@ TEST_F(topic_store_test, partitions_only_grow) {
 TEST_F(topic_store_test, alter_replaces_and_incremental_edits_the_overrides) {
     ASSERT_TRUE(create("cfg", 2).result.ok());
     auto p = store_->find_partition("cfg", 1);
-    ASSERT_TRUE(store_->alter_topic_configs("cfg", {{"retention.ms", "1000"}, {"segment.bytes", "2048"}}, false).ok());
+    ASSERT_TRUE(admin_->alter_topic_configs("cfg", {{"retention.ms", "1000"}, {"segment.bytes", "2048"}}, false).ok());
     EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 1000);
     EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).segment_bytes, 2048);
     EXPECT_EQ(p->config()->log.retention_ms, 1000);
 
     // AlterConfigs replaces the whole set: retention.ms returns to the default.
-    ASSERT_TRUE(store_->alter_topic_configs("cfg", {{"cleanup.policy", "compact"}}, false).ok());
+    ASSERT_TRUE(admin_->alter_topic_configs("cfg", {{"cleanup.policy", "compact"}}, false).ok());
     EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 604800000);
     EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }), log::cleanup_policy::compact);
 
-    EXPECT_EQ(store_->alter_topic_configs("cfg", {{"retention.ms", "-7"}}, false).error, error_code::invalid_config);
-    EXPECT_EQ(store_->alter_topic_configs("nope", {}, false).error, error_code::unknown_topic_or_partition);
-    EXPECT_TRUE(store_->alter_topic_configs("cfg", {{"retention.ms", "5"}}, true).ok());
+    EXPECT_EQ(admin_->alter_topic_configs("cfg", {{"retention.ms", "-7"}}, false).error, error_code::invalid_config);
+    EXPECT_EQ(admin_->alter_topic_configs("nope", {}, false).error, error_code::unknown_topic_or_partition);
+    EXPECT_TRUE(admin_->alter_topic_configs("cfg", {{"retention.ms", "5"}}, true).ok());
     EXPECT_EQ(store_->describe("cfg")->overrides, (config_map{{"cleanup.policy", "compact"}}));
 
     using op = config_operation::kind;
-    ASSERT_TRUE(store_
+    ASSERT_TRUE(admin_
                     ->incremental_alter_topic_configs(
                         "cfg", {{"retention.ms", op::set, "42"}, {"cleanup.policy", op::append, "delete"}}, false)
                     .ok());
     EXPECT_EQ(store_->describe("cfg")->overrides,
               (config_map{{"cleanup.policy", "compact,delete"}, {"retention.ms", "42"}}));
     EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }), log::cleanup_policy::compact_delete);
-    ASSERT_TRUE(store_
+    ASSERT_TRUE(admin_
                     ->incremental_alter_topic_configs(
                         "cfg", {{"retention.ms", op::remove, std::nullopt}, {"cleanup.policy", op::subtract, "compact"}},
                         false)
@@ -358,13 +367,13 @@ TEST_F(topic_store_test, alter_replaces_and_incremental_edits_the_overrides) {
     EXPECT_EQ(store_->describe("cfg")->overrides, (config_map{{"cleanup.policy", "delete"}}));
     EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 604800000);
 
-    EXPECT_EQ(store_->incremental_alter_topic_configs("cfg", {{"retention.ms", op::append, "1"}}, false).error,
+    EXPECT_EQ(admin_->incremental_alter_topic_configs("cfg", {{"retention.ms", op::append, "1"}}, false).error,
               error_code::invalid_request);
-    EXPECT_EQ(store_->incremental_alter_topic_configs("cfg", {{"retention.ms", op::set, std::nullopt}}, false).error,
+    EXPECT_EQ(admin_->incremental_alter_topic_configs("cfg", {{"retention.ms", op::set, std::nullopt}}, false).error,
               error_code::invalid_request);
-    EXPECT_EQ(store_->incremental_alter_topic_configs("cfg", {{"bogus", op::set, "1"}}, false).error,
+    EXPECT_EQ(admin_->incremental_alter_topic_configs("cfg", {{"bogus", op::set, "1"}}, false).error,
               error_code::invalid_config);
-    EXPECT_EQ(store_->incremental_alter_topic_configs("cfg", {{"cleanup.policy", op::subtract, "delete"}}, false).error,
+    EXPECT_EQ(admin_->incremental_alter_topic_configs("cfg", {{"cleanup.policy", op::subtract, "delete"}}, false).error,
               error_code::invalid_config);  // an empty policy list is not a valid value
 }
 
@@ -372,7 +381,7 @@ TEST_F(topic_store_test, dynamic_broker_configs_reach_every_topic) {
     ASSERT_TRUE(create("plain").result.ok());
     ASSERT_TRUE(create("overridden", 1, {{"retention.ms", "7"}}).result.ok());
     auto p = store_->find_partition("plain", 0);
-    ASSERT_TRUE(store_->alter_broker_configs(true, {{"log.retention.ms", "1000"}}, false).ok());
+    ASSERT_TRUE(admin_->alter_broker_configs(true, {{"log.retention.ms", "1000"}}, false).ok());
     EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 1000);
     EXPECT_EQ(store_->config_of("overridden")->log.retention_ms, 7);
     auto described = store_->describe_topic_configs("plain");
@@ -383,33 +392,33 @@ TEST_F(topic_store_test, dynamic_broker_configs_reach_every_topic) {
     EXPECT_EQ(entry->source, config_source::dynamic_default_broker_config);
 
     // This broker's own dynamic config wins over the cluster-wide default.
-    ASSERT_TRUE(store_->alter_broker_configs(false, {{"log.retention.ms", "2000"}}, false).ok());
+    ASSERT_TRUE(admin_->alter_broker_configs(false, {{"log.retention.ms", "2000"}}, false).ok());
     EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 2000);
     described = store_->describe_topic_configs("plain");
     entry = std::find_if(described->begin(), described->end(),
                          [](const described_config& c) { return c.name == "retention.ms"; });
     EXPECT_EQ(entry->source, config_source::dynamic_broker_config);
 
-    EXPECT_EQ(store_->alter_broker_configs(false, {{"num.partitions", "3"}}, false).error, error_code::invalid_request);
-    EXPECT_EQ(store_->alter_broker_configs(false, {{"made.up", "3"}}, false).error, error_code::invalid_config);
-    EXPECT_EQ(store_->alter_broker_configs(false, {{"log.retention.ms", "soon"}}, false).error,
+    EXPECT_EQ(admin_->alter_broker_configs(false, {{"num.partitions", "3"}}, false).error, error_code::invalid_request);
+    EXPECT_EQ(admin_->alter_broker_configs(false, {{"made.up", "3"}}, false).error, error_code::invalid_config);
+    EXPECT_EQ(admin_->alter_broker_configs(false, {{"log.retention.ms", "soon"}}, false).error,
               error_code::invalid_config);
     using op = config_operation::kind;
-    ASSERT_TRUE(store_->incremental_alter_broker_configs(true, {{"log.cleanup.policy", op::append, "compact"}}, false).ok());
+    ASSERT_TRUE(admin_->incremental_alter_broker_configs(true, {{"log.cleanup.policy", op::append, "compact"}}, false).ok());
     EXPECT_EQ(store_->dynamic_broker_configs(true).at("log.cleanup.policy"), "delete,compact");
     EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }), log::cleanup_policy::compact_delete);
     // Removing the per-broker value falls back to the cluster default.
-    ASSERT_TRUE(store_->alter_broker_configs(false, {}, false).ok());
+    ASSERT_TRUE(admin_->alter_broker_configs(false, {}, false).ok());
     EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 1000);
 }
 
 TEST_F(topic_store_test, auto_creation_uses_the_broker_defaults) {
-    EXPECT_TRUE(store_->auto_create_topic("auto").ok());
+    EXPECT_TRUE(admin_->auto_create_topic("auto", true).ok());
     EXPECT_EQ(store_->partitions_of("auto").size(), 2U);
-    EXPECT_TRUE(store_->auto_create_topic("auto").ok());  // exists: nothing to do
-    EXPECT_EQ(store_->auto_create_topic("not-allowed", false).error, error_code::unknown_topic_or_partition);
-    EXPECT_EQ(store_->auto_create_topic("bad name").error, error_code::invalid_topic_exception);
-    EXPECT_EQ(store_->auto_create_topic("__consumer_offsets").error, error_code::unknown_topic_or_partition);
+    EXPECT_TRUE(admin_->auto_create_topic("auto", true).ok());  // exists: nothing to do
+    EXPECT_EQ(admin_->auto_create_topic("not-allowed", false).error, error_code::unknown_topic_or_partition);
+    EXPECT_EQ(admin_->auto_create_topic("bad name", true).error, error_code::invalid_topic_exception);
+    EXPECT_EQ(admin_->auto_create_topic("__consumer_offsets", true).error, error_code::unknown_topic_or_partition);
     EXPECT_FALSE(store_->exists("not-allowed"));
 }
 
@@ -419,7 +428,7 @@ protected:
 };
 
 TEST_F(topic_store_no_auto_test, auto_creation_can_be_disabled) {
-    EXPECT_EQ(store_->auto_create_topic("auto").error, error_code::unknown_topic_or_partition);
+    EXPECT_EQ(admin_->auto_create_topic("auto", true).error, error_code::unknown_topic_or_partition);
     EXPECT_FALSE(store_->exists("auto"));
 }
 
@@ -448,7 +457,7 @@ TEST_F(topic_store_test, stray_directories_are_kept_until_their_name_is_reused) 
     append("ghost", 0, "old");
     store_->shutdown();
     store_.reset();
-    fs::remove(fs::path(data_dir()) / topic_store::metadata_file_name);
+    fs::remove(fs::path(data_dir()) / local_catalog::file_name);
 
     reopen();
     EXPECT_FALSE(store_->exists("ghost"));

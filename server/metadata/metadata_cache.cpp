@@ -1,4 +1,4 @@
-#include "server/topic_table.h"
+#include "server/metadata/metadata_cache.h"
 
 #include <stdexcept>
 
@@ -31,14 +31,14 @@ const topic_info* topic_snapshot::find(const protocol::uuid& id) const {
     return it == name_by_id_.end() ? nullptr : find(it->second);
 }
 
-topic_table::topic_table() : current_(std::make_shared<const topic_snapshot>()) {}
+metadata_cache::metadata_cache() : current_(std::make_shared<const topic_snapshot>()) {}
 
-std::shared_ptr<const topic_snapshot> topic_table::snapshot() const {
+std::shared_ptr<const topic_snapshot> metadata_cache::snapshot() const {
     std::lock_guard lock(mutex_);
     return current_;
 }
 
-void topic_table::publish(std::shared_ptr<const topic_snapshot> next) {
+void metadata_cache::publish(std::shared_ptr<const topic_snapshot> next) {
     if (!next) {
         next = std::make_shared<const topic_snapshot>();
     }
@@ -65,12 +65,12 @@ const broker_info* cluster_view::find(int32_t id) const {
     return nullptr;
 }
 
-std::shared_ptr<const cluster_view> topic_table::cluster() const {
+std::shared_ptr<const cluster_view> metadata_cache::cluster() const {
     std::lock_guard lock(mutex_);
     return cluster_;
 }
 
-void topic_table::publish_cluster(std::shared_ptr<const cluster_view> next) {
+void metadata_cache::publish_cluster(std::shared_ptr<const cluster_view> next) {
     std::lock_guard lock(mutex_);
     cluster_ = next ? std::move(next) : std::make_shared<const cluster_view>();
 }

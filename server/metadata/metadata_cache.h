@@ -98,9 +98,9 @@ struct cluster_view {
 };
 
 /// Holder of the current snapshots; see the file comment for the concurrency rules.
-class topic_table {
+class metadata_cache {
 public:
-    topic_table();
+    metadata_cache();
 
     std::shared_ptr<const topic_snapshot> snapshot() const;
     void publish(std::shared_ptr<const topic_snapshot> next);
