@@ -141,11 +141,11 @@ std::shared_ptr<const topic_store::topic_entry> topic_store::find_entry(std::str
 }
 
 std::shared_ptr<partition> topic_store::find_partition(std::string_view topic, int32_t index) const {
-    return replicas_.find(topic, index);
+    return replicas_.find(topic, partition_index{index});
 }
 
 std::shared_ptr<partition> topic_store::find_partition(const protocol::uuid& topic_id, int32_t index) const {
-    return replicas_.find(topic_id, index);
+    return replicas_.find(topic_id, partition_index{index});
 }
 
 std::vector<std::shared_ptr<partition>> topic_store::partitions_of(std::string_view topic) const {
@@ -257,10 +257,10 @@ void topic_store::publish(std::shared_ptr<const index> next) {
                 continue;
             }
             // What the replica layer serves the partition with (today: led here, alone).
-            pi.leader_id = p->leader_id();
-            pi.leader_epoch = p->leader_epoch();
-            pi.replica_nodes = p->assigned_replicas();
-            pi.isr_nodes = p->in_sync_replicas();
+            pi.leader_id = p->leader_id().value();
+            pi.leader_epoch = p->leader_epoch().value();
+            pi.replica_nodes = raw_values(p->assigned_replicas());
+            pi.isr_nodes = raw_values(p->in_sync_replicas());
             info.partitions.push_back(std::move(pi));
         }
         topics.push_back(std::move(info));
@@ -483,7 +483,7 @@ log::result<std::shared_ptr<partition>> topic_store::open_partition(const std::s
                                                                     int32_t index,
                                                                     const std::shared_ptr<const topic_config>& config,
                                                                     bool fresh) {
-    auto p = replicas_.create_replica(topic, id, index, config, fresh);
+    auto p = replicas_.create_replica(topic, id, partition_index{index}, config, fresh);
     if (!p) {
         return p;
     }
@@ -492,10 +492,10 @@ log::result<std::shared_ptr<partition>> topic_store::open_partition(const std::s
     // the log end (a new partition's epoch checkpoint is written now rather than by the first
     // append) and moves the high watermark to the log end.
     partition_assignment self;
-    self.leader_epoch = 0;
-    self.replicas = {config_.broker_id};
-    self.isr = {config_.broker_id};
-    self.leader = config_.broker_id;
+    self.leader_epoch = leader_epoch_t{0};
+    self.replicas = {node_id{config_.broker_id}};
+    self.isr = {node_id{config_.broker_id}};
+    self.leader = node_id{config_.broker_id};
     if (auto ec = p.value()->become_leader(self)) {
         return ec;
     }
@@ -641,7 +641,7 @@ topic_result topic_store::create_locked(const new_topic& topic, int32_t partitio
     }
     if (failure) {
         for (int32_t i = 0; i < partitions; ++i) {
-            replicas_.discard(entry->name, i);
+            replicas_.discard(entry->name, partition_index{i});
         }
         BROKER_LOG_ERROR("creating topic " << topic.name << " failed: " << failure.message());
         return topic_result::failure(error_code::kafka_storage_error,
@@ -797,7 +797,7 @@ topic_result topic_store::create_partitions(std::string_view topic, int32_t coun
     }
     if (failure) {
         for (int32_t i = current_count; i < count; ++i) {
-            replicas_.discard(grown->name, i);
+            replicas_.discard(grown->name, partition_index{i});
         }
         return topic_result::failure(error_code::kafka_storage_error,
                                      "Creating partitions of " + grown->name + " failed: " + failure.message());
@@ -1089,7 +1089,7 @@ std::vector<log_dir_description> topic_store::describe_log_dirs(
             continue;
         }
         const auto size = static_cast<int64_t>(p->size_bytes());
-        out[it->second].partitions.push_back(log_dir_partition{p->topic(), p->index(), size});
+        out[it->second].partitions.push_back(log_dir_partition{p->topic(), p->index().value(), size});
     }
     return out;
 }
