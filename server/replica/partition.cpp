@@ -276,12 +276,13 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
                                  broker.producer_id_expiration_check_interval_ms);
 
         const protocol::batch_header& h = request.header;
+        const producer_id_t producer{h.producer_id};
         const bool idempotent = h.producer_id >= 0;
         const int32_t last_sequence =
             idempotent ? log::increment_sequence(h.base_sequence, std::max(h.last_offset_delta, 0)) : -1;
         if (idempotent) {
             const log::sequence_check_result verdict =
-                producers_.check(h.producer_id, h.producer_epoch, h.base_sequence, last_sequence);
+                producers_.check(producer, h.producer_epoch, h.base_sequence, last_sequence);
             switch (verdict.status) {
             case log::sequence_check::ok:
                 break;
@@ -296,7 +297,7 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
                 }
                 return out;
             case log::sequence_check::invalid_producer_epoch: {
-                const log::producer_entry* entry = producers_.find(h.producer_id);
+                const log::producer_entry* entry = producers_.find(producer);
                 out.report_log_start = true;
                 out.log_start_offset = plog.log_start_offset().value();
                 return fail(error_code::invalid_producer_epoch,
@@ -305,7 +306,7 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
                                 std::to_string(entry ? entry->epoch : -1));
             }
             case log::sequence_check::out_of_order_sequence: {
-                const log::producer_entry* entry = producers_.find(h.producer_id);
+                const log::producer_entry* entry = producers_.find(producer);
                 out.report_log_start = true;
                 out.log_start_offset = plog.log_start_offset().value();
                 return fail(error_code::out_of_order_sequence_number,
@@ -374,7 +375,7 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
             b.first_offset = a.base_offset.value();
             b.last_offset = a.last_offset.value();
             b.max_timestamp = a.log_append_time >= 0 ? a.log_append_time : h.max_timestamp;
-            producers_.record(h.producer_id, h.producer_epoch, b);
+            producers_.record(producer, h.producer_epoch, b);
         }
         advanced = maybe_increment_high_watermark_locked();
         out.appended = true;
@@ -475,7 +476,7 @@ log::result<log::append_result> partition::append_as_follower(std::span<uint8_t>
                     b.first_offset = h->base_offset;
                     b.last_offset = h->base_offset + h->last_offset_delta;
                     b.max_timestamp = h->max_timestamp;
-                    producers_.record(h->producer_id, h->producer_epoch, b);
+                    producers_.record(producer_id_t{h->producer_id}, h->producer_epoch, b);
                 }
                 rest = rest.subspan(*size);
             }
@@ -585,8 +586,8 @@ log::result<log::read_result> partition::read_local(int64_t start, uint64_t max_
     return log_->read(log::offset(from), max_bytes, end);
 }
 
-log::result<std::map<int64_t, log::producer_entry>> partition::active_producers(int64_t now_ms,
-                                                                                  const broker_config& broker) {
+log::result<std::map<producer_id_t, log::producer_entry>> partition::active_producers(
+    int64_t now_ms, const broker_config& broker) {
     std::lock_guard lock(mutex_);
     if (deleted_ || !log_) {
         return log::make_error_code(log::errc::log_closed);

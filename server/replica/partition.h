@@ -243,7 +243,8 @@ public:
         return fn(static_cast<const log::partition_log&>(*log_));
     }
     /// The producers of DescribeProducers (after expiring old ones), or the storage error.
-    log::result<std::map<int64_t, log::producer_entry>> active_producers(int64_t now_ms, const broker_config& broker);
+    log::result<std::map<producer_id_t, log::producer_entry>> active_producers(int64_t now_ms,
+                                                                              const broker_config& broker);
 
     // ---- admin and maintenance
 

@@ -306,8 +306,8 @@ TEST_F(replica_test, a_follower_appends_with_the_leaders_offsets_and_producer_st
     EXPECT_EQ(p_->offsets()->high_watermark, 2);  // the leader's, bounded by the log end
     const auto producers = p_->active_producers(0, core_->config());
     ASSERT_TRUE(producers.has_value());
-    ASSERT_EQ(producers.value().count(42), 1U);
-    EXPECT_EQ(producers.value().at(42).last_sequence(), 2);
+    ASSERT_EQ(producers.value().count(producer_id_t{42}), 1U);
+    EXPECT_EQ(producers.value().at(producer_id_t{42}).last_sequence(), 2);
 
     // A follower does not serve consumers or take produces.
     partition_read_request consumer;
