@@ -5,7 +5,7 @@
 //
 // They stay raw integers where they meet the wire (the generated protocol structs, record batch
 // headers) and on disk; the code at that edge converts with the explicit constructor and value().
-// docs/decisions.md ("Strong ids") lists where that happens.
+// docs/decisions.md (the replica layer) lists where that happens.
 //
 // leader_epoch_t and producer_id_t keep their suffix: `leader_epoch` and `producer_id` are member
 // names (partition::leader_epoch(), producer_entry::producer_id) that a type of the same name would
