@@ -105,7 +105,7 @@ int32_t increment_sequence(int32_t sequence, int32_t delta) {
 // -------------------------------------------------------------------------------------------------
 // checks and updates
 
-sequence_check_result producer_state_table::check(int64_t producer_id, int16_t epoch, int32_t first_sequence,
+sequence_check_result producer_state_table::check(producer_id_t producer_id, int16_t epoch, int32_t first_sequence,
                                                   int32_t last_sequence) const {
     sequence_check_result out;
     const producer_entry* entry = find(producer_id);
@@ -140,7 +140,7 @@ sequence_check_result producer_state_table::check(int64_t producer_id, int16_t e
     return out;
 }
 
-void producer_state_table::record(int64_t producer_id, int16_t epoch, const producer_batch& batch) {
+void producer_state_table::record(producer_id_t producer_id, int16_t epoch, const producer_batch& batch) {
     auto [it, inserted] = producers_.try_emplace(producer_id);
     producer_entry& entry = it->second;
     if (inserted) {
@@ -157,7 +157,7 @@ void producer_state_table::record(int64_t producer_id, int16_t epoch, const prod
     entry.last_timestamp = batch.max_timestamp;
 }
 
-const producer_entry* producer_state_table::find(int64_t producer_id) const {
+const producer_entry* producer_state_table::find(producer_id_t producer_id) const {
     auto it = producers_.find(producer_id);
     return it == producers_.end() ? nullptr : &it->second;
 }
@@ -229,7 +229,7 @@ std::string producer_state_table::serialize_snapshot(int64_t offset) const {
     put64(out, static_cast<uint64_t>(offset));
     put32(out, static_cast<uint32_t>(producers_.size()));
     for (const auto& [id, entry] : producers_) {
-        put64(out, static_cast<uint64_t>(id));
+        put64(out, static_cast<uint64_t>(id.value()));
         put16(out, static_cast<uint16_t>(entry.epoch));
         put32(out, static_cast<uint32_t>(entry.coordinator_epoch));
         put64(out, static_cast<uint64_t>(entry.last_timestamp));
@@ -247,8 +247,8 @@ std::string producer_state_table::serialize_snapshot(int64_t offset) const {
     return out;
 }
 
-result<std::map<int64_t, producer_entry>> producer_state_table::parse_snapshot(std::string_view bytes,
-                                                                                int64_t& offset) {
+result<std::map<producer_id_t, producer_entry>> producer_state_table::parse_snapshot(std::string_view bytes,
+                                                                                      int64_t& offset) {
     const std::error_code corrupt = make_error_code(errc::corrupt_file);
     cursor c(bytes);
     if (!c.take(snapshot_header_size)) {
@@ -266,18 +266,18 @@ result<std::map<int64_t, producer_entry>> producer_state_table::parse_snapshot(s
     if (snapshot_offset < 0 || count > c.left() / entry_fixed_size) {
         return corrupt;
     }
-    std::map<int64_t, producer_entry> producers;
+    std::map<producer_id_t, producer_entry> producers;
     for (uint32_t i = 0; i < count; ++i) {
         if (!c.take(entry_fixed_size)) {
             return corrupt;
         }
         producer_entry entry;
-        entry.producer_id = static_cast<int64_t>(c.u64());
+        entry.producer_id = producer_id_t{static_cast<int64_t>(c.u64())};
         entry.epoch = static_cast<int16_t>(c.u16());
         entry.coordinator_epoch = static_cast<int32_t>(c.u32());
         entry.last_timestamp = static_cast<int64_t>(c.u64());
         const uint8_t batches = c.u8();
-        if (entry.producer_id < 0 || batches > max_batches_per_producer || !c.take(batches * batch_size)) {
+        if (entry.producer_id.value() < 0 || batches > max_batches_per_producer || !c.take(batches * batch_size)) {
             return corrupt;
         }
         for (uint8_t b = 0; b < batches; ++b) {
@@ -378,7 +378,7 @@ std::error_code producer_state_table::load(const partition_log& log) {
     if (!offsets) {
         return offsets.error();
     }
-    std::map<int64_t, producer_entry> state;
+    std::map<producer_id_t, producer_entry> state;
     int64_t scan_from = log_start;
     const std::vector<int64_t>& all = offsets.value();
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
@@ -447,7 +447,7 @@ std::error_code producer_state_table::load(const partition_log& log) {
                 batch.first_offset = h.base_offset;
                 batch.last_offset = h.last_offset();
                 batch.max_timestamp = h.max_timestamp;
-                record(h.producer_id, h.producer_epoch, batch);
+                record(producer_id_t{h.producer_id}, h.producer_epoch, batch);
             }
         }
         next = r.next_offset.value();

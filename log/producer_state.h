@@ -24,6 +24,10 @@
 // named by the log end offset they describe, zero-padded to 20 digits: `<offset>.snapshot`. They are
 // written on clean shutdown and when the active segment rolls; the newest two are kept.
 //
+// Producer ids are producer_id_t (common/types.h) in this API; record batch headers and the
+// snapshot file hold them as raw int64, converted where they are read and written. Producer epochs
+// and sequences stay plain integers, as in the batch header.
+//
 // Snapshot file format (all integers big-endian):
 //   offset size field
 //   0      2    version (1)
@@ -45,6 +49,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/types.h"
 #include "log/errors.h"
 
 namespace broker::log {
@@ -63,7 +68,7 @@ struct producer_batch {
 
 /// Everything known about one producer id on this partition.
 struct producer_entry {
-    int64_t producer_id = -1;
+    producer_id_t producer_id = no_producer_id;
     int16_t epoch = -1;
     std::deque<producer_batch> batches;  // oldest first, at most max_batches_per_producer
     int64_t last_timestamp = -1;         // max timestamp of its last batch: expiry, DescribeProducers
@@ -98,14 +103,14 @@ public:
     static constexpr const char* snapshot_suffix = ".snapshot";
 
     /// Judges a batch of producer `producer_id` (>= 0) before it is appended. Does not change the table.
-    sequence_check_result check(int64_t producer_id, int16_t epoch, int32_t first_sequence,
+    sequence_check_result check(producer_id_t producer_id, int16_t epoch, int32_t first_sequence,
                                 int32_t last_sequence) const;
     /// Records a batch after it was appended (or found in the log while loading). A different epoch
     /// replaces the producer's epoch and forgets its cached batches.
-    void record(int64_t producer_id, int16_t epoch, const producer_batch& batch);
+    void record(producer_id_t producer_id, int16_t epoch, const producer_batch& batch);
 
-    const std::map<int64_t, producer_entry>& producers() const { return producers_; }
-    const producer_entry* find(int64_t producer_id) const;
+    const std::map<producer_id_t, producer_entry>& producers() const { return producers_; }
+    const producer_entry* find(producer_id_t producer_id) const;
     std::size_t size() const { return producers_.size(); }
     void clear() { producers_.clear(); }
 
@@ -127,7 +132,7 @@ public:
     /// serialise under the partition's mutex, write with write_snapshot_file off it).
     std::string serialize_snapshot(int64_t offset) const;
     /// Parses snapshot file contents; errc::corrupt_file when they are not a valid snapshot.
-    static result<std::map<int64_t, producer_entry>> parse_snapshot(std::string_view bytes, int64_t& offset);
+    static result<std::map<producer_id_t, producer_entry>> parse_snapshot(std::string_view bytes, int64_t& offset);
     /// Writes `<dir>/<offset>.snapshot` atomically and durably (temp file, fsync, rename, directory
     /// fsync), then removes older snapshots beyond the newest two. Any thread.
     static std::error_code write_snapshot_file(const std::filesystem::path& dir, int64_t offset,
@@ -151,7 +156,7 @@ public:
     void mark_loaded() { loaded_ = true; }
 
 private:
-    std::map<int64_t, producer_entry> producers_;
+    std::map<producer_id_t, producer_entry> producers_;
     int64_t last_expiry_check_ms_ = -1;
     bool loaded_ = false;
 };

@@ -8,26 +8,14 @@
 #include <optional>
 #include <string>
 
+#include "common/strong_int.h"
+
 namespace broker::log {
 
-/// A value of T that does not convert to or from other strong types implicitly, so an offset
-/// cannot be passed where a timestamp is expected.
-template <typename T, typename Tag>
-class strong {
-public:
-    using value_type = T;
-    constexpr strong() = default;
-    constexpr explicit strong(T value) : value_(value) {}
-    constexpr T value() const { return value_; }
-    friend constexpr auto operator<=>(const strong&, const strong&) = default;
-
-private:
-    T value_{};
-};
-
 struct offset_tag {};
-/// A position in a partition's sequence of records (Kafka's int64 offset).
-using offset = strong<int64_t, offset_tag>;
+/// A position in a partition's sequence of records (Kafka's int64 offset). A strong_int, so an
+/// offset cannot be passed where a timestamp is expected.
+using offset = strong_int<int64_t, offset_tag>;
 
 /// "No timestamp" in Kafka's record format and in ListOffsets answers.
 constexpr int64_t no_timestamp = -1;
@@ -83,8 +71,3 @@ private:
 };
 
 }  // namespace broker::log
-
-template <typename T, typename Tag>
-struct std::hash<broker::log::strong<T, Tag>> {
-    std::size_t operator()(const broker::log::strong<T, Tag>& v) const noexcept { return std::hash<T>{}(v.value()); }
-};

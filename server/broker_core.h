@@ -68,10 +68,10 @@ public:
     const replica_manager& replicas() const { return *replicas_; }
     /// The hosted replica, whatever its role: nullptr when not hosted here.
     std::shared_ptr<partition> find_partition(std::string_view topic, int32_t index) const {
-        return replicas_->find(topic, index);
+        return replicas_->find(topic, partition_index{index});
     }
     std::shared_ptr<partition> find_partition(const protocol::uuid& topic_id, int32_t index) const {
-        return replicas_->find(topic_id, index);
+        return replicas_->find(topic_id, partition_index{index});
     }
     /// The resolved log config of a topic (broker defaults + overrides); nullopt when unknown.
     std::optional<log::log_config> log_config_of(std::string_view topic) const {

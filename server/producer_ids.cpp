@@ -34,7 +34,7 @@ std::optional<int64_t> parse_block_file(std::string_view text) {
 
 file_producer_id_blocks::file_producer_id_blocks(std::filesystem::path file) : file_(std::move(file)) {}
 
-std::error_code file_producer_id_blocks::next_block(int64_t size, int64_t& first) {
+std::error_code file_producer_id_blocks::next_block(int64_t size, producer_id_t& first) {
     if (!loaded_) {
         auto text = log::read_small_file(file_, max_file_bytes);
         if (text) {
@@ -61,7 +61,7 @@ std::error_code file_producer_id_blocks::next_block(int64_t size, int64_t& first
     if (auto write_error = log::replace_file(file_, content, true)) {
         return write_error;
     }
-    first = end_;
+    first = producer_id_t{end_};
     end_ = end;
     return {};
 }
@@ -76,24 +76,24 @@ producer_id_manager::allocation producer_id_manager::allocate() {
     std::lock_guard lock(mutex_);
     allocation out;
     if (next_ >= block_end_) {
-        int64_t first = 0;
+        producer_id_t first;
         if (auto ec = source_->next_block(block_size, first)) {
             out.error = ec;
             return out;
         }
-        next_ = first;
-        block_end_ = first + block_size;
+        next_ = first.value();
+        block_end_ = next_ + block_size;
     }
-    out.id = next_++;
+    out.id = producer_id_t{next_++};
     return out;
 }
 
-std::optional<int64_t> producer_id_manager::try_allocate() {
+std::optional<producer_id_t> producer_id_manager::try_allocate() {
     std::lock_guard lock(mutex_);
     if (next_ >= block_end_) {
         return std::nullopt;
     }
-    return next_++;
+    return producer_id_t{next_++};
 }
 
 }  // namespace broker::server

@@ -15,6 +15,9 @@
 // A file that does not parse stops allocation (an error) rather than risk reusing ids; an operator
 // can remove it only if no producer of this cluster is still alive.
 //
+// Ids are producer_id_t (common/types.h); the block file and the InitProducerId response hold them
+// as raw int64.
+//
 // Thread-safety: every member may be called from any thread (a mutex guards the counter).
 // allocate() blocks when it reserves a block (one durable write per `block_size` ids), so call it
 // from the blocking pool; try_allocate() never does I/O and suits a shard thread.
@@ -25,6 +28,8 @@
 #include <optional>
 #include <system_error>
 
+#include "common/types.h"
+
 namespace broker::server {
 
 /// Where blocks of producer ids come from.
@@ -34,7 +39,7 @@ public:
     /// Reserves the next `size` ids durably and returns the first. Errors: I/O,
     /// log::errc::corrupt_file (an unreadable record of earlier blocks), std::errc::value_too_large
     /// (the id space is exhausted). Blocking.
-    virtual std::error_code next_block(int64_t size, int64_t& first) = 0;
+    virtual std::error_code next_block(int64_t size, producer_id_t& first) = 0;
 };
 
 /// Blocks recorded in a local file (see the file comment), for a single node.
@@ -42,7 +47,7 @@ class file_producer_id_blocks final : public producer_id_block_source {
 public:
     /// `file` is the block file; its directory is created when missing.
     explicit file_producer_id_blocks(std::filesystem::path file);
-    std::error_code next_block(int64_t size, int64_t& first) override;
+    std::error_code next_block(int64_t size, producer_id_t& first) override;
     const std::filesystem::path& file() const { return file_; }
 
 private:
@@ -64,7 +69,7 @@ public:
 
     /// What allocate() produced: an id, or the error that prevented reserving one.
     struct allocation {
-        int64_t id = -1;
+        producer_id_t id = no_producer_id;
         std::error_code error;
     };
 
@@ -72,11 +77,12 @@ public:
     /// those of producer_id_block_source::next_block.
     allocation allocate();
     /// The next id when the current block still has one (no I/O); nullopt otherwise.
-    std::optional<int64_t> try_allocate();
+    std::optional<producer_id_t> try_allocate();
 
 private:
     const std::unique_ptr<producer_id_block_source> source_;
     std::mutex mutex_;
+    // Positions in the id space, counted as raw integers and handed out as producer_id_t.
     int64_t next_ = 0;       // next id to hand out
     int64_t block_end_ = 0;  // first id beyond the current block
 };

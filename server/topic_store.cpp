@@ -43,11 +43,11 @@ std::shared_ptr<const topic_store::topic_entry> topic_store::find_entry(std::str
 }
 
 std::shared_ptr<partition> topic_store::find_partition(std::string_view topic, int32_t index) const {
-    return replicas_.find(topic, index);
+    return replicas_.find(topic, partition_index{index});
 }
 
 std::shared_ptr<partition> topic_store::find_partition(const protocol::uuid& topic_id, int32_t index) const {
-    return replicas_.find(topic_id, index);
+    return replicas_.find(topic_id, partition_index{index});
 }
 
 std::vector<std::shared_ptr<partition>> topic_store::partitions_of(std::string_view topic) const {
@@ -151,7 +151,7 @@ std::error_code topic_store::shutdown() {
 log::result<std::shared_ptr<partition>> topic_store::open_partition(const catalog_topic& topic, int32_t index,
                                                                     const std::shared_ptr<const topic_config>& config,
                                                                     bool fresh) {
-    auto p = replicas_.create_replica(topic.name, topic.id, index, config, fresh);
+    auto p = replicas_.create_replica(topic.name, topic.id, partition_index{index}, config, fresh);
     if (!p) {
         return p;
     }
@@ -162,7 +162,7 @@ log::result<std::shared_ptr<partition>> topic_store::open_partition(const catalo
         // partition's epoch checkpoint is written now rather than by the first append) and moves
         // the high watermark to the log end.
         partition_assignment self;
-        self.leader_epoch = 0;
+        self.leader_epoch = leader_epoch_t{0};
         self.replicas = replicas;
         self.isr = replicas;
         self.leader = replicas.front();
@@ -231,7 +231,7 @@ void topic_store::abandon(const catalog& /*next*/) {
     for (auto& [name, prepared] : prepared_) {
         for (const auto& [i, p] : prepared.partitions) {
             if (p) {
-                replicas_.discard(name, i);
+                replicas_.discard(name, partition_index{i});
             }
         }
     }
@@ -331,10 +331,10 @@ void topic_store::publish(std::shared_ptr<const index> next) {
                 continue;
             }
             // What the replica layer serves the partition with.
-            pi.leader_id = p->leader_id();
-            pi.leader_epoch = p->leader_epoch();
-            pi.replica_nodes = p->assigned_replicas();
-            pi.isr_nodes = p->in_sync_replicas();
+            pi.leader_id = p->leader_id().value();
+            pi.leader_epoch = p->leader_epoch().value();
+            pi.replica_nodes = raw_values(p->assigned_replicas());
+            pi.isr_nodes = raw_values(p->in_sync_replicas());
             info.partitions.push_back(std::move(pi));
         }
         topics.push_back(std::move(info));
@@ -439,7 +439,7 @@ std::vector<log_dir_description> topic_store::describe_log_dirs(
             continue;
         }
         const auto size = static_cast<int64_t>(p->size_bytes());
-        out[it->second].partitions.push_back(log_dir_partition{p->topic(), p->index(), size});
+        out[it->second].partitions.push_back(log_dir_partition{p->topic(), p->index().value(), size});
     }
     return out;
 }

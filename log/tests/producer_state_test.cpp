@@ -28,7 +28,7 @@ producer_batch batch_at(int32_t first_seq, int32_t count, int64_t first_offset, 
 }
 
 sequence_check verdict(const producer_state_table& t, int64_t pid, int16_t epoch, int32_t first, int32_t last) {
-    return t.check(pid, epoch, first, last).status;
+    return t.check(producer_id_t{pid}, epoch, first, last).status;
 }
 
 TEST(producer_state, sequence_arithmetic_wraps_at_int32_max) {
@@ -50,14 +50,14 @@ TEST(producer_state, unknown_producer_may_start_at_any_sequence) {
 
 TEST(producer_state, in_sequence_batches_are_accepted_and_gaps_refused) {
     producer_state_table t;
-    t.record(1, 0, batch_at(0, 5, 100));
+    t.record(producer_id_t{1}, 0, batch_at(0, 5, 100));
     EXPECT_EQ(verdict(t, 1, 0, 5, 9), sequence_check::ok);
     EXPECT_EQ(verdict(t, 1, 0, 6, 9), sequence_check::out_of_order_sequence);   // gap
     EXPECT_EQ(verdict(t, 1, 0, 4, 9), sequence_check::out_of_order_sequence);   // overlaps, not a cached batch
     EXPECT_EQ(verdict(t, 1, 0, 0, 3), sequence_check::out_of_order_sequence);   // sub-range of a cached batch
     EXPECT_EQ(verdict(t, 1, 0, 200, 201), sequence_check::out_of_order_sequence);
-    t.record(1, 0, batch_at(5, 5, 105));
-    EXPECT_EQ(t.find(1)->last_sequence(), 9);
+    t.record(producer_id_t{1}, 0, batch_at(5, 5, 105));
+    EXPECT_EQ(t.find(producer_id_t{1})->last_sequence(), 9);
     EXPECT_EQ(verdict(t, 1, 0, 10, 10), sequence_check::ok);
 }
 
@@ -68,15 +68,15 @@ TEST(producer_state, each_of_the_last_five_batches_is_a_duplicate_with_its_offse
     int64_t offset = 40;
     for (int i = 0; i < 7; ++i) {
         producer_batch b = batch_at(seq, i + 1, offset, 2000 + i);
-        t.record(9, 2, b);
+        t.record(producer_id_t{9}, 2, b);
         written.push_back(b);
         seq = increment_sequence(b.last_sequence, 1);
         offset = b.last_offset + 3;  // other producers' records in between
     }
-    ASSERT_EQ(t.find(9)->batches.size(), producer_state_table::max_batches_per_producer);
+    ASSERT_EQ(t.find(producer_id_t{9})->batches.size(), producer_state_table::max_batches_per_producer);
     for (std::size_t i = 0; i < written.size(); ++i) {
         const producer_batch& b = written[i];
-        auto r = t.check(9, 2, b.first_sequence, b.last_sequence);
+        auto r = t.check(producer_id_t{9}, 2, b.first_sequence, b.last_sequence);
         if (i < 2) {
             // Older than the cache: neither provably new nor provably a duplicate.
             EXPECT_EQ(r.status, sequence_check::out_of_order_sequence) << i;
@@ -89,7 +89,7 @@ TEST(producer_state, each_of_the_last_five_batches_is_a_duplicate_with_its_offse
 
 TEST(producer_state, epochs_fence_old_producers_and_reset_sequences) {
     producer_state_table t;
-    t.record(3, 4, batch_at(0, 10, 0));
+    t.record(producer_id_t{3}, 4, batch_at(0, 10, 0));
     // Older epoch: refused, even when the range matches a cached batch.
     EXPECT_EQ(verdict(t, 3, 3, 0, 9), sequence_check::invalid_producer_epoch);
     EXPECT_EQ(verdict(t, 3, 3, 10, 10), sequence_check::invalid_producer_epoch);
@@ -98,28 +98,28 @@ TEST(producer_state, epochs_fence_old_producers_and_reset_sequences) {
     EXPECT_EQ(verdict(t, 3, 5, 0, 0), sequence_check::ok);
     // A duplicate is only a duplicate within the same epoch.
     EXPECT_EQ(verdict(t, 3, 5, 0, 9), sequence_check::ok);
-    t.record(3, 5, batch_at(0, 2, 10));
-    EXPECT_EQ(t.find(3)->epoch, 5);
-    ASSERT_EQ(t.find(3)->batches.size(), 1U);  // the old epoch's batches are forgotten
+    t.record(producer_id_t{3}, 5, batch_at(0, 2, 10));
+    EXPECT_EQ(t.find(producer_id_t{3})->epoch, 5);
+    ASSERT_EQ(t.find(producer_id_t{3})->batches.size(), 1U);  // the old epoch's batches are forgotten
     EXPECT_EQ(verdict(t, 3, 5, 2, 2), sequence_check::ok);
     EXPECT_EQ(verdict(t, 3, 4, 10, 10), sequence_check::invalid_producer_epoch);
 }
 
 TEST(producer_state, sequence_wraps_from_int32_max_to_zero) {
     producer_state_table t;
-    t.record(5, 0, batch_at(int32_max - 4, 5, 0));
-    EXPECT_EQ(t.find(5)->last_sequence(), int32_max);
+    t.record(producer_id_t{5}, 0, batch_at(int32_max - 4, 5, 0));
+    EXPECT_EQ(t.find(producer_id_t{5})->last_sequence(), int32_max);
     EXPECT_EQ(verdict(t, 5, 0, 0, 2), sequence_check::ok);
     EXPECT_EQ(verdict(t, 5, 0, 1, 2), sequence_check::out_of_order_sequence);
     // A batch that itself spans the wrap.
     producer_state_table u;
-    u.record(6, 0, batch_at(int32_max - 1, 1, 0));
+    u.record(producer_id_t{6}, 0, batch_at(int32_max - 1, 1, 0));
     const producer_batch spanning = batch_at(int32_max, 3, 1);
     EXPECT_EQ(spanning.last_sequence, 1);
     EXPECT_EQ(verdict(u, 6, 0, spanning.first_sequence, spanning.last_sequence), sequence_check::ok);
-    u.record(6, 0, spanning);
+    u.record(producer_id_t{6}, 0, spanning);
     EXPECT_EQ(verdict(u, 6, 0, 2, 2), sequence_check::ok);
-    EXPECT_EQ(u.check(6, 0, int32_max, 1).status, sequence_check::duplicate);
+    EXPECT_EQ(u.check(producer_id_t{6}, 0, int32_max, 1).status, sequence_check::duplicate);
 }
 
 // Several producers send batches and retry recent ones at random. Whatever the interleaving, a
@@ -146,13 +146,13 @@ TEST(producer_state, randomized_retries_never_write_twice) {
             ASSERT_EQ(verdict(t, pid, m.epoch, m.next_seq, last), sequence_check::ok) << step;
             producer_batch b = batch_at(m.next_seq, count, log_end, step);
             log_end += count;
-            t.record(pid, m.epoch, b);
+            t.record(producer_id_t{pid}, m.epoch, b);
             m.sent.push_back(b);
             m.next_seq = increment_sequence(last, 1);
         } else if (action < 9) {
             const std::size_t back = rng() % std::min<std::size_t>(m.sent.size(), 7);
             const producer_batch& b = m.sent[m.sent.size() - 1 - back];
-            auto r = t.check(pid, m.epoch, b.first_sequence, b.last_sequence);
+            auto r = t.check(producer_id_t{pid}, m.epoch, b.first_sequence, b.last_sequence);
             if (back < producer_state_table::max_batches_per_producer) {
                 ASSERT_EQ(r.status, sequence_check::duplicate) << step;
                 ASSERT_EQ(r.duplicate_of, b) << step;
@@ -166,7 +166,7 @@ TEST(producer_state, randomized_retries_never_write_twice) {
             m.next_seq = 0;
             m.sent.clear();
             ASSERT_EQ(verdict(t, pid, m.epoch, 0, 0), sequence_check::ok) << step;
-            if (t.find(pid) != nullptr) {
+            if (t.find(producer_id_t{pid}) != nullptr) {
                 ASSERT_EQ(verdict(t, pid, m.epoch, 1, 1), sequence_check::out_of_order_sequence) << step;
             }
         }
@@ -182,50 +182,50 @@ TEST(producer_state, randomized_retries_never_write_twice) {
 
 TEST(producer_state, expiry_removes_idle_producers_at_the_configured_interval) {
     producer_state_table t;
-    t.record(1, 0, batch_at(0, 1, 0, 1'000));
-    t.record(2, 0, batch_at(0, 1, 1, 5'000));
+    t.record(producer_id_t{1}, 0, batch_at(0, 1, 0, 1'000));
+    t.record(producer_id_t{2}, 0, batch_at(0, 1, 1, 5'000));
     EXPECT_EQ(t.expire(10'000, 9'001), 0U);
     EXPECT_EQ(t.expire(10'000, 9'000), 1U);  // 10000 - 1000 >= 9000
-    EXPECT_EQ(t.find(1), nullptr);
-    ASSERT_NE(t.find(2), nullptr);
+    EXPECT_EQ(t.find(producer_id_t{1}), nullptr);
+    ASSERT_NE(t.find(producer_id_t{2}), nullptr);
 
     EXPECT_EQ(t.expire_if_due(10'000, 1'000, 600), 1U);  // first call always checks
-    t.record(3, 0, batch_at(0, 1, 2, 0));
+    t.record(producer_id_t{3}, 0, batch_at(0, 1, 2, 0));
     EXPECT_EQ(t.expire_if_due(10'100, 1'000, 600), 0U);  // not due yet: producer 3 stays
-    EXPECT_NE(t.find(3), nullptr);
+    EXPECT_NE(t.find(producer_id_t{3}), nullptr);
     EXPECT_EQ(t.expire_if_due(10'600, 1'000, 600), 1U);
     EXPECT_EQ(t.size(), 0U);
 }
 
 TEST(producer_state, truncation_forgets_batches_and_emptied_producers) {
     producer_state_table t;
-    t.record(1, 0, batch_at(0, 2, 0));    // offsets 0-1
-    t.record(2, 0, batch_at(0, 2, 2));    // 2-3
-    t.record(1, 0, batch_at(2, 2, 4));    // 4-5
-    t.record(2, 0, batch_at(2, 2, 6));    // 6-7
+    t.record(producer_id_t{1}, 0, batch_at(0, 2, 0));    // offsets 0-1
+    t.record(producer_id_t{2}, 0, batch_at(0, 2, 2));    // 2-3
+    t.record(producer_id_t{1}, 0, batch_at(2, 2, 4));    // 4-5
+    t.record(producer_id_t{2}, 0, batch_at(2, 2, 6));    // 6-7
     t.truncate_to(5);
-    ASSERT_NE(t.find(1), nullptr);
-    EXPECT_EQ(t.find(1)->batches.size(), 1U);
-    EXPECT_EQ(t.find(1)->last_sequence(), 1);
-    EXPECT_EQ(t.find(2)->batches.size(), 1U);
+    ASSERT_NE(t.find(producer_id_t{1}), nullptr);
+    EXPECT_EQ(t.find(producer_id_t{1})->batches.size(), 1U);
+    EXPECT_EQ(t.find(producer_id_t{1})->last_sequence(), 1);
+    EXPECT_EQ(t.find(producer_id_t{2})->batches.size(), 1U);
     t.truncate_to(2);
-    EXPECT_EQ(t.find(2), nullptr);
-    EXPECT_NE(t.find(1), nullptr);
+    EXPECT_EQ(t.find(producer_id_t{2}), nullptr);
+    EXPECT_NE(t.find(producer_id_t{1}), nullptr);
 
     producer_state_table h;
-    h.record(1, 0, batch_at(0, 2, 0));
-    h.record(2, 0, batch_at(0, 2, 2));
+    h.record(producer_id_t{1}, 0, batch_at(0, 2, 0));
+    h.record(producer_id_t{2}, 0, batch_at(0, 2, 2));
     h.truncate_head(2);
-    EXPECT_EQ(h.find(1), nullptr);
-    EXPECT_NE(h.find(2), nullptr);
+    EXPECT_EQ(h.find(producer_id_t{1}), nullptr);
+    EXPECT_NE(h.find(producer_id_t{2}), nullptr);
 }
 
 producer_state_table sample_table() {
     producer_state_table t;
-    t.record(11, 0, batch_at(0, 3, 0, 100));
-    t.record(12, 7, batch_at(int32_max - 1, 4, 3, 200));
+    t.record(producer_id_t{11}, 0, batch_at(0, 3, 0, 100));
+    t.record(producer_id_t{12}, 7, batch_at(int32_max - 1, 4, 3, 200));
     for (int i = 0; i < 6; ++i) {
-        t.record(13, 1, batch_at(i * 2, 2, 10 + i * 2, 300 + i));
+        t.record(producer_id_t{13}, 1, batch_at(i * 2, 2, 10 + i * 2, 300 + i));
     }
     return t;
 }
@@ -297,7 +297,7 @@ void produce(partition_log& log, producer_state_table& table, int64_t pid, int16
     auto bytes = producer_batch_bytes(pid, epoch, seq, count, ts, count % 2 ? protocol::compression_type::lz4
                                                                              : protocol::compression_type::none);
     const int32_t last = increment_sequence(seq, count - 1);
-    ASSERT_EQ(table.check(pid, epoch, seq, last).status, sequence_check::ok);
+    ASSERT_EQ(table.check(producer_id_t{pid}, epoch, seq, last).status, sequence_check::ok);
     auto appended = log.append(bytes, 0);
     ASSERT_TRUE(appended) << appended.error().message();
     producer_batch b;
@@ -306,7 +306,7 @@ void produce(partition_log& log, producer_state_table& table, int64_t pid, int16
     b.first_offset = appended.value().base_offset.value();
     b.last_offset = appended.value().last_offset.value();
     b.max_timestamp = ts;
-    table.record(pid, epoch, b);
+    table.record(producer_id_t{pid}, epoch, b);
 }
 
 std::unique_ptr<partition_log> open_log(const fs::path& dir, const clock& time, bool clean) {
@@ -355,8 +355,8 @@ TEST_F(producer_state_load, rebuilds_from_the_log_alone_after_an_unclean_shutdow
     ASSERT_FALSE(rebuilt.load(*log));
     EXPECT_EQ(rebuilt.producers(), live.producers());
     // And it goes on enforcing the rules: the last batch of producer 500 is a duplicate.
-    const producer_batch& last = rebuilt.find(500)->batches.back();
-    EXPECT_EQ(rebuilt.check(500, 0, last.first_sequence, last.last_sequence).status, sequence_check::duplicate);
+    const producer_batch& last = rebuilt.find(producer_id_t{500})->batches.back();
+    EXPECT_EQ(rebuilt.check(producer_id_t{500}, 0, last.first_sequence, last.last_sequence).status, sequence_check::duplicate);
 }
 
 TEST_F(producer_state_load, uses_the_snapshot_and_the_batches_after_it) {
@@ -379,15 +379,15 @@ TEST_F(producer_state_load, uses_the_snapshot_and_the_batches_after_it) {
     {
         producer_state_table doctored = live;
         doctored.truncate_to(snapshot_offset);
-        doctored.record(77, 1, batch_at(0, 1, 0, 5));
+        doctored.record(producer_id_t{77}, 1, batch_at(0, 1, 0, 5));
         ASSERT_FALSE(doctored.write_snapshot(dir_, snapshot_offset));
     }
     auto log = open_log(dir_, clock_, false);
     producer_state_table rebuilt;
     ASSERT_FALSE(rebuilt.load(*log));
-    ASSERT_NE(rebuilt.find(77), nullptr);
-    EXPECT_EQ(rebuilt.find(2)->batches, live.find(2)->batches);
-    EXPECT_EQ(rebuilt.find(1)->last_sequence(), 22);
+    ASSERT_NE(rebuilt.find(producer_id_t{77}), nullptr);
+    EXPECT_EQ(rebuilt.find(producer_id_t{2})->batches, live.find(producer_id_t{2})->batches);
+    EXPECT_EQ(rebuilt.find(producer_id_t{1})->last_sequence(), 22);
 }
 
 TEST_F(producer_state_load, ignores_snapshots_beyond_the_log_end_and_damaged_ones) {
@@ -407,7 +407,7 @@ TEST_F(producer_state_load, ignores_snapshots_beyond_the_log_end_and_damaged_one
     const int64_t end = good_offset + 1;
     {
         producer_state_table bogus;
-        bogus.record(99, 0, batch_at(0, 1, 0, 1));
+        bogus.record(producer_id_t{99}, 0, batch_at(0, 1, 0, 1));
         std::string bytes = bogus.serialize_snapshot(end);
         ASSERT_FALSE(bogus.write_snapshot(dir_, end + 100));
         bytes[bytes.size() - 1] ^= 1;
@@ -417,7 +417,7 @@ TEST_F(producer_state_load, ignores_snapshots_beyond_the_log_end_and_damaged_one
     producer_state_table rebuilt;
     ASSERT_FALSE(rebuilt.load(*log));
     EXPECT_EQ(rebuilt.producers(), live.producers());
-    EXPECT_EQ(rebuilt.find(99), nullptr);
+    EXPECT_EQ(rebuilt.find(producer_id_t{99}), nullptr);
     EXPECT_EQ(producer_state_table::list_snapshots(dir_).value(), (std::vector<int64_t>{good_offset}));
 }
 
@@ -438,8 +438,8 @@ TEST_F(producer_state_load, producers_wholly_below_the_log_start_are_dropped) {
     auto log = std::move(partition_log::open(o)).value();
     producer_state_table rebuilt;
     ASSERT_FALSE(rebuilt.load(*log));
-    EXPECT_EQ(rebuilt.find(1), nullptr);
-    ASSERT_NE(rebuilt.find(2), nullptr);
+    EXPECT_EQ(rebuilt.find(producer_id_t{1}), nullptr);
+    ASSERT_NE(rebuilt.find(producer_id_t{2}), nullptr);
 }
 
 }  // namespace

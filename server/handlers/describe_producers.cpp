@@ -47,7 +47,7 @@ net::awaitable<handler_result> handle_describe_producers(request_context& ctx, p
             } else {
                 for (const auto& [id, entry] : producers.value()) {
                     protocol::describe_producers_response::producer_state state;
-                    state.producer_id = id;
+                    state.producer_id = id.value();
                     state.producer_epoch = entry.epoch;
                     state.last_sequence = entry.last_sequence();
                     state.last_timestamp = entry.last_timestamp;

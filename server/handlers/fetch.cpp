@@ -92,7 +92,7 @@ net::awaitable<fetch_pass> read_with_wait(request_context& ctx, const std::vecto
                                           uint64_t max_bytes, int32_t min_bytes, std::chrono::milliseconds max_wait,
                                           const fetch_read_options& options) {
     const partition_event event =
-        options.replica_id >= 0 ? partition_event::log_end : partition_event::high_watermark;
+        options.replica_id.value() >= 0 ? partition_event::log_end : partition_event::high_watermark;
     std::vector<delayed_watch> watches;
     watches.reserve(targets.size());
     for (const fetch_target& t : targets) {
@@ -188,17 +188,17 @@ partition_data fetch_read_partition(partition& p, const fetch_partition_request&
     read.fetch_offset = request.fetch_offset;
     read.max_bytes = max_bytes;
     read.min_one_batch = min_one_batch;
-    read.current_leader_epoch = request.current_leader_epoch;
-    read.last_fetched_epoch = request.last_fetched_epoch;
+    read.current_leader_epoch = leader_epoch_t{request.current_leader_epoch};
+    read.last_fetched_epoch = leader_epoch_t{request.last_fetched_epoch};
     read.replica_id = options.replica_id;
     read.read_committed = options.read_committed;
     read.now_ms = steady_now_ms();
     partition_read_result result = p.read(read);
     if (result.error != error_code::none) {
         partition_data out = fetch_error_partition(index, result.error, options);
-        if (result.leader_id >= 0 || result.leader_epoch >= 0) {
-            out.current_leader.leader_id = result.leader_id;
-            out.current_leader.leader_epoch = result.leader_epoch;
+        if (result.leader_id.value() >= 0 || result.leader_epoch.value() >= 0) {
+            out.current_leader.leader_id = result.leader_id.value();
+            out.current_leader.leader_epoch = result.leader_epoch.value();
         }
         return out;
     }
@@ -211,8 +211,8 @@ partition_data fetch_read_partition(partition& p, const fetch_partition_request&
     out.aborted_transactions = aborted_transactions(options);
     out.preferred_read_replica = -1;
     out.records.emplace();
-    if (result.diverging_epoch >= 0) {
-        out.diverging_epoch.epoch = result.diverging_epoch;
+    if (result.diverging_epoch.value() >= 0) {
+        out.diverging_epoch.epoch = result.diverging_epoch.value();
         out.diverging_epoch.end_offset = result.diverging_end_offset;
         return out;
     }
@@ -270,7 +270,7 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
     fetch_read_options options;
     options.version = version;
     options.read_committed = request.isolation_level == 1;
-    options.replica_id = replica_id;
+    options.replica_id = node_id{replica_id};
 
     std::vector<fetch_partition_request> fetch_data;
     for (const auto& topic : request.topics) {
@@ -293,7 +293,7 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
     }
 
     fetch_context context = sessions.new_context(fetch_metadata{request.session_id, request.session_epoch},
-                                                 uses_topic_ids, options.replica_id >= 0, std::move(fetch_data),
+                                                 uses_topic_ids, options.replica_id.value() >= 0, std::move(fetch_data),
                                                  to_forget, steady_now_ms());
 
     std::vector<fetch_target> targets;
@@ -340,7 +340,7 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
     // Bytes out per topic; pass.partitions is in target order.
     for (std::size_t i = 0; i < pass.partitions.size() && i < targets.size(); ++i) {
         const std::optional<protocol::records_ref>& records = pass.partitions[i].data.records;
-        if (targets[i].partition && records && options.replica_id < 0) {
+        if (targets[i].partition && records && options.replica_id.value() < 0) {
             record_topic_out(targets[i].partition->topic(), records->size());
         }
     }

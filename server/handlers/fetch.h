@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/types.h"
 #include "protocol/errors.h"
 #include "protocol/generated/fetch_response.h"
 #include "protocol/wire.h"
@@ -50,10 +51,11 @@ struct fetch_read_options {
     /// empty list: this broker has no transactions, so the last stable offset is the high
     /// watermark). 0: read up to the high watermark, aborted_transactions null.
     bool read_committed = false;
-    /// A replica's fetch: its broker id (-1 for consumers). A replica reads up to the log end and
-    /// its fetch moves the leader's view of it (partition::read); a replica outside the
-    /// partition's assignment (every replica, on a single node) answers NOT_LEADER_OR_FOLLOWER.
-    int32_t replica_id = -1;
+    /// A replica's fetch: its broker id (no_node, or any negative id, for consumers). A replica
+    /// reads up to the log end and its fetch moves the leader's view of it (partition::read); a
+    /// replica outside the partition's assignment (every replica, on a single node) answers
+    /// NOT_LEADER_OR_FOLLOWER.
+    node_id replica_id = no_node;
 };
 
 /// One partition a request reads: what was asked, and the partition (null when the lookup failed,

@@ -55,7 +55,7 @@ net::awaitable<handler_result> handle_init_producer_id(request_context& ctx, pro
         co_return handler_result::reply(encode_response(ctx, response));
     }
     response.error_code = code(protocol::error_code::none);
-    response.producer_id = allocated.id;
+    response.producer_id = allocated.id.value();
     response.producer_epoch = 0;
     co_return handler_result::reply(encode_response(ctx, response));
 }

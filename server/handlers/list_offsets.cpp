@@ -154,7 +154,7 @@ void lookup_in_log(partition& p, const log::partition_log& plog, int64_t timesta
     switch (timestamp) {
     case latest_timestamp:
         out.offset = bound;
-        out.leader_epoch = p.leader_epoch();
+        out.leader_epoch = p.leader_epoch().value();
         return;
     case earliest_timestamp:
     case earliest_local_timestamp:
@@ -219,9 +219,10 @@ net::awaitable<handler_result> handle_list_offsets(request_context& ctx, protoco
             } else if (!p) {
                 out.error_code = code(error_code::unknown_topic_or_partition);
             } else if (version >= 4 && part.current_leader_epoch >= 0 &&
-                       part.current_leader_epoch != p->leader_epoch()) {
-                out.error_code = code(part.current_leader_epoch < p->leader_epoch() ? error_code::fenced_leader_epoch
-                                                                                   : error_code::unknown_leader_epoch);
+                       part.current_leader_epoch != p->leader_epoch().value()) {
+                out.error_code = code(part.current_leader_epoch < p->leader_epoch().value()
+                                          ? error_code::fenced_leader_epoch
+                                          : error_code::unknown_leader_epoch);
             } else if (version == 0) {
                 error_code error = error_code::none;
                 out.old_style_offsets =

@@ -359,9 +359,9 @@ http_response admin_api::topic(const std::string& name) const {
         if (!s) {
             continue;
         }
-        partitions.push_back({{"partition", p->index()},
+        partitions.push_back({{"partition", p->index().value()},
                               {"leader", self},
-                              {"leader_epoch", p->leader_epoch()},
+                              {"leader_epoch", p->leader_epoch().value()},
                               {"replicas", json::array({self})},
                               {"isr", json::array({self})},
                               {"log_start_offset", s->log_start_offset},
@@ -535,7 +535,8 @@ net::awaitable<http_response> admin_api::metrics() {
     std::vector<partition_row> partitions;
     for (const std::shared_ptr<partition>& p : store.all_partitions()) {
         if (auto s = read_partition(*p)) {
-            partitions.push_back(partition_row{p->topic(), p->index(), std::to_string(p->index()), *s});
+            const int32_t index = p->index().value();
+            partitions.push_back(partition_row{p->topic(), index, std::to_string(index), *s});
         }
     }
     std::sort(partitions.begin(), partitions.end(), [](const partition_row& a, const partition_row& b) {

@@ -15,10 +15,10 @@ namespace {
 
 using protocol::error_code;
 
-std::string partition_name(std::string_view topic, int32_t index) {
+std::string partition_name(std::string_view topic, partition_index index) {
     std::string out(topic);
     out += '-';
-    out += std::to_string(index);
+    out += std::to_string(index.value());
     return out;
 }
 
@@ -38,7 +38,7 @@ bool storage_log_due() {
 
 /// The error_message of a KAFKA_STORAGE_ERROR: which broker refused, why, and how much space its
 /// log dir has left, so that an operator reading the producer's log knows where to look.
-std::string storage_error_message(int32_t broker_id, std::string_view topic, int32_t index,
+std::string storage_error_message(int32_t broker_id, std::string_view topic, partition_index index,
                                   const std::filesystem::path& dir, std::string_view cause) {
     const std::optional<filesystem_space> space = filesystem_space_of(dir.parent_path());
     const std::optional<uint64_t> free = space ? std::optional<uint64_t>(space->free_bytes) : std::nullopt;
@@ -53,7 +53,7 @@ bool contains(const std::vector<node_id>& ids, node_id id) {
 
 }  // namespace
 
-partition::partition(std::string topic, protocol::uuid topic_id, int32_t index,
+partition::partition(std::string topic, protocol::uuid topic_id, partition_index index,
                      std::shared_ptr<log::partition_log> log, std::shared_ptr<const topic_config> config,
                      node_id local_id)
     : topic_(std::move(topic)), topic_id_(topic_id), index_(index), local_id_(local_id), log_(std::move(log)) {
@@ -126,8 +126,8 @@ std::error_code partition::become_leader(const partition_assignment& a) {
             return log::make_error_code(log::errc::log_closed);
         }
         // A new epoch starts at the log end, as Kafka's makeLeader does (no-op for the epoch the
-        // cache already ends with).
-        if (auto ec = log_->assign_leader_epoch(a.leader_epoch, log_->log_end_offset())) {
+        // cache already ends with). The log's epoch cache keeps raw epochs (it persists them).
+        if (auto ec = log_->assign_leader_epoch(a.leader_epoch.value(), log_->log_end_offset())) {
             return ec;
         }
         leader_epoch_.store(a.leader_epoch, std::memory_order_release);
@@ -173,7 +173,7 @@ std::error_code partition::stop(const std::function<std::error_code()>& remove_l
     {
         std::lock_guard lock(mutex_);
         role_.store(replica_role::none, std::memory_order_release);
-        leader_id_.store(-1, std::memory_order_release);
+        leader_id_.store(no_node, std::memory_order_release);
         followers_.clear();
         if (remove_log) {
             deleted_.store(true, std::memory_order_release);
@@ -266,7 +266,7 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
         if (role_.load(std::memory_order_relaxed) != replica_role::leader) {
             return fail(error_code::not_leader_or_follower,
                         "Leader not local for partition " + partition_name(topic_, index_) + " on broker " +
-                            std::to_string(local_id_));
+                            std::to_string(local_id_.value()));
         }
         log::partition_log& plog = *log_;
         if (!ensure_producers_loaded_locked()) {
@@ -276,12 +276,13 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
                                  broker.producer_id_expiration_check_interval_ms);
 
         const protocol::batch_header& h = request.header;
+        const producer_id_t producer{h.producer_id};
         const bool idempotent = h.producer_id >= 0;
         const int32_t last_sequence =
             idempotent ? log::increment_sequence(h.base_sequence, std::max(h.last_offset_delta, 0)) : -1;
         if (idempotent) {
             const log::sequence_check_result verdict =
-                producers_.check(h.producer_id, h.producer_epoch, h.base_sequence, last_sequence);
+                producers_.check(producer, h.producer_epoch, h.base_sequence, last_sequence);
             switch (verdict.status) {
             case log::sequence_check::ok:
                 break;
@@ -296,7 +297,7 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
                 }
                 return out;
             case log::sequence_check::invalid_producer_epoch: {
-                const log::producer_entry* entry = producers_.find(h.producer_id);
+                const log::producer_entry* entry = producers_.find(producer);
                 out.report_log_start = true;
                 out.log_start_offset = plog.log_start_offset().value();
                 return fail(error_code::invalid_producer_epoch,
@@ -305,7 +306,7 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
                                 std::to_string(entry ? entry->epoch : -1));
             }
             case log::sequence_check::out_of_order_sequence: {
-                const log::producer_entry* entry = producers_.find(h.producer_id);
+                const log::producer_entry* entry = producers_.find(producer);
                 out.report_log_start = true;
                 out.log_start_offset = plog.log_start_offset().value();
                 return fail(error_code::out_of_order_sequence_number,
@@ -340,7 +341,7 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
                 return out;
             }
         }
-        auto appended = plog.append(request.batch, leader_epoch());
+        auto appended = plog.append(request.batch, leader_epoch().value());
         if (!appended) {
             const error_code e = to_kafka_error(appended.error());
             if (e == error_code::kafka_storage_error) {
@@ -374,7 +375,7 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
             b.first_offset = a.base_offset.value();
             b.last_offset = a.last_offset.value();
             b.max_timestamp = a.log_append_time >= 0 ? a.log_append_time : h.max_timestamp;
-            producers_.record(h.producer_id, h.producer_epoch, b);
+            producers_.record(producer, h.producer_epoch, b);
         }
         advanced = maybe_increment_high_watermark_locked();
         out.appended = true;
@@ -475,7 +476,7 @@ log::result<log::append_result> partition::append_as_follower(std::span<uint8_t>
                     b.first_offset = h->base_offset;
                     b.last_offset = h->base_offset + h->last_offset_delta;
                     b.max_timestamp = h->max_timestamp;
-                    producers_.record(h->producer_id, h->producer_epoch, b);
+                    producers_.record(producer_id_t{h->producer_id}, h->producer_epoch, b);
                 }
                 rest = rest.subspan(*size);
             }
@@ -498,7 +499,7 @@ log::result<log::append_result> partition::append_as_follower(std::span<uint8_t>
 
 partition_read_result partition::read(const partition_read_request& request) {
     partition_read_result out;
-    const bool from_replica = request.replica_id >= 0;
+    const bool from_replica = request.replica_id.value() >= 0;
     if (from_replica) {
         // The follower has everything below its fetch offset: record it before reading, so that
         // the high watermark it allows is part of this very answer.
@@ -515,7 +516,7 @@ partition_read_result partition::read(const partition_read_request& request) {
         out.error = error_code::unknown_topic_or_partition;
         return out;
     }
-    const int32_t epoch = leader_epoch_.load(std::memory_order_relaxed);
+    const leader_epoch_t epoch = leader_epoch_.load(std::memory_order_relaxed);
     const auto leadership_error = [&](error_code e) {
         out.error = e;
         out.leader_id = leader_id_.load(std::memory_order_relaxed);
@@ -526,7 +527,7 @@ partition_read_result partition::read(const partition_read_request& request) {
         return leadership_error(error_code::not_leader_or_follower);
     }
     // KIP-320: -1 (or any negative) means the fetcher does not know the epoch.
-    if (request.current_leader_epoch >= 0) {
+    if (request.current_leader_epoch.value() >= 0) {
         if (request.current_leader_epoch < epoch) {
             return leadership_error(error_code::fenced_leader_epoch);
         }
@@ -541,10 +542,11 @@ partition_read_result partition::read(const partition_read_request& request) {
     out.last_stable_offset = out.high_watermark;
     out.log_start_offset = plog.log_start_offset().value();
 
-    if (request.last_fetched_epoch >= 0) {
+    if (request.last_fetched_epoch.value() >= 0) {
         // KIP-595 truncation detection: does the fetcher's last epoch end where it thinks?
-        const auto [last_epoch, end] = plog.end_offset_for_epoch(request.last_fetched_epoch);
-        if (last_epoch < 0 || end.value() < 0 || request.fetch_offset < out.log_start_offset) {
+        const auto [raw_last_epoch, end] = plog.end_offset_for_epoch(request.last_fetched_epoch.value());
+        const leader_epoch_t last_epoch{raw_last_epoch};
+        if (last_epoch.value() < 0 || end.value() < 0 || request.fetch_offset < out.log_start_offset) {
             out.error = error_code::offset_out_of_range;
             return out;
         }
@@ -584,8 +586,8 @@ log::result<log::read_result> partition::read_local(int64_t start, uint64_t max_
     return log_->read(log::offset(from), max_bytes, end);
 }
 
-log::result<std::map<int64_t, log::producer_entry>> partition::active_producers(int64_t now_ms,
-                                                                                  const broker_config& broker) {
+log::result<std::map<producer_id_t, log::producer_entry>> partition::active_producers(
+    int64_t now_ms, const broker_config& broker) {
     std::lock_guard lock(mutex_);
     if (deleted_ || !log_) {
         return log::make_error_code(log::errc::log_closed);

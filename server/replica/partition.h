@@ -106,12 +106,13 @@ struct partition_read_request {
     uint64_t max_bytes = 0;
     /// Return the first batch even when it is larger than max_bytes.
     bool min_one_batch = true;
-    /// KIP-320 fencing: -1 means unknown.
-    int32_t current_leader_epoch = -1;
-    /// KIP-595 truncation detection: -1 means none.
-    int32_t last_fetched_epoch = -1;
-    /// -1 for consumers; a broker id for a replica's fetch (reads up to the log end).
-    node_id replica_id = -1;
+    /// KIP-320 fencing: unknown_epoch (any negative) when the fetcher does not know it.
+    leader_epoch_t current_leader_epoch = unknown_epoch;
+    /// KIP-595 truncation detection: unknown_epoch (any negative) means none.
+    leader_epoch_t last_fetched_epoch = unknown_epoch;
+    /// no_node (any negative) for consumers; a broker id for a replica's fetch (reads up to the
+    /// log end).
+    node_id replica_id = no_node;
     /// Consumers only: read up to the last stable offset instead of the high watermark.
     bool read_committed = false;
     /// Monotonic milliseconds, for the follower's fetch state.
@@ -121,14 +122,14 @@ struct partition_read_request {
 struct partition_read_result {
     protocol::error_code error = protocol::error_code::none;
     /// On a leadership error (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH): who leads, and with
-    /// which epoch (-1 when unknown).
-    node_id leader_id = -1;
-    int32_t leader_epoch = -1;
+    /// which epoch (no_node, unknown_epoch when unknown).
+    node_id leader_id = no_node;
+    leader_epoch_t leader_epoch = unknown_epoch;
     int64_t high_watermark = -1;
     int64_t last_stable_offset = -1;
     int64_t log_start_offset = -1;
     /// Set (epoch >= 0) when the fetcher's last fetched epoch diverges from this log.
-    int32_t diverging_epoch = -1;
+    leader_epoch_t diverging_epoch = unknown_epoch;
     int64_t diverging_end_offset = -1;
     /// Whole batches, as file regions sharing ownership of their segment files.
     log::read_result records;
@@ -136,7 +137,7 @@ struct partition_read_result {
 
 /// What the leader knows of one follower.
 struct replica_fetch_state {
-    node_id id = -1;
+    node_id id = no_node;
     /// The follower's log end offset as of its last fetch (-1: not fetched since this broker led).
     int64_t log_end_offset = -1;
     /// Monotonic ms of the last fetch that reached the leader's log end (caught up), 0 never.
@@ -146,18 +147,18 @@ struct replica_fetch_state {
 
 /// The assignment a role change brings.
 struct partition_assignment {
-    int32_t leader_epoch = 0;
+    leader_epoch_t leader_epoch{0};
     std::vector<node_id> replicas;
     std::vector<node_id> isr;
-    node_id leader = -1;
+    node_id leader = no_node;
 };
 
 class partition {
 public:
     /// A partition with no role yet: the replica manager makes it leader or follower. `config` null
     /// means Kafka's defaults (tests); `local_id` is this broker's id.
-    partition(std::string topic, protocol::uuid topic_id, int32_t index, std::shared_ptr<log::partition_log> log,
-              std::shared_ptr<const topic_config> config, node_id local_id);
+    partition(std::string topic, protocol::uuid topic_id, partition_index index,
+              std::shared_ptr<log::partition_log> log, std::shared_ptr<const topic_config> config, node_id local_id);
     partition(const partition&) = delete;
     partition& operator=(const partition&) = delete;
 
@@ -165,11 +166,11 @@ public:
 
     const std::string& topic() const { return topic_; }
     const protocol::uuid& topic_id() const { return topic_id_; }
-    int32_t index() const { return index_; }
+    partition_index index() const { return index_; }
     node_id local_id() const { return local_id_; }
-    int32_t leader_epoch() const { return leader_epoch_.load(std::memory_order_acquire); }
+    leader_epoch_t leader_epoch() const { return leader_epoch_.load(std::memory_order_acquire); }
     replica_role role() const { return role_.load(std::memory_order_acquire); }
-    /// The leader as this replica knows it (itself when leading, -1 when unknown).
+    /// The leader as this replica knows it (itself when leading, no_node when unknown).
     node_id leader_id() const { return leader_id_.load(std::memory_order_acquire); }
     /// Deleted (topic deletion, broker shutdown): every call answers UNKNOWN_TOPIC_OR_PARTITION.
     bool deleted() const { return deleted_.load(std::memory_order_acquire); }
@@ -242,7 +243,8 @@ public:
         return fn(static_cast<const log::partition_log&>(*log_));
     }
     /// The producers of DescribeProducers (after expiring old ones), or the storage error.
-    log::result<std::map<int64_t, log::producer_entry>> active_producers(int64_t now_ms, const broker_config& broker);
+    log::result<std::map<producer_id_t, log::producer_entry>> active_producers(int64_t now_ms,
+                                                                              const broker_config& broker);
 
     // ---- admin and maintenance
 
@@ -280,12 +282,12 @@ private:
 
     const std::string topic_;
     const protocol::uuid topic_id_;
-    const int32_t index_;
+    const partition_index index_;
     const node_id local_id_;
     std::atomic<std::shared_ptr<const topic_config>> config_;
-    std::atomic<int32_t> leader_epoch_{0};
+    std::atomic<leader_epoch_t> leader_epoch_{leader_epoch_t{0}};
     std::atomic<replica_role> role_{replica_role::none};
-    std::atomic<node_id> leader_id_{-1};
+    std::atomic<node_id> leader_id_{no_node};
     std::atomic<bool> deleted_{false};
     std::atomic<std::size_t> isr_size_{0};
     /// config()->min_insync_replicas, read on every acks=-1 produce without touching the shared

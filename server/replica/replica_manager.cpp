@@ -44,12 +44,13 @@ std::error_code replica_manager::open(std::function<log::log_config(const log::t
 // Local replicas
 
 log::result<std::shared_ptr<partition>> replica_manager::create_replica(
-    const std::string& topic, const protocol::uuid& id, int32_t index, const std::shared_ptr<const topic_config>& config,
-    bool fresh) {
+    const std::string& topic, const protocol::uuid& id, partition_index index,
+    const std::shared_ptr<const topic_config>& config, bool fresh) {
     if (!logs_ || shut_down()) {
         return make_error_code(std::errc::not_connected);
     }
-    const log::topic_partition tp{topic, index};
+    // The log keys partitions by raw index: it is the directory name on disk.
+    const log::topic_partition tp{topic, index.value()};
     if (fresh && logs_->get(tp)) {
         // A stray directory left from before (startup keeps them): Kafka would have deleted it
         // already; a new topic must not start with someone else's records.
@@ -62,7 +63,7 @@ log::result<std::shared_ptr<partition>> replica_manager::create_replica(
     if (!log) {
         return log.error();
     }
-    return std::make_shared<partition>(topic, id, index, std::move(log).value(), config, config_.broker_id);
+    return std::make_shared<partition>(topic, id, index, std::move(log).value(), config, node_id{config_.broker_id});
 }
 
 void replica_manager::host(const std::string& topic, const protocol::uuid& id, partition_list partitions) {
@@ -96,7 +97,7 @@ std::error_code replica_manager::remove_topic(std::string_view topic, bool delet
         }
         std::error_code ec;
         if (delete_logs && logs_) {
-            ec = p->stop([&] { return logs_->remove(log::topic_partition{p->topic(), p->index()}); });
+            ec = p->stop([&] { return logs_->remove(log::topic_partition{p->topic(), p->index().value()}); });
         } else {
             ec = p->stop();
         }
@@ -107,16 +108,17 @@ std::error_code replica_manager::remove_topic(std::string_view topic, bool delet
     return first;
 }
 
-void replica_manager::discard(const std::string& topic, int32_t index) {
+void replica_manager::discard(const std::string& topic, partition_index index) {
     if (logs_) {
-        (void)logs_->remove(log::topic_partition{topic, index});
+        (void)logs_->remove(log::topic_partition{topic, index.value()});
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Roles
 
-std::error_code replica_manager::become_leader(std::string_view topic, int32_t index, const partition_assignment& a) {
+std::error_code replica_manager::become_leader(std::string_view topic, partition_index index,
+                                               const partition_assignment& a) {
     const auto p = find(topic, index);
     if (!p) {
         return log::make_error_code(log::errc::log_closed);
@@ -124,7 +126,7 @@ std::error_code replica_manager::become_leader(std::string_view topic, int32_t i
     return p->become_leader(a);
 }
 
-std::error_code replica_manager::become_follower(std::string_view topic, int32_t index,
+std::error_code replica_manager::become_follower(std::string_view topic, partition_index index,
                                                  const partition_assignment& a) {
     const auto p = find(topic, index);
     if (!p) {
@@ -133,7 +135,7 @@ std::error_code replica_manager::become_follower(std::string_view topic, int32_t
     return p->become_follower(a);
 }
 
-std::error_code replica_manager::stop_replica(std::string_view topic, int32_t index, bool delete_log) {
+std::error_code replica_manager::stop_replica(std::string_view topic, partition_index index, bool delete_log) {
     const auto p = find(topic, index);
     if (!p) {
         return {};
@@ -147,14 +149,14 @@ std::error_code replica_manager::stop_replica(std::string_view topic, int32_t in
         const auto it = next->by_name.find(topic);
         if (it != next->by_name.end()) {
             auto list = std::make_shared<partition_list>(*it->second);
-            if (index >= 0 && static_cast<std::size_t>(index) < list->size()) {
-                (*list)[static_cast<std::size_t>(index)] = nullptr;
+            if (index.value() >= 0 && static_cast<std::size_t>(index.value()) < list->size()) {
+                (*list)[static_cast<std::size_t>(index.value())] = nullptr;
             }
             it->second = std::move(list);
             publish(std::move(next));
         }
     }
-    return p->stop([&] { return logs_->remove(log::topic_partition{p->topic(), p->index()}); });
+    return p->stop([&] { return logs_->remove(log::topic_partition{p->topic(), p->index().value()}); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,25 +172,26 @@ void replica_manager::publish(std::shared_ptr<const index> next) {
     index_ = std::move(next);
 }
 
-std::shared_ptr<partition> replica_manager::find(std::string_view topic, int32_t index) const {
+std::shared_ptr<partition> replica_manager::find(std::string_view topic, partition_index index) const {
     const auto list = partitions_of(topic);
-    if (!list || index < 0 || static_cast<std::size_t>(index) >= list->size()) {
+    if (!list || index.value() < 0 || static_cast<std::size_t>(index.value()) >= list->size()) {
         return nullptr;
     }
-    return (*list)[static_cast<std::size_t>(index)];
+    return (*list)[static_cast<std::size_t>(index.value())];
 }
 
-std::shared_ptr<partition> replica_manager::find(const protocol::uuid& topic_id, int32_t index) const {
+std::shared_ptr<partition> replica_manager::find(const protocol::uuid& topic_id, partition_index index) const {
     const auto idx = current();
     const auto it = idx->name_by_id.find(topic_id);
     if (it == idx->name_by_id.end()) {
         return nullptr;
     }
     const auto list = idx->by_name.find(it->second);
-    if (list == idx->by_name.end() || index < 0 || static_cast<std::size_t>(index) >= list->second->size()) {
+    if (list == idx->by_name.end() || index.value() < 0 ||
+        static_cast<std::size_t>(index.value()) >= list->second->size()) {
         return nullptr;
     }
-    return (*list->second)[static_cast<std::size_t>(index)];
+    return (*list->second)[static_cast<std::size_t>(index.value())];
 }
 
 std::shared_ptr<const replica_manager::partition_list> replica_manager::partitions_of(std::string_view topic) const {
@@ -210,7 +213,7 @@ replica_manager::partition_list replica_manager::all() const {
     return out;
 }
 
-replica_manager::lookup replica_manager::leader_for(std::string_view topic, int32_t index) const {
+replica_manager::lookup replica_manager::leader_for(std::string_view topic, partition_index index) const {
     lookup out;
     out.target = find(topic, index);
     if (out.target && out.target->role() == replica_role::leader && !out.target->deleted()) {
@@ -220,17 +223,18 @@ replica_manager::lookup replica_manager::leader_for(std::string_view topic, int3
     const auto snapshot = metadata_.snapshot();
     const topic_info* known = snapshot ? snapshot->find(topic) : nullptr;
     const bool partition_known =
-        known != nullptr && index >= 0 && static_cast<std::size_t>(index) < known->partitions.size();
+        known != nullptr && index.value() >= 0 && static_cast<std::size_t>(index.value()) < known->partitions.size();
     out.error = partition_known ? protocol::error_code::not_leader_or_follower
                                 : protocol::error_code::unknown_topic_or_partition;
     return out;
 }
 
-std::optional<std::filesystem::path> replica_manager::log_dir_of(std::string_view topic, int32_t index) const {
+std::optional<std::filesystem::path> replica_manager::log_dir_of(std::string_view topic,
+                                                                   partition_index index) const {
     if (!logs_) {
         return std::nullopt;
     }
-    return logs_->log_dir_of(log::topic_partition{std::string(topic), index});
+    return logs_->log_dir_of(log::topic_partition{std::string(topic), index.value()});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,14 +246,14 @@ void replica_manager::run_maintenance(int64_t now_ms) {
         return;
     }
     const log::owner_guard guard = [this](const log::topic_partition& tp, const std::function<void()>& work) {
-        if (const auto p = find(tp.topic, tp.partition)) {
+        if (const auto p = find(tp.topic, partition_index{tp.partition})) {
             p->run_owner_step(work);
         }
         // Not hosted: a stray directory (no known topic) or a partition being deleted; left alone.
     };
     // Only hosted replicas are maintained; stray directories are left untouched.
     const log::partition_filter hosted = [this](const log::topic_partition& tp) {
-        return find(tp.topic, tp.partition) != nullptr;
+        return find(tp.topic, partition_index{tp.partition}) != nullptr;
     };
     if (now_ms - last_retention_ms_ >= config_.log_retention_check_interval_ms) {
         last_retention_ms_ = now_ms;

@@ -27,6 +27,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/types.h"
 #include "log/log_manager.h"
 #include "log/types.h"
 #include "protocol/errors.h"
@@ -64,7 +65,7 @@ public:
     /// hosted. With `fresh` (a partition being created now), a stray log already on disk under that
     /// name is deleted first, so a new partition never inherits old records.
     log::result<std::shared_ptr<partition>> create_replica(const std::string& topic, const protocol::uuid& id,
-                                                           int32_t index,
+                                                           partition_index index,
                                                            const std::shared_ptr<const topic_config>& config,
                                                            bool fresh);
     /// Makes `partitions` (index order) the hosted replicas of `topic`, replacing any before.
@@ -73,20 +74,20 @@ public:
     /// `delete_logs`, its log is removed from disk. Returns the first error.
     std::error_code remove_topic(std::string_view topic, bool delete_logs);
     /// Removes the log of a replica that was created but never hosted (a failed creation).
-    void discard(const std::string& topic, int32_t index);
+    void discard(const std::string& topic, partition_index index);
 
     // ---- roles
 
-    std::error_code become_leader(std::string_view topic, int32_t index, const partition_assignment& a);
-    std::error_code become_follower(std::string_view topic, int32_t index, const partition_assignment& a);
+    std::error_code become_leader(std::string_view topic, partition_index index, const partition_assignment& a);
+    std::error_code become_follower(std::string_view topic, partition_index index, const partition_assignment& a);
     /// Stops serving one replica (role none); with `delete_log` also removes its log and unhosts it.
-    std::error_code stop_replica(std::string_view topic, int32_t index, bool delete_log);
+    std::error_code stop_replica(std::string_view topic, partition_index index, bool delete_log);
 
     // ---- lookups (any thread)
 
     /// The hosted replica, whatever its role; nullptr when not hosted.
-    std::shared_ptr<partition> find(std::string_view topic, int32_t index) const;
-    std::shared_ptr<partition> find(const protocol::uuid& topic_id, int32_t index) const;
+    std::shared_ptr<partition> find(std::string_view topic, partition_index index) const;
+    std::shared_ptr<partition> find(const protocol::uuid& topic_id, partition_index index) const;
     /// The hosted replicas of a topic by index (null when none): one lookup serves every
     /// partition of a topic in a request.
     std::shared_ptr<const partition_list> partitions_of(std::string_view topic) const;
@@ -98,10 +99,10 @@ public:
     };
     /// The replica to serve a client request from: led here, else NOT_LEADER_OR_FOLLOWER when the
     /// metadata knows the partition, else UNKNOWN_TOPIC_OR_PARTITION.
-    lookup leader_for(std::string_view topic, int32_t index) const;
+    lookup leader_for(std::string_view topic, partition_index index) const;
 
     /// The log dir holding a replica's log.
-    std::optional<std::filesystem::path> log_dir_of(std::string_view topic, int32_t index) const;
+    std::optional<std::filesystem::path> log_dir_of(std::string_view topic, partition_index index) const;
 
     // ---- maintenance
 

@@ -34,6 +34,9 @@ using protocol::fetch_response;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
+/// The broker id of the fixture's broker.
+constexpr node_id self_id{1};
+
 constexpr int16_t err(error_code e) {
     return static_cast<int16_t>(e);
 }
@@ -85,8 +88,8 @@ std::vector<batch_info> batches_in(std::span<const uint8_t> records) {
 class map_lookup final : public fetch_partition_lookup {
 public:
     void add(const std::shared_ptr<partition>& p) {
-        by_name_[{p->topic(), p->index()}] = p;
-        by_id_[{p->topic_id(), p->index()}] = p;
+        by_name_[{p->topic(), p->index().value()}] = p;
+        by_id_[{p->topic_id(), p->index().value()}] = p;
         ids_.insert(p->topic_id());
     }
     std::shared_ptr<partition> find(std::string_view topic, int32_t index) const override {
@@ -182,14 +185,14 @@ protected:
         options.partition = log::topic_partition{topic, index};
         auto opened = log::partition_log::open(options);
         EXPECT_TRUE(opened.has_value()) << opened.error().message();
-        auto p = std::make_shared<partition>(topic, make_uuid(id_seed), index,
+        auto p = std::make_shared<partition>(topic, make_uuid(id_seed), partition_index{index},
                                              std::shared_ptr<log::partition_log>(std::move(opened.value())),
-                                             std::move(config), 1);
+                                             std::move(config), self_id);
         // Led here (broker 1) alone, at epoch 0, as a single node leads its partitions.
         partition_assignment self;
-        self.replicas = {1};
-        self.isr = {1};
-        self.leader = 1;
+        self.replicas = {self_id};
+        self.isr = {self_id};
+        self.leader = self_id;
         EXPECT_FALSE(p->become_leader(self));
         lookup_.add(p);
         return p;
@@ -536,10 +539,10 @@ TEST_F(fetch_test, a_diverging_last_fetched_epoch_is_reported_at_once) {
     {
         // Offsets 4-5 in epoch 2, as if leadership had moved twice.
         partition_assignment again;
-        again.leader_epoch = 2;
-        again.replicas = {1};
-        again.isr = {1};
-        again.leader = 1;
+        again.leader_epoch = leader_epoch_t{2};
+        again.replicas = {self_id};
+        again.isr = {self_id};
+        again.leader = self_id;
         ASSERT_FALSE(p->become_leader(again));
         std::vector<uint8_t> batch = make_batch(2, 10);
         ASSERT_TRUE(test::append_batch(*p, batch).ok());

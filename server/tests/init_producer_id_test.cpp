@@ -31,13 +31,13 @@ TEST(producer_id_manager, hands_out_increasing_ids_and_reserves_blocks) {
     producer_id_manager ids(file);
     EXPECT_FALSE(ids.try_allocate().has_value());  // nothing reserved yet
     for (int64_t expected = 0; expected < 2500; ++expected) {
-        std::optional<int64_t> id = ids.try_allocate();
+        std::optional<producer_id_t> id = ids.try_allocate();
         if (!id) {
             const auto a = ids.allocate();
             ASSERT_FALSE(a.error) << a.error.message();
             id = a.id;
         }
-        ASSERT_EQ(*id, expected);
+        ASSERT_EQ(*id, producer_id_t{expected});
     }
     auto text = log::read_small_file(file, 100);
     ASSERT_TRUE(text);
@@ -47,7 +47,7 @@ TEST(producer_id_manager, hands_out_increasing_ids_and_reserves_blocks) {
 TEST(producer_id_manager, ids_never_repeat_after_a_restart_or_crash) {
     test::temp_dir dir;
     const fs::path file = fs::path(dir.path()) / producer_id_manager::file_name;
-    std::set<int64_t> seen;
+    std::set<producer_id_t> seen;
     for (int life = 0; life < 3; ++life) {
         producer_id_manager ids(file);  // each life ends without any shutdown step, like a crash
         for (int i = 0; i < 5; ++i) {
@@ -56,19 +56,19 @@ TEST(producer_id_manager, ids_never_repeat_after_a_restart_or_crash) {
             EXPECT_TRUE(seen.insert(a.id).second) << "id " << a.id << " handed out twice";
         }
     }
-    EXPECT_EQ(*seen.begin(), 0);
-    EXPECT_EQ(*seen.rbegin(), 2 * producer_id_manager::block_size + 4);
+    EXPECT_EQ(*seen.begin(), producer_id_t{0});
+    EXPECT_EQ(*seen.rbegin(), producer_id_t{2 * producer_id_manager::block_size + 4});
 }
 
 /// Blocks from memory, as a cluster's source hands out blocks reserved elsewhere.
 class scripted_blocks final : public producer_id_block_source {
 public:
-    std::error_code next_block(int64_t size, int64_t& first) override {
+    std::error_code next_block(int64_t size, producer_id_t& first) override {
         ++calls;
         if (fail) {
             return std::make_error_code(std::errc::io_error);
         }
-        first = next;
+        first = producer_id_t{next};
         next += 5 * size;  // another broker took the blocks in between
         return {};
     }
@@ -82,20 +82,20 @@ TEST(producer_id_manager, ids_come_from_the_blocks_a_source_hands_out) {
     scripted_blocks& source = *owned;
     producer_id_manager ids(std::move(owned));
     EXPECT_FALSE(ids.try_allocate().has_value());  // no block yet, and no I/O on this path
-    EXPECT_EQ(ids.allocate().id, 7000);
-    EXPECT_EQ(ids.try_allocate(), 7001);
+    EXPECT_EQ(ids.allocate().id, producer_id_t{7000});
+    EXPECT_EQ(ids.try_allocate(), producer_id_t{7001});
     for (int64_t i = 2; i < producer_id_manager::block_size; ++i) {
-        ASSERT_EQ(ids.allocate().id, 7000 + i);
+        ASSERT_EQ(ids.allocate().id, producer_id_t{7000 + i});
     }
     EXPECT_EQ(source.calls, 1);
-    EXPECT_EQ(ids.allocate().id, 7000 + 5 * producer_id_manager::block_size);
+    EXPECT_EQ(ids.allocate().id, producer_id_t{7000 + 5 * producer_id_manager::block_size});
     EXPECT_EQ(source.calls, 2);
     source.fail = true;
     for (int64_t i = 1; i < producer_id_manager::block_size; ++i) {
-        ASSERT_GE(ids.allocate().id, 0);
+        ASSERT_GE(ids.allocate().id, producer_id_t{0});
     }
     const producer_id_manager::allocation refused = ids.allocate();
-    EXPECT_EQ(refused.id, -1);
+    EXPECT_EQ(refused.id, no_producer_id);
     EXPECT_EQ(refused.error, std::errc::io_error);
 }
 
@@ -106,7 +106,7 @@ TEST(producer_id_manager, an_unreadable_block_file_stops_allocation) {
     producer_id_manager ids(file);
     const auto a = ids.allocate();
     EXPECT_EQ(a.error, log::make_error_code(log::errc::corrupt_file));
-    EXPECT_EQ(a.id, -1);
+    EXPECT_EQ(a.id, no_producer_id);
 }
 
 class init_producer_id_test : public ::testing::Test {

@@ -171,13 +171,13 @@ TEST_F(list_offsets_test, clients_see_nothing_at_or_above_the_high_watermark) {
     auto p = core_.find_partition("t", 0);
     partition_assignment two;
     two.leader_epoch = p->leader_epoch();
-    two.replicas = {0, 7};
-    two.isr = {0, 7};
-    two.leader = 0;
+    two.replicas = {node_id{0}, node_id{7}};
+    two.isr = {node_id{0}, node_id{7}};
+    two.leader = node_id{0};
     ASSERT_FALSE(p->become_leader(two));
     append(0, 3, 1000);
     append(0, 3, 2000);
-    ASSERT_EQ(p->update_follower_fetch_state(7, 3, 0), error_code::none);
+    ASSERT_EQ(p->update_follower_fetch_state(node_id{7}, 3, 0), error_code::none);
     ASSERT_EQ(p->offsets()->high_watermark, 3);
     EXPECT_EQ(one(5, {"t", 0, -1}).offset, 3);
     EXPECT_EQ(one(5, {"t", 0, 2000}).offset, -1);

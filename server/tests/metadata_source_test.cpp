@@ -207,10 +207,10 @@ TEST(topic_store_source_test, hosts_only_the_partitions_assigned_here_and_leads_
     EXPECT_EQ(store.find_partition("spread", 2)->role(), replica_role::none);
     EXPECT_FALSE(fs::exists(fs::path(dir.sub("data")) / "spread-1"));
 
-    EXPECT_EQ(replicas.leader_for("spread", 0).error, error_code::none);
-    EXPECT_EQ(replicas.leader_for("spread", 1).error, error_code::not_leader_or_follower);
-    EXPECT_EQ(replicas.leader_for("spread", 2).error, error_code::not_leader_or_follower);
-    EXPECT_EQ(replicas.leader_for("spread", 3).error, error_code::unknown_topic_or_partition);
+    EXPECT_EQ(replicas.leader_for("spread", partition_index{0}).error, error_code::none);
+    EXPECT_EQ(replicas.leader_for("spread", partition_index{1}).error, error_code::not_leader_or_follower);
+    EXPECT_EQ(replicas.leader_for("spread", partition_index{2}).error, error_code::not_leader_or_follower);
+    EXPECT_EQ(replicas.leader_for("spread", partition_index{3}).error, error_code::unknown_topic_or_partition);
 
     const auto snapshot = cache.snapshot();
     const topic_info* info = snapshot->find("spread");

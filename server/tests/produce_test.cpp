@@ -601,8 +601,8 @@ TEST_F(produce_test, a_segment_roll_writes_a_producer_snapshot) {
     int64_t offset = -1;
     auto parsed = log::producer_state_table::parse_snapshot(text.value(), offset);
     ASSERT_TRUE(parsed);
-    ASSERT_TRUE(parsed.value().count(3));
-    EXPECT_EQ(parsed.value().at(3).batches.back().last_offset, offset - 1);
+    ASSERT_TRUE(parsed.value().count(producer_id_t{3}));
+    EXPECT_EQ(parsed.value().at(producer_id_t{3}).batches.back().last_offset, offset - 1);
 }
 
 TEST_F(produce_test, appends_wake_waiting_fetches) {

@@ -26,8 +26,8 @@ using protocol::produce_request;
 using protocol::produce_response;
 using steady = std::chrono::steady_clock;
 
-constexpr node_id self_id = 0;
-constexpr node_id second_id = 2;
+constexpr node_id self_id{0};
+constexpr node_id second_id{2};
 
 std::vector<uint8_t> batch_of(int records, int64_t producer_id = -1, int32_t sequence = -1) {
     std::vector<protocol::record_data> data;
@@ -71,7 +71,7 @@ protected:
     }
 
     /// Leads with the second replica in the assignment and (unless `isr_alone`) in the in-sync set.
-    void two_replicas(bool isr_alone = false, int32_t epoch = 1) {
+    void two_replicas(bool isr_alone = false, leader_epoch_t epoch = leader_epoch_t{1}) {
         partition_assignment a;
         a.leader_epoch = epoch;
         a.replicas = {self_id, second_id};
@@ -168,7 +168,7 @@ TEST_F(replica_test, the_high_watermark_is_the_smallest_log_end_of_the_in_sync_s
     // It never moves backwards, and a replica outside the assignment is refused.
     ASSERT_EQ(p_->update_follower_fetch_state(second_id, 1, 2), error_code::none);
     EXPECT_EQ(p_->offsets()->high_watermark, 2);
-    EXPECT_EQ(p_->update_follower_fetch_state(9, 4, 3), error_code::not_leader_or_follower);
+    EXPECT_EQ(p_->update_follower_fetch_state(node_id{9}, 4, 3), error_code::not_leader_or_follower);
     ASSERT_EQ(p_->update_follower_fetch_state(second_id, 4, 4), error_code::none);
     EXPECT_EQ(p_->offsets()->high_watermark, 4);
     const auto states = p_->follower_states();
@@ -203,7 +203,7 @@ TEST_F(replica_test, a_replica_reads_to_the_log_end_and_a_consumer_to_the_high_w
     EXPECT_EQ(seen.high_watermark, 2);
     EXPECT_EQ(p_->read(consumer).records.size_bytes, b.size());
 
-    replica.replica_id = 5;  // not assigned
+    replica.replica_id = node_id{5};  // not assigned
     seen = p_->read(replica);
     EXPECT_EQ(seen.error, error_code::not_leader_or_follower);
     EXPECT_EQ(seen.leader_id, self_id);
@@ -258,11 +258,11 @@ TEST_F(replica_test, min_insync_replicas_is_checked_before_and_after_the_append)
     EXPECT_EQ(r.answer.error_code, static_cast<int16_t>(error_code::not_enough_replicas));
     EXPECT_EQ(p_->offsets()->log_end_offset, 0);  // refused before appending
 
-    two_replicas(/*isr_alone=*/false, 2);
+    two_replicas(/*isr_alone=*/false, leader_epoch_t{2});
     r = produce(-1, 10000, batch_of(1),
                 {{std::chrono::milliseconds(50), [&] {
                       // The second replica falls out of the in-sync set while the produce waits.
-                      two_replicas(/*isr_alone=*/true, 3);
+                      two_replicas(/*isr_alone=*/true, leader_epoch_t{3});
                   }}});
     EXPECT_EQ(r.answer.error_code, static_cast<int16_t>(error_code::not_enough_replicas_after_append));
 }
@@ -290,7 +290,7 @@ TEST_F(replica_test, the_callback_form_completes_on_replication_and_on_timeout) 
 
 TEST_F(replica_test, a_follower_appends_with_the_leaders_offsets_and_producer_state) {
     partition_assignment a;
-    a.leader_epoch = 4;
+    a.leader_epoch = leader_epoch_t{4};
     a.replicas = {second_id, self_id};
     a.isr = {second_id, self_id};
     a.leader = second_id;
@@ -306,8 +306,8 @@ TEST_F(replica_test, a_follower_appends_with_the_leaders_offsets_and_producer_st
     EXPECT_EQ(p_->offsets()->high_watermark, 2);  // the leader's, bounded by the log end
     const auto producers = p_->active_producers(0, core_->config());
     ASSERT_TRUE(producers.has_value());
-    ASSERT_EQ(producers.value().count(42), 1U);
-    EXPECT_EQ(producers.value().at(42).last_sequence(), 2);
+    ASSERT_EQ(producers.value().count(producer_id_t{42}), 1U);
+    EXPECT_EQ(producers.value().at(producer_id_t{42}).last_sequence(), 2);
 
     // A follower does not serve consumers or take produces.
     partition_read_request consumer;
@@ -317,7 +317,7 @@ TEST_F(replica_test, a_follower_appends_with_the_leaders_offsets_and_producer_st
     EXPECT_EQ(test::append_batch(*p_, more).error, error_code::not_leader_or_follower);
 
     // Becoming leader again keeps the producer state: a retry of the follower's batch is a duplicate.
-    two_replicas(false, 5);
+    two_replicas(false, leader_epoch_t{5});
     std::vector<uint8_t> retry = batch_of(3, 42, 0);
     const leader_append_result dup = test::append_batch(*p_, retry);
     EXPECT_TRUE(dup.ok());
