@@ -5,9 +5,9 @@
 // may include it.
 //
 // Whitespace is the set the C locale's isspace() accepts (space, \t, \n, \v, \f, \r), spelled out
-// so that no call depends on the process locale. Case folding is ASCII only, as std::tolower() is in
-// the C locale the broker runs in: Kafka names and config values are compared as ASCII.
-// Every function is pure; any thread may call them.
+// so that no call depends on the process locale. Case folding is ASCII only, as std::tolower() is
+// in the C locale the broker runs in: Kafka names and config values are compared as ASCII. Every
+// function is pure; any thread may call them.
 #include <cstddef>
 #include <string>
 #include <string_view>

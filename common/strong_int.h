@@ -35,7 +35,8 @@ public:
 
     /// Prints the bare number, as the raw integer printed before.
     template <typename CharT, typename Traits>
-    friend std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& out, const strong_int& v) {
+    friend std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& out,
+                                                         const strong_int& v) {
         return out << v.value_;
     }
 
@@ -59,5 +60,7 @@ std::vector<T> raw_values(const std::vector<strong_int<T, Tag>>& ids) {
 
 template <typename T, typename Tag>
 struct std::hash<broker::strong_int<T, Tag>> {
-    std::size_t operator()(const broker::strong_int<T, Tag>& v) const noexcept { return std::hash<T>{}(v.value()); }
+    std::size_t operator()(const broker::strong_int<T, Tag>& v) const noexcept {
+        return std::hash<T>{}(v.value());
+    }
 };

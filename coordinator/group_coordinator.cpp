@@ -63,7 +63,6 @@ sync_group_result sync_error(error_code error) {
     return r;
 }
 
-
 }  // namespace
 
 std::string_view state_name(group_state state) {

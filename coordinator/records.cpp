@@ -38,8 +38,12 @@ constexpr bool has_version(int16_t version) {
     return version >= Message::min_version && version <= Message::max_version;
 }
 
-bool fits(const std::string& s) { return s.size() <= protocol::max_string_length; }
-bool fits(const std::optional<std::string>& s) { return !s || fits(*s); }
+bool fits(const std::string& s) {
+    return s.size() <= protocol::max_string_length;
+}
+bool fits(const std::optional<std::string>& s) {
+    return !s || fits(*s);
+}
 
 /// A member id is a client or instance id (each up to the string limit) plus a UUID, so it can be
 /// longer than any record string may be.

@@ -8,7 +8,10 @@
 namespace broker::log {
 
 batch_reader::batch_reader(int fd, uint64_t start, uint64_t end, std::size_t buffer_size)
-    : fd_(fd), position_(start), end_(end), buffer_size_(std::max<std::size_t>(buffer_size, protocol::batch_header_size)) {}
+    : fd_(fd),
+      position_(start),
+      end_(end),
+      buffer_size_(std::max<std::size_t>(buffer_size, protocol::batch_header_size)) {}
 
 bool batch_reader::ensure(uint64_t pos, std::size_t n, bool& short_read) {
     short_read = false;
@@ -16,7 +19,8 @@ bool batch_reader::ensure(uint64_t pos, std::size_t n, bool& short_read) {
         return true;
     }
     uint64_t available = end_ - pos;
-    std::size_t want = static_cast<std::size_t>(std::min<uint64_t>(std::max(n, buffer_size_), available));
+    std::size_t want =
+        static_cast<std::size_t>(std::min<uint64_t>(std::max(n, buffer_size_), available));
     if (buffer_.size() < want) {
         buffer_.resize(want);
     }
@@ -43,7 +47,8 @@ scan_status batch_reader::next(batch_entry& out, bool load_body) {
         return scan_status::truncated;
     }
     bool short_read = false;
-    std::size_t header_bytes = static_cast<std::size_t>(std::min<uint64_t>(remaining, protocol::batch_header_size));
+    std::size_t header_bytes =
+        static_cast<std::size_t>(std::min<uint64_t>(remaining, protocol::batch_header_size));
     if (!ensure(position_, header_bytes, short_read)) {
         return short_read ? scan_status::truncated : scan_status::io_error;
     }

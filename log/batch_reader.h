@@ -18,10 +18,10 @@
 namespace broker::log {
 
 struct batch_entry {
-    uint64_t position = 0;               // byte position of the batch in the file
-    std::size_t size = 0;                // whole batch, batch_length + 12
-    protocol::batch_header header;       // parsed 61-byte header
-    std::span<const uint8_t> bytes;      // whole batch when loaded; valid until the next call
+    uint64_t position = 0;           // byte position of the batch in the file
+    std::size_t size = 0;            // whole batch, batch_length + 12
+    protocol::batch_header header;   // parsed 61-byte header
+    std::span<const uint8_t> bytes;  // whole batch when loaded; valid until the next call
 };
 
 enum class scan_status {

@@ -48,7 +48,8 @@ std::vector<std::vector<std::string_view>> split(std::string_view text) {
 }
 
 /// Checks the version and count lines; returns the entry lines.
-result<std::vector<std::vector<std::string_view>>> parse_frame(std::string_view text, std::size_t fields_per_entry) {
+result<std::vector<std::vector<std::string_view>>> parse_frame(std::string_view text,
+                                                               std::size_t fields_per_entry) {
     auto lines = split(text);
     // Tolerate one trailing empty line.
     if (!lines.empty() && lines.back().empty()) {
@@ -56,8 +57,9 @@ result<std::vector<std::vector<std::string_view>>> parse_frame(std::string_view 
     }
     int version = -1;
     std::size_t count = 0;
-    if (lines.size() < 2 || lines[0].size() != 1 || !parse_number(lines[0][0], version) || version != 0 ||
-        lines[1].size() != 1 || !parse_number(lines[1][0], count) || count != lines.size() - 2) {
+    if (lines.size() < 2 || lines[0].size() != 1 || !parse_number(lines[0][0], version) ||
+        version != 0 || lines[1].size() != 1 || !parse_number(lines[1][0], count) ||
+        count != lines.size() - 2) {
         return make_error_code(errc::corrupt_file);
     }
     std::vector<std::vector<std::string_view>> entries(lines.begin() + 2, lines.end());
@@ -81,7 +83,8 @@ result<std::string> read_text(const std::filesystem::path& path, bool& missing) 
 
 }  // namespace
 
-std::error_code write_offset_checkpoint(const std::filesystem::path& path, const partition_offsets& offsets) {
+std::error_code write_offset_checkpoint(const std::filesystem::path& path,
+                                        const partition_offsets& offsets) {
     std::string text = "0\n" + std::to_string(offsets.size()) + "\n";
     for (const auto& [tp, off] : offsets) {
         text += tp.topic;
@@ -119,8 +122,8 @@ result<partition_offsets> read_offset_checkpoint(const std::filesystem::path& pa
     return out;
 }
 
-std::error_code write_epoch_checkpoint(const std::filesystem::path& path, const std::vector<epoch_entry>& entries,
-                                       bool durable) {
+std::error_code write_epoch_checkpoint(const std::filesystem::path& path,
+                                       const std::vector<epoch_entry>& entries, bool durable) {
     std::string text = "0\n" + std::to_string(entries.size()) + "\n";
     for (const auto& e : entries) {
         text += std::to_string(e.epoch);

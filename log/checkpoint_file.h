@@ -25,7 +25,8 @@ namespace broker::log {
 
 using partition_offsets = std::map<topic_partition, int64_t>;
 
-std::error_code write_offset_checkpoint(const std::filesystem::path& path, const partition_offsets& offsets);
+std::error_code write_offset_checkpoint(const std::filesystem::path& path,
+                                        const partition_offsets& offsets);
 result<partition_offsets> read_offset_checkpoint(const std::filesystem::path& path);
 
 struct epoch_entry {
@@ -36,8 +37,8 @@ struct epoch_entry {
 
 /// `durable`: fsync the file and the directory (needed when an epoch is assigned; truncations can
 /// skip it because loading re-truncates the cache against the log).
-std::error_code write_epoch_checkpoint(const std::filesystem::path& path, const std::vector<epoch_entry>& entries,
-                                       bool durable);
+std::error_code write_epoch_checkpoint(const std::filesystem::path& path,
+                                       const std::vector<epoch_entry>& entries, bool durable);
 result<std::vector<epoch_entry>> read_epoch_checkpoint(const std::filesystem::path& path);
 
 }  // namespace broker::log

@@ -21,7 +21,8 @@ constexpr int16_t delete_horizon_bit = 0x40;
 // Rough per-key cost of the offset map beyond the key bytes (node, hash bucket, offset).
 constexpr std::size_t map_entry_overhead = 64;
 
-int64_t record_timestamp(const protocol::batch_header& header, const protocol::record_view& record) {
+int64_t record_timestamp(const protocol::batch_header& header,
+                         const protocol::record_view& record) {
     if (header.ts_type() == protocol::timestamp_type::log_append_time) {
         return header.max_timestamp;
     }
@@ -32,14 +33,18 @@ std::string key_string(std::span<const uint8_t> key) {
     return std::string(reinterpret_cast<const char*>(key.data()), key.size());
 }
 
-std::vector<uint8_t> copy_bytes(std::span<const uint8_t> s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+std::vector<uint8_t> copy_bytes(std::span<const uint8_t> s) {
+    return std::vector<uint8_t>(s.begin(), s.end());
+}
 
 }  // namespace
 
 void set_delete_horizon_flag(std::span<uint8_t> batch) {
-    const auto attributes = static_cast<uint16_t>(load_be16(batch.data() + attributes_position) | delete_horizon_bit);
+    const auto attributes =
+        static_cast<uint16_t>(load_be16(batch.data() + attributes_position) | delete_horizon_bit);
     store_be16(batch.data() + attributes_position, attributes);
-    uint32_t crc = protocol::crc32c(batch.data() + attributes_position, batch.size() - attributes_position);
+    uint32_t crc =
+        protocol::crc32c(batch.data() + attributes_position, batch.size() - attributes_position);
     store_be32(batch.data() + crc_position, crc);
 }
 
@@ -49,7 +54,8 @@ std::vector<uint8_t> make_empty_batch(const protocol::batch_header& h) {
     // Keep the timestamp type, transactional and control bits; an empty batch has no compression.
     uint16_t attributes = static_cast<uint16_t>(h.attributes & (0x08 | 0x10 | 0x20));
     store_be64(p + 0, static_cast<uint64_t>(h.base_offset));
-    store_be32(p + 8, static_cast<uint32_t>(protocol::batch_header_size - protocol::batch_overhead));
+    store_be32(p + 8,
+               static_cast<uint32_t>(protocol::batch_header_size - protocol::batch_overhead));
     store_be32(p + 12, static_cast<uint32_t>(h.partition_leader_epoch));
     p[16] = static_cast<uint8_t>(protocol::current_magic);
     store_be16(p + attributes_position, attributes);
@@ -60,7 +66,8 @@ std::vector<uint8_t> make_empty_batch(const protocol::batch_header& h) {
     store_be16(p + 51, static_cast<uint16_t>(h.producer_epoch));
     store_be32(p + 53, static_cast<uint32_t>(h.base_sequence));
     store_be32(p + 57, 0);
-    store_be32(p + crc_position, protocol::crc32c(p + attributes_position, out.size() - attributes_position));
+    store_be32(p + crc_position,
+               protocol::crc32c(p + attributes_position, out.size() - attributes_position));
     return out;
 }
 
@@ -181,7 +188,8 @@ std::error_code clean_task::run() {
         while (g.last + 1 < cleanable) {
             const source& next = sources_[g.last + 1];
             if (bytes + next.size > static_cast<uint64_t>(config_.segment_bytes) ||
-                index_bytes + next.index_bytes > static_cast<uint64_t>(config_.segment_index_bytes) ||
+                index_bytes + next.index_bytes >
+                    static_cast<uint64_t>(config_.segment_index_bytes) ||
                 next.end - 1 - sources_[i].base > std::numeric_limits<int32_t>::max()) {
                 break;
             }
@@ -222,7 +230,8 @@ std::error_code clean_task::run() {
                 std::span<const uint8_t> output = b.bytes;
                 int64_t batch_horizon = -1;
 
-                bool keep_as_is = h.is_control() || protocol::decode_batch(b.bytes, decoded) != protocol::batch_error::ok;
+                bool keep_as_is = h.is_control() || protocol::decode_batch(b.bytes, decoded) !=
+                                                        protocol::batch_error::ok;
                 if (!keep_as_is) {
                     const bool had_horizon = h.has_delete_horizon();
                     const int64_t horizon = had_horizon ? h.base_timestamp : -1;
@@ -255,8 +264,9 @@ std::error_code clean_task::run() {
                         }
                     } else if (kept.empty()) {
                         auto producer = producer_last.find(h.producer_id);
-                        bool producer_last_batch =
-                            h.producer_id >= 0 && producer != producer_last.end() && producer->second == h.last_offset();
+                        bool producer_last_batch = h.producer_id >= 0 &&
+                                                   producer != producer_last.end() &&
+                                                   producer->second == h.last_offset();
                         if (!producer_last_batch && !last_of_group) {
                             continue;  // the whole batch goes
                         }
@@ -297,7 +307,8 @@ std::error_code clean_task::run() {
                             opts.max_timestamp = h.max_timestamp;
                         }
                         if (kept_tombstone) {
-                            batch_horizon = had_horizon ? horizon : now + config_.delete_retention_ms;
+                            batch_horizon =
+                                had_horizon ? horizon : now + config_.delete_retention_ms;
                             opts.base_timestamp = batch_horizon;
                         }
                         try {
@@ -315,14 +326,16 @@ std::error_code clean_task::run() {
                 if (!rebuilt.empty()) {
                     output = rebuilt;
                 }
-                if (batch_horizon >= 0 && (next_delete_horizon_ < 0 || batch_horizon < next_delete_horizon_)) {
+                if (batch_horizon >= 0 &&
+                    (next_delete_horizon_ < 0 || batch_horizon < next_delete_horizon_)) {
                     next_delete_horizon_ = batch_horizon;
                 }
                 auto header = protocol::parse_batch_header(output);
                 if (!header) {
                     return fail(make_error_code(errc::corrupt_batch));
                 }
-                if (auto ec = out.append(header->last_offset(), header->max_timestamp, header->last_offset(), output, now)) {
+                if (auto ec = out.append(header->last_offset(), header->max_timestamp,
+                                         header->last_offset(), output, now)) {
                     return fail(ec);
                 }
                 stats_.bytes_written += output.size();

@@ -1,9 +1,10 @@
 #pragma once
 // Log compaction (cleanup.policy=compact), following Kafka's LogCleaner.
 //
-// Terms: the "clean" part of a log is what earlier rounds already compacted, the "dirty" part starts
-// at the cleaner checkpoint, and the cleanable range ends at the first "uncleanable" segment: the
-// active segment, a segment reaching the high watermark, or one newer than min.compaction.lag.ms.
+// Terms: the "clean" part of a log is what earlier rounds already compacted, the "dirty" part
+// starts at the cleaner checkpoint, and the cleanable range ends at the first "uncleanable"
+// segment: the active segment, a segment reaching the high watermark, or one newer than
+// min.compaction.lag.ms.
 //
 // One round:
 //  1. (owner thread) partition_log::prepare_clean takes a snapshot of the closed segments in the
@@ -12,19 +13,20 @@
 //     older than max.compaction.lag.ms, or when tombstone delete horizons written by an earlier
 //     round have passed.
 //  2. (any thread) clean_task::run builds a key -> latest offset map over the dirty part (bounded
-//     by the dedupe buffer size, stopping at a segment boundary), then rewrites every segment of the
-//     range, grouped so that a group fits segment.bytes / segment.index.bytes, into
+//     by the dedupe buffer size, stopping at a segment boundary), then rewrites every segment of
+//     the range, grouped so that a group fits segment.bytes / segment.index.bytes, into
 //     `<first base>.log.cleaned` (+ indexes), fsynced. A record is kept unless its key has a later
 //     offset in the map, it has no key, or it is a tombstone whose batch's delete horizon passed.
-//     Batches keep their base offset, last offset delta, producer id/epoch/sequence, compression and
-//     leader epoch; records keep their offsets. Unchanged batches are copied byte for byte; changed
-//     ones are rebuilt with protocol::build_batch. A batch emptied of records is dropped, except that
-//     an empty batch (header only) is kept when it is the last batch of its producer (so producer
-//     state survives) or the last batch of its group (so a swap's offset range covers every segment it
-//     replaces).
+//     Batches keep their base offset, last offset delta, producer id/epoch/sequence, compression
+//     and leader epoch; records keep their offsets. Unchanged batches are copied byte for byte;
+//     changed ones are rebuilt with protocol::build_batch. A batch emptied of records is dropped,
+//     except that an empty batch (header only) is kept when it is the last batch of its producer
+//     (so producer state survives) or the last batch of its group (so a swap's offset range covers
+//     every segment it replaces).
 //  3. (owner thread) partition_log::commit_clean swaps each group in: .cleaned -> .swap, old
 //     segments -> .deleted, .swap -> live name, with a directory fsync after each step; startup
-//     completes or discards an interrupted swap. The cleaner checkpoint moves to the end of the map.
+//     completes or discards an interrupted swap. The cleaner checkpoint moves to the end of the
+//     map.
 //
 // Tombstones follow KIP-534: the first round that sees a tombstone stamps its batch with a delete
 // horizon (now + delete.retention.ms, stored as the base timestamp with attribute bit 6); a later
@@ -58,10 +60,10 @@ struct cleaner_options {
 
 struct clean_stats {
     int64_t first_dirty_offset = 0;
-    int64_t end_offset = 0;              // the cleaner checkpoint after this round
+    int64_t end_offset = 0;  // the cleaner checkpoint after this round
     std::size_t segments_replaced = 0;
     std::size_t segments_written = 0;
-    std::size_t groups_skipped = 0;      // not swapped in because the log changed meanwhile
+    std::size_t groups_skipped = 0;  // not swapped in because the log changed meanwhile
     uint64_t bytes_read = 0;
     uint64_t bytes_written = 0;
     uint64_t records_read = 0;
@@ -84,10 +86,10 @@ private:
     friend class partition_log;
 
     struct source {
-        std::shared_ptr<segment> seg;                 // identity check at commit; not used by run()
+        std::shared_ptr<segment> seg;  // identity check at commit; not used by run()
         std::shared_ptr<const file_handle> file;
         int64_t base = 0;
-        int64_t end = 0;                              // next segment's base offset
+        int64_t end = 0;  // next segment's base offset
         uint64_t size = 0;
         uint64_t index_bytes = 0;
         int64_t last_modified_ms = 0;
@@ -108,8 +110,8 @@ private:
     int64_t first_dirty_ = 0;
     int64_t end_offset_ = 0;
     uint64_t truncation_generation_ = 0;
-    std::vector<source> sources_;   // closed segments from the first up to the end of the range
-    std::vector<source> tail_;      // the segments after the range, for producers' last batches
+    std::vector<source> sources_;  // closed segments from the first up to the end of the range
+    std::vector<source> tail_;     // the segments after the range, for producers' last batches
     std::vector<group> groups_;
     int64_t next_delete_horizon_ = -1;
     std::shared_ptr<int> in_progress_token_;

@@ -34,8 +34,12 @@ const std::error_category& log_category() noexcept {
     return instance;
 }
 
-std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), log_category()}; }
+std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), log_category()};
+}
 
-std::error_code errno_code() noexcept { return {errno, std::system_category()}; }
+std::error_code errno_code() noexcept {
+    return {errno, std::system_category()};
+}
 
 }  // namespace broker::log

@@ -4,7 +4,8 @@
 // Failures that the log reports as values: a request the log refuses (offset out of range, a batch
 // too large) or a malformed input. I/O failures travel as std::error_code in the system category
 // (errno values) so the server can tell "disk trouble" (KAFKA_STORAGE_ERROR, log dir offline) from
-// a refusal. `result<T>` is Boost.Outcome's result with std::error_code, as everywhere in the broker.
+// a refusal. `result<T>` is Boost.Outcome's result with std::error_code, as everywhere in the
+// broker.
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -26,13 +27,13 @@ enum class errc {
     record_batch_too_large,   // RECORD_BATCH_TOO_LARGE (18): batch larger than segment.bytes
     corrupt_batch,            // CORRUPT_MESSAGE (2): the bytes are not whole v2 batches
     invalid_offset,           // follower batch offsets below the log end or not increasing
-    log_closed,               // the log was closed or deleted (NOT_LEADER_OR_FOLLOWER / KAFKA_STORAGE_ERROR)
-    corrupt_file,             // a checkpoint or index file that cannot be parsed
-    invalid_config,           // INVALID_CONFIG (40): a topic config value out of range or unparsable
-    unknown_config,           // a topic config name this log does not know
-    log_exists,               // a partition directory exists twice across the log dirs
-    stale_clean,              // a cleaning result no longer matches the log (truncated meanwhile)
-    cleaning_in_progress,     // a second cleaning round was requested before the first finished
+    log_closed,      // the log was closed or deleted (NOT_LEADER_OR_FOLLOWER / KAFKA_STORAGE_ERROR)
+    corrupt_file,    // a checkpoint or index file that cannot be parsed
+    invalid_config,  // INVALID_CONFIG (40): a topic config value out of range or unparsable
+    unknown_config,  // a topic config name this log does not know
+    log_exists,      // a partition directory exists twice across the log dirs
+    stale_clean,     // a cleaning result no longer matches the log (truncated meanwhile)
+    cleaning_in_progress,  // a second cleaning round was requested before the first finished
 };
 
 const std::error_category& log_category() noexcept;

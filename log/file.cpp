@@ -8,7 +8,8 @@
 
 namespace broker::log {
 
-result<std::shared_ptr<file_handle>> file_handle::open(const std::filesystem::path& path, int flags) {
+result<std::shared_ptr<file_handle>> file_handle::open(const std::filesystem::path& path,
+                                                       int flags) {
     int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
     if (fd < 0) {
         return errno_code();
@@ -33,7 +34,8 @@ result<uint64_t> file_handle::size() const {
 result<std::size_t> read_some(int fd, std::span<uint8_t> out, uint64_t position) {
     std::size_t done = 0;
     while (done < out.size()) {
-        ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(position + done));
+        ssize_t n =
+            ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(position + done));
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -62,7 +64,8 @@ std::error_code read_exact(int fd, std::span<uint8_t> out, uint64_t position) {
 std::error_code write_all(int fd, std::span<const uint8_t> data, uint64_t position) {
     std::size_t done = 0;
     while (done < data.size()) {
-        ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(position + done));
+        ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done,
+                             static_cast<off_t>(position + done));
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -93,7 +96,8 @@ std::error_code sync_directory(const std::filesystem::path& dir) {
     return ec;
 }
 
-std::error_code replace_file(const std::filesystem::path& path, std::string_view content, bool durable) {
+std::error_code replace_file(const std::filesystem::path& path, std::string_view content,
+                             bool durable) {
     std::filesystem::path tmp = path;
     tmp += ".tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -101,7 +105,9 @@ std::error_code replace_file(const std::filesystem::path& path, std::string_view
         return errno_code();
     }
     std::error_code ec = write_all(
-        fd, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()), 0);
+        fd,
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()),
+        0);
     if (!ec && durable) {
         ec = sync_file(fd);
     }
@@ -116,7 +122,8 @@ std::error_code replace_file(const std::filesystem::path& path, std::string_view
         return ec;
     }
     if (durable) {
-        return sync_directory(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
+        return sync_directory(path.parent_path().empty() ? std::filesystem::path(".")
+                                                         : path.parent_path());
     }
     return {};
 }
@@ -147,7 +154,8 @@ result<std::string> read_small_file(const std::filesystem::path& path, std::size
 
 namespace broker::log {
 
-result<std::vector<std::filesystem::directory_entry>> list_directory(const std::filesystem::path& dir) {
+result<std::vector<std::filesystem::directory_entry>> list_directory(
+    const std::filesystem::path& dir) {
     std::vector<std::filesystem::directory_entry> out;
     std::error_code ec;
     std::filesystem::directory_iterator it(dir, ec);

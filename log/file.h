@@ -1,7 +1,8 @@
 #pragma once
-// Thin POSIX file helpers for the log: an owning file descriptor that read results share, positioned
-// reads and writes that retry on EINTR and short transfers, fsync of files and directories, and an
-// atomic small-file replace (temp file + fsync + rename + directory fsync) for checkpoint files.
+// Thin POSIX file helpers for the log: an owning file descriptor that read results share,
+// positioned reads and writes that retry on EINTR and short transfers, fsync of files and
+// directories, and an atomic small-file replace (temp file + fsync + rename + directory fsync) for
+// checkpoint files.
 //
 // file_handle is immutable after construction and may be used from any thread; the kernel
 // serialises concurrent pread/pwrite on one descriptor.
@@ -41,7 +42,8 @@ private:
 
 /// Reads exactly `out.size()` bytes at `position`; errc::corrupt_file if the file ends first.
 std::error_code read_exact(int fd, std::span<uint8_t> out, uint64_t position);
-/// Reads up to `out.size()` bytes at `position`; returns how many were read (less only at end of file).
+/// Reads up to `out.size()` bytes at `position`; returns how many were read (less only at end of
+/// file).
 result<std::size_t> read_some(int fd, std::span<uint8_t> out, uint64_t position);
 /// Writes all of `data` at `position`.
 std::error_code write_all(int fd, std::span<const uint8_t> data, uint64_t position);
@@ -51,10 +53,13 @@ std::error_code sync_file(int fd);
 std::error_code sync_directory(const std::filesystem::path& dir);
 /// Replaces `path` with `content` atomically: writes `path`.tmp, optionally fsyncs it, renames it
 /// over `path` and (when `durable`) fsyncs the directory.
-std::error_code replace_file(const std::filesystem::path& path, std::string_view content, bool durable);
+std::error_code replace_file(const std::filesystem::path& path, std::string_view content,
+                             bool durable);
 /// The entries of a directory (no recursion), without throwing.
-result<std::vector<std::filesystem::directory_entry>> list_directory(const std::filesystem::path& dir);
-/// Reads a whole small file. A missing file gives errc::no_such_file_or_directory (generic category).
+result<std::vector<std::filesystem::directory_entry>> list_directory(
+    const std::filesystem::path& dir);
+/// Reads a whole small file. A missing file gives errc::no_such_file_or_directory (generic
+/// category).
 result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_bytes);
 
 }  // namespace broker::log

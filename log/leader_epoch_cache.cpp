@@ -12,9 +12,11 @@ leader_epoch_cache leader_epoch_cache::load(std::filesystem::path file) {
             if (e.epoch < 0 || e.start_offset < 0) {
                 continue;
             }
-            // Re-apply the assignment rule so a hand-edited or stale file still yields a valid cache.
-            while (!cache.entries_.empty() && (cache.entries_.back().epoch >= e.epoch ||
-                                               cache.entries_.back().start_offset >= e.start_offset)) {
+            // Re-apply the assignment rule so a hand-edited or stale file still yields a valid
+            // cache.
+            while (!cache.entries_.empty() &&
+                   (cache.entries_.back().epoch >= e.epoch ||
+                    cache.entries_.back().start_offset >= e.start_offset)) {
                 cache.entries_.pop_back();
             }
             cache.entries_.push_back(e);
@@ -23,16 +25,20 @@ leader_epoch_cache leader_epoch_cache::load(std::filesystem::path file) {
     return cache;
 }
 
-std::error_code leader_epoch_cache::persist(bool durable) const { return write_epoch_checkpoint(file_, entries_, durable); }
+std::error_code leader_epoch_cache::persist(bool durable) const {
+    return write_epoch_checkpoint(file_, entries_, durable);
+}
 
 std::error_code leader_epoch_cache::assign(int32_t epoch, int64_t start_offset) {
     if (epoch < 0 || start_offset < 0) {
         return {};
     }
-    if (!entries_.empty() && entries_.back().epoch == epoch && entries_.back().start_offset <= start_offset) {
+    if (!entries_.empty() && entries_.back().epoch == epoch &&
+        entries_.back().start_offset <= start_offset) {
         return {};
     }
-    while (!entries_.empty() && (entries_.back().epoch >= epoch || entries_.back().start_offset >= start_offset)) {
+    while (!entries_.empty() &&
+           (entries_.back().epoch >= epoch || entries_.back().start_offset >= start_offset)) {
         entries_.pop_back();
     }
     entries_.push_back({epoch, start_offset});
@@ -69,7 +75,8 @@ std::optional<int32_t> leader_epoch_cache::epoch_for_offset(int64_t offset) cons
     return std::prev(it)->epoch;
 }
 
-std::pair<int32_t, int64_t> leader_epoch_cache::end_offset_for(int32_t requested_epoch, int64_t log_end_offset) const {
+std::pair<int32_t, int64_t> leader_epoch_cache::end_offset_for(int32_t requested_epoch,
+                                                               int64_t log_end_offset) const {
     if (requested_epoch == undefined_epoch) {
         return {undefined_epoch, undefined_epoch_offset};
     }
@@ -77,8 +84,9 @@ std::pair<int32_t, int64_t> leader_epoch_cache::end_offset_for(int32_t requested
         return {requested_epoch, log_end_offset};
     }
     // First entry with a larger epoch.
-    auto higher = std::upper_bound(entries_.begin(), entries_.end(), requested_epoch,
-                                   [](int32_t e, const epoch_entry& entry) { return e < entry.epoch; });
+    auto higher =
+        std::upper_bound(entries_.begin(), entries_.end(), requested_epoch,
+                         [](int32_t e, const epoch_entry& entry) { return e < entry.epoch; });
     if (higher == entries_.end()) {
         return {undefined_epoch, undefined_epoch_offset};
     }
@@ -100,9 +108,11 @@ std::error_code leader_epoch_cache::truncate_from_end(int64_t end_offset) {
 }
 
 std::error_code leader_epoch_cache::truncate_from_start(int64_t start_offset) {
-    // Entries starting at or before start_offset: keep only the last of them, moved to start_offset.
-    auto first_after = std::upper_bound(entries_.begin(), entries_.end(), start_offset,
-                                        [](int64_t o, const epoch_entry& e) { return o < e.start_offset; });
+    // Entries starting at or before start_offset: keep only the last of them, moved to
+    // start_offset.
+    auto first_after =
+        std::upper_bound(entries_.begin(), entries_.end(), start_offset,
+                         [](int64_t o, const epoch_entry& e) { return o < e.start_offset; });
     if (first_after == entries_.begin()) {
         return {};
     }

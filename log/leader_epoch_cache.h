@@ -5,8 +5,8 @@
 // change: durably (fsync) when an epoch is assigned, without fsync on truncation, since loading a
 // log re-truncates the cache against the log's start and end offsets.
 //
-// Entries are kept strictly increasing in both epoch and start offset (Kafka's invariant): assigning
-// an epoch removes any later entry that would break it.
+// Entries are kept strictly increasing in both epoch and start offset (Kafka's invariant):
+// assigning an epoch removes any later entry that would break it.
 //
 // Threading: owned by its partition_log, used on the owner thread only.
 #include <cstdint>
@@ -26,8 +26,9 @@ public:
     static constexpr int32_t undefined_epoch = -1;
     static constexpr int64_t undefined_epoch_offset = -1;
 
-    /// Loads the checkpoint file (missing = empty). A file that does not parse is ignored (the cache
-    /// starts empty) rather than failing the log, since the cache is rebuilt from later appends.
+    /// Loads the checkpoint file (missing = empty). A file that does not parse is ignored (the
+    /// cache starts empty) rather than failing the log, since the cache is rebuilt from later
+    /// appends.
     static leader_epoch_cache load(std::filesystem::path file);
 
     /// Records that `epoch` starts at `start_offset`. No-op when the latest entry already has this
@@ -44,11 +45,13 @@ public:
     /// OffsetForLeaderEpoch: (largest epoch <= requested, end offset of that epoch) where the end
     /// offset is the next epoch's start offset, or `log_end_offset` for the latest epoch.
     /// (-1, -1) when the requested epoch is undefined or above every known epoch.
-    std::pair<int32_t, int64_t> end_offset_for(int32_t requested_epoch, int64_t log_end_offset) const;
+    std::pair<int32_t, int64_t> end_offset_for(int32_t requested_epoch,
+                                               int64_t log_end_offset) const;
 
     /// Removes entries with start offset >= end_offset (the log was truncated to end_offset).
     std::error_code truncate_from_end(int64_t end_offset);
-    /// Drops entries wholly before start_offset; the entry in force there now starts at start_offset.
+    /// Drops entries wholly before start_offset; the entry in force there now starts at
+    /// start_offset.
     std::error_code truncate_from_start(int64_t start_offset);
     /// Removes every entry.
     std::error_code clear();

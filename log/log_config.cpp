@@ -61,16 +61,19 @@ const char* policy_name(cleanup_policy p) {
 }  // namespace
 
 std::error_code log_config::validate() const {
-    bool ok = segment_bytes >= 14 && segment_bytes <= int32_max && segment_ms >= 1 && segment_index_bytes >= 4 &&
-              segment_index_bytes <= int32_max && index_interval_bytes >= 0 && index_interval_bytes <= int32_max &&
+    bool ok = segment_bytes >= 14 && segment_bytes <= int32_max && segment_ms >= 1 &&
+              segment_index_bytes >= 4 && segment_index_bytes <= int32_max &&
+              index_interval_bytes >= 0 && index_interval_bytes <= int32_max &&
               retention_ms >= -1 && delete_retention_ms >= 0 && min_cleanable_dirty_ratio >= 0.0 &&
-              min_cleanable_dirty_ratio <= 1.0 && min_compaction_lag_ms >= 0 && max_compaction_lag_ms >= 1 &&
-              max_message_bytes >= 0 && max_message_bytes <= int32_max && flush_messages >= 1 && flush_ms >= 0 &&
+              min_cleanable_dirty_ratio <= 1.0 && min_compaction_lag_ms >= 0 &&
+              max_compaction_lag_ms >= 1 && max_message_bytes >= 0 &&
+              max_message_bytes <= int32_max && flush_messages >= 1 && flush_ms >= 0 &&
               file_delete_delay_ms >= 0;
     return ok ? std::error_code{} : make_error_code(errc::invalid_config);
 }
 
-std::error_code apply_topic_config(log_config& config, std::string_view name, std::string_view value) {
+std::error_code apply_topic_config(log_config& config, std::string_view name,
+                                   std::string_view value) {
     log_config next = config;
     int64_t* target = nullptr;
     if (name == "segment.bytes") {
@@ -146,7 +149,8 @@ std::vector<std::pair<std::string, std::string>> topic_config_entries(const log_
         {"max.compaction.lag.ms", num(c.max_compaction_lag_ms)},
         {"max.message.bytes", num(c.max_message_bytes)},
         {"message.timestamp.type",
-         c.message_timestamp_type == protocol::timestamp_type::log_append_time ? "LogAppendTime" : "CreateTime"},
+         c.message_timestamp_type == protocol::timestamp_type::log_append_time ? "LogAppendTime"
+                                                                               : "CreateTime"},
         {"min.cleanable.dirty.ratio", ratio},
         {"min.compaction.lag.ms", num(c.min_compaction_lag_ms)},
         {"retention.bytes", num(c.retention_bytes)},

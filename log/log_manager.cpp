@@ -14,7 +14,8 @@ namespace broker::log {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 /// 32 lowercase hex digits, the unique part of a `-delete` directory name (Kafka uses a UUID).
@@ -46,7 +47,8 @@ partition_offsets read_or_empty(const std::filesystem::path& path) {
     return r ? std::move(r).value() : partition_offsets{};
 }
 
-void as_owner(const owner_guard& guard, const topic_partition& tp, const std::function<void()>& work) {
+void as_owner(const owner_guard& guard, const topic_partition& tp,
+              const std::function<void()>& work) {
     if (guard) {
         guard(tp, work);
     } else {
@@ -100,7 +102,8 @@ std::error_code log_manager::load_dir(std::size_t dir_index) {
     partition_offsets log_starts = read_or_empty(dir / log_start_checkpoint_name);
     partition_offsets cleaner_offsets = read_or_empty(dir / cleaner_checkpoint_name);
     partition_offsets high_watermarks = read_or_empty(dir / high_watermark_checkpoint_name);
-    if (!recovery_points.empty() || !log_starts.empty() || !cleaner_offsets.empty() || !high_watermarks.empty()) {
+    if (!recovery_points.empty() || !log_starts.empty() || !cleaner_offsets.empty() ||
+        !high_watermarks.empty()) {
         found_checkpoint_entries_ = true;
     }
 
@@ -170,7 +173,8 @@ std::shared_ptr<partition_log> log_manager::get(const topic_partition& tp) const
     return it == logs_.end() ? nullptr : it->second.log;
 }
 
-result<std::shared_ptr<partition_log>> log_manager::get_or_create(const topic_partition& tp, const log_config& config) {
+result<std::shared_ptr<partition_log>> log_manager::get_or_create(const topic_partition& tp,
+                                                                  const log_config& config) {
     std::lock_guard lock(mutex_);
     if (auto it = logs_.find(tp); it != logs_.end()) {
         return it->second.log;
@@ -183,7 +187,8 @@ result<std::shared_ptr<partition_log>> log_manager::get_or_create(const topic_pa
     for (const auto& [key, e] : logs_) {
         ++counts[e.dir_index];
     }
-    std::size_t dir_index = static_cast<std::size_t>(std::min_element(counts.begin(), counts.end()) - counts.begin());
+    std::size_t dir_index =
+        static_cast<std::size_t>(std::min_element(counts.begin(), counts.end()) - counts.begin());
     partition_log_options o;
     o.dir = options_.log_dirs[dir_index] / tp.dir_name();
     o.partition = tp;
@@ -311,7 +316,7 @@ std::error_code log_manager::write_checkpoints() {
 }
 
 retention_pass_result log_manager::run_retention(int64_t now_ms, const partition_filter& owned,
-                                                const owner_guard& guard) {
+                                                 const owner_guard& guard) {
     retention_pass_result out;
     for (const auto& [tp, log] : selected(owned)) {
         result<retention_result> r = retention_result{};
@@ -354,11 +359,13 @@ retention_pass_result log_manager::run_retention(int64_t now_ms, const partition
     return out;
 }
 
-cleaner_pass_result log_manager::run_cleaner(int64_t now_ms, const partition_filter& owned, const owner_guard& guard) {
+cleaner_pass_result log_manager::run_cleaner(int64_t now_ms, const partition_filter& owned,
+                                             const owner_guard& guard) {
     cleaner_pass_result out;
     for (const auto& [tp, log] : selected(owned)) {
         std::unique_ptr<clean_task> task;
-        as_owner(guard, tp, [&, &log = log] { task = log->prepare_clean(now_ms, options_.cleaner); });
+        as_owner(guard, tp,
+                 [&, &log = log] { task = log->prepare_clean(now_ms, options_.cleaner); });
         if (!task) {
             continue;
         }
@@ -387,7 +394,8 @@ cleaner_pass_result log_manager::run_cleaner(int64_t now_ms, const partition_fil
     return out;
 }
 
-std::error_code log_manager::flush_due_logs(int64_t now_ms, const partition_filter& owned, const owner_guard& guard) {
+std::error_code log_manager::flush_due_logs(int64_t now_ms, const partition_filter& owned,
+                                            const owner_guard& guard) {
     std::error_code first;
     for (const auto& [tp, log] : selected(owned)) {
         std::optional<flush_request> request;

@@ -75,7 +75,8 @@ struct cleaner_pass_result {
 
 class log_manager {
 public:
-    static constexpr const char* recovery_point_checkpoint_name = "recovery-point-offset-checkpoint";
+    static constexpr const char* recovery_point_checkpoint_name =
+        "recovery-point-offset-checkpoint";
     static constexpr const char* log_start_checkpoint_name = "log-start-offset-checkpoint";
     static constexpr const char* cleaner_checkpoint_name = "cleaner-offset-checkpoint";
     static constexpr const char* high_watermark_checkpoint_name = "replication-offset-checkpoint";
@@ -92,7 +93,8 @@ public:
     /// The log of a partition, or nullptr.
     std::shared_ptr<partition_log> get(const topic_partition& tp) const;
     /// The existing log, or a new empty one in the log dir holding the fewest partitions.
-    result<std::shared_ptr<partition_log>> get_or_create(const topic_partition& tp, const log_config& config);
+    result<std::shared_ptr<partition_log>> get_or_create(const topic_partition& tp,
+                                                         const log_config& config);
     /// Deletes a partition: closes its log, renames its directory to `...-delete`, and removes it
     /// after file.delete.delay.ms (on a later run_retention) or at the next startup. Call on the
     /// partition's owner thread once the server no longer uses the log. No-op for an unknown one.
@@ -113,10 +115,12 @@ public:
                                         const owner_guard& guard = {});
     /// One cleaning round on every (owned) compacted log that is dirty enough: prepare_clean and
     /// commit_clean under `guard`, clean_task::run outside it, all on the calling thread.
-    cleaner_pass_result run_cleaner(int64_t now_ms, const partition_filter& owned = {}, const owner_guard& guard = {});
+    cleaner_pass_result run_cleaner(int64_t now_ms, const partition_filter& owned = {},
+                                    const owner_guard& guard = {});
     /// Flushes every (owned) log whose flush.messages / flush.ms is reached (prepare/complete under
     /// `guard`, the fsyncs outside it).
-    std::error_code flush_due_logs(int64_t now_ms, const partition_filter& owned = {}, const owner_guard& guard = {});
+    std::error_code flush_due_logs(int64_t now_ms, const partition_filter& owned = {},
+                                   const owner_guard& guard = {});
     /// Clean shutdown: closes (flushes) every log, writes the checkpoints and the clean-shutdown
     /// markers. The manager holds no logs afterwards.
     std::error_code shutdown();
@@ -133,7 +137,8 @@ private:
 
     explicit log_manager(log_manager_options options);
     std::error_code load_dir(std::size_t dir_index);
-    std::vector<std::pair<topic_partition, std::shared_ptr<partition_log>>> selected(const partition_filter& owned) const;
+    std::vector<std::pair<topic_partition, std::shared_ptr<partition_log>>> selected(
+        const partition_filter& owned) const;
 
     log_manager_options options_;
     bool had_clean_shutdown_ = true;

@@ -44,7 +44,9 @@ std::error_code set_length(int fd, uint64_t bytes) {
 mapped_index::mapped_index(std::filesystem::path path, std::size_t entry_size)
     : path_(std::move(path)), entry_size_(entry_size) {}
 
-mapped_index::~mapped_index() { unmap(); }
+mapped_index::~mapped_index() {
+    unmap();
+}
 
 void mapped_index::unmap() {
     if (base_ != nullptr) {
@@ -65,7 +67,8 @@ std::error_code mapped_index::map(uint64_t bytes, bool writable) {
     if (fd.get() < 0) {
         return errno_code();
     }
-    void* p = ::mmap(nullptr, bytes, writable ? (PROT_READ | PROT_WRITE) : PROT_READ, MAP_SHARED, fd.get(), 0);
+    void* p = ::mmap(nullptr, bytes, writable ? (PROT_READ | PROT_WRITE) : PROT_READ, MAP_SHARED,
+                     fd.get(), 0);
     if (p == MAP_FAILED) {
         return errno_code();
     }

@@ -26,8 +26,8 @@ public:
     mapped_index(const mapped_index&) = delete;
     mapped_index& operator=(const mapped_index&) = delete;
 
-    /// Opens the file, creating it if missing. The entry count is the file size divided by the entry
-    /// size (a partial trailing entry is ignored). With `writable`, the file is extended to
+    /// Opens the file, creating it if missing. The entry count is the file size divided by the
+    /// entry size (a partial trailing entry is ignored). With `writable`, the file is extended to
     /// `max_bytes` and mapped read-write; otherwise the entries are mapped read-only.
     std::error_code open(uint64_t max_bytes, bool writable);
     /// Extends (or shrinks, never below the current entries) the preallocation and maps read-write.

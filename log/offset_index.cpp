@@ -36,7 +36,8 @@ offset_position offset_index::lookup(int64_t target) const {
     return entry(lo - 1);
 }
 
-std::optional<offset_position> offset_index::last_entry_before(uint64_t position, int64_t offset_bound) const {
+std::optional<offset_position> offset_index::last_entry_before(uint64_t position,
+                                                               int64_t offset_bound) const {
     // Both fields increase along the index, so the entries satisfying each condition form a prefix;
     // the answer is the last entry of the shorter prefix.
     std::size_t lo = 0;

@@ -7,8 +7,8 @@
 //                               batches appended together) whose last offset is that offset
 // Entries are strictly increasing in both fields. One entry is added when more than
 // index.interval.bytes were appended since the previous one, so a lookup costs a binary search plus
-// a scan of at most about index.interval.bytes of batch headers. The file carries no checksum: it is
-// derived data, rebuilt from the log when missing or suspect.
+// a scan of at most about index.interval.bytes of batch headers. The file carries no checksum: it
+// is derived data, rebuilt from the log when missing or suspect.
 //
 // Threading: see mapped_index (owner thread; flush() from any thread).
 #include <cstddef>
@@ -31,10 +31,13 @@ class offset_index {
 public:
     static constexpr std::size_t entry_size = 8;
 
-    offset_index(std::filesystem::path path, int64_t base_offset) : file_(std::move(path), entry_size), base_(base_offset) {}
+    offset_index(std::filesystem::path path, int64_t base_offset)
+        : file_(std::move(path), entry_size), base_(base_offset) {}
 
     /// Opens or creates the file; see mapped_index::open.
-    std::error_code open(uint64_t max_bytes, bool writable) { return file_.open(max_bytes, writable); }
+    std::error_code open(uint64_t max_bytes, bool writable) {
+        return file_.open(max_bytes, writable);
+    }
     std::error_code make_writable(uint64_t max_bytes) { return file_.make_writable(max_bytes); }
     std::error_code trim() { return file_.trim(); }
     std::error_code flush() const { return file_.flush(); }

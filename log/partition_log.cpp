@@ -32,7 +32,8 @@ std::optional<int64_t> parse_segment_name(const std::string& name, const std::st
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::error_code unlink_if_exists(const std::filesystem::path& p) {
@@ -51,7 +52,8 @@ result<std::vector<uint8_t>> read_result::read_all() const {
     std::vector<uint8_t> out(size_bytes);
     std::size_t at = 0;
     for (const auto& r : regions) {
-        if (auto ec = read_exact(r.fd(), std::span<uint8_t>(out.data() + at, r.length), r.position)) {
+        if (auto ec =
+                read_exact(r.fd(), std::span<uint8_t>(out.data() + at, r.length), r.position)) {
             return ec;
         }
         at += r.length;
@@ -168,7 +170,8 @@ std::error_code partition_log::load(const partition_log_options& options) {
         live.insert(*base);
         renamed = true;
     }
-    // Index .swap files without their .log.swap belong to a swap that never reached its commit point.
+    // Index .swap files without their .log.swap belong to a swap that never reached its commit
+    // point.
     names = file_names();
     if (!names) {
         return names.error();
@@ -220,8 +223,9 @@ std::error_code partition_log::load(const partition_log_options& options) {
         segments_.emplace(base, std::move(seg).value());
         if (cut && !last) {
             for (std::size_t j = i + 1; j < bases.size(); ++j) {
-                for (const auto& p : {segment::log_path(dir_, bases[j]), segment::index_path(dir_, bases[j]),
-                                      segment::time_index_path(dir_, bases[j])}) {
+                for (const auto& p :
+                     {segment::log_path(dir_, bases[j]), segment::index_path(dir_, bases[j]),
+                      segment::time_index_path(dir_, bases[j])}) {
                     if (auto e = unlink_if_exists(p)) {
                         return e;
                     }
@@ -264,8 +268,8 @@ std::error_code partition_log::load(const partition_log_options& options) {
     log_start_.store(start);
 
     if (recovered_any) {
-        // What recovery validated came from the page cache; make it (and the truncations) durable so
-        // the next unclean start need not scan it again.
+        // What recovery validated came from the page cache; make it (and the truncations) durable
+        // so the next unclean start need not scan it again.
         for (const auto& [base, seg] : segments_) {
             if (seg->recovered()) {
                 if (auto e = seg->flush()) {
@@ -332,12 +336,13 @@ std::vector<offset> partition_log::segment_base_offsets() const {
 // ---------------------------------------------------------------------------------------------
 // append
 
-std::error_code partition_log::maybe_roll(std::size_t bytes, int64_t first_offset, int64_t last_offset,
-                                          int64_t now_ms, bool& rolled) {
+std::error_code partition_log::maybe_roll(std::size_t bytes, int64_t first_offset,
+                                          int64_t last_offset, int64_t now_ms, bool& rolled) {
     rolled = false;
     segment& seg = active();
     if (seg.empty()) {
-        if (last_offset - seg.base_offset() <= max_relative_offset && first_offset >= seg.base_offset()) {
+        if (last_offset - seg.base_offset() <= max_relative_offset &&
+            first_offset >= seg.base_offset()) {
             return {};
         }
         // An empty active segment whose base cannot hold these offsets is replaced by one at the
@@ -361,7 +366,8 @@ std::error_code partition_log::maybe_roll(std::size_t bytes, int64_t first_offse
         return {};
     }
     bool full_by_size = seg.size() + bytes > static_cast<uint64_t>(config_.segment_bytes);
-    bool full_by_time = seg.rolling_base_ms() >= 0 && now_ms - seg.rolling_base_ms() > config_.segment_ms;
+    bool full_by_time =
+        seg.rolling_base_ms() >= 0 && now_ms - seg.rolling_base_ms() > config_.segment_ms;
     bool offsets_overflow = last_offset - seg.base_offset() > max_relative_offset;
     // A segment left read-only by a roll that failed half-way is replaced now.
     bool closed = !seg.writable();
@@ -407,7 +413,8 @@ std::error_code partition_log::roll(int64_t new_base) {
 std::error_code partition_log::write_batches(std::span<const uint8_t> bytes, int64_t last_offset,
                                              int64_t max_timestamp, int64_t offset_of_max_timestamp,
                                              int64_t now_ms) {
-    if (auto ec = active().append(last_offset, max_timestamp, offset_of_max_timestamp, bytes, now_ms)) {
+    if (auto ec =
+            active().append(last_offset, max_timestamp, offset_of_max_timestamp, bytes, now_ms)) {
         return ec;
     }
     log_end_.store(last_offset + 1, std::memory_order_release);
@@ -432,7 +439,8 @@ result<append_result> partition_log::append(std::span<uint8_t> batch, int32_t le
     if (static_cast<int64_t>(batch.size()) > config_.segment_bytes) {
         return make_error_code(errc::record_batch_too_large);
     }
-    const bool append_time = config_.message_timestamp_type == protocol::timestamp_type::log_append_time;
+    const bool append_time =
+        config_.message_timestamp_type == protocol::timestamp_type::log_append_time;
     const int64_t now = append_time ? clock_->now_ms() : clock_->coarse_now_ms();
     const int64_t base = log_end_.load();
     if (base > std::numeric_limits<int64_t>::max() - 1 - header->last_offset_delta) {
@@ -493,7 +501,8 @@ result<append_result> partition_log::append_as_follower(std::span<uint8_t> batch
             return make_error_code(errc::record_batch_too_large);
         }
         if (header->base_offset < expected ||
-            header->base_offset > std::numeric_limits<int64_t>::max() - 1 - header->last_offset_delta) {
+            header->base_offset >
+                std::numeric_limits<int64_t>::max() - 1 - header->last_offset_delta) {
             return make_error_code(errc::invalid_offset);
         }
         expected = header->last_offset() + 1;
@@ -510,14 +519,16 @@ result<append_result> partition_log::append_as_follower(std::span<uint8_t> batch
     // Write runs of batches that fit the active segment with one write each.
     for (std::size_t i = 0; i < list.size();) {
         bool rolled = false;
-        if (auto ec = maybe_roll(list[i].size, list[i].header.base_offset, list[i].header.last_offset(), now, rolled)) {
+        if (auto ec = maybe_roll(list[i].size, list[i].header.base_offset,
+                                 list[i].header.last_offset(), now, rolled)) {
             return ec;
         }
         out.rolled = out.rolled || rolled;
         const segment& seg = active();
         uint64_t bytes = list[i].size;
         std::size_t j = i + 1;
-        while (j < list.size() && seg.size() + bytes + list[j].size <= static_cast<uint64_t>(config_.segment_bytes) &&
+        while (j < list.size() &&
+               seg.size() + bytes + list[j].size <= static_cast<uint64_t>(config_.segment_bytes) &&
                list[j].header.last_offset() - seg.base_offset() <= max_relative_offset) {
             bytes += list[j].size;
             ++j;
@@ -536,8 +547,9 @@ result<append_result> partition_log::append_as_follower(std::span<uint8_t> batch
                 offset_of_max = h.last_offset();
             }
         }
-        if (auto ec = write_batches(batches.subspan(list[i].begin, bytes), list[j - 1].header.last_offset(),
-                                    max_timestamp, offset_of_max, now)) {
+        if (auto ec = write_batches(batches.subspan(list[i].begin, bytes),
+                                    list[j - 1].header.last_offset(), max_timestamp, offset_of_max,
+                                    now)) {
             return ec;
         }
         i = j;
@@ -633,7 +645,8 @@ result<std::optional<timestamp_offset>> partition_log::offset_of_max_timestamp()
     }
     const segment* best = nullptr;
     for (const auto& [base, seg] : segments_) {
-        if (!seg->empty() && seg->max_timestamp() >= 0 && (best == nullptr || seg->max_timestamp() > best->max_timestamp())) {
+        if (!seg->empty() && seg->max_timestamp() >= 0 &&
+            (best == nullptr || seg->max_timestamp() > best->max_timestamp())) {
             best = seg.get();
         }
     }
@@ -681,7 +694,8 @@ void partition_log::schedule_delete(std::vector<std::filesystem::path> files, in
     pending_deletes_.push_back({std::move(files), now_ms + config_.file_delete_delay_ms});
 }
 
-std::error_code partition_log::remove_segment(std::map<int64_t, std::shared_ptr<segment>>::iterator it, int64_t now_ms) {
+std::error_code partition_log::remove_segment(
+    std::map<int64_t, std::shared_ptr<segment>>::iterator it, int64_t now_ms) {
     std::shared_ptr<segment> seg = it->second;
     segments_.erase(it);
     // Renaming first means a crash before the unlink leaves a file startup recognises as garbage,
@@ -933,7 +947,9 @@ std::error_code partition_log::flush(offset up_to) {
     return {};
 }
 
-std::error_code partition_log::flush() { return flush(log_end_offset()); }
+std::error_code partition_log::flush() {
+    return flush(log_end_offset());
+}
 
 bool partition_log::flush_due(int64_t now_ms) const {
     const int64_t unflushed = log_end_.load() - recovery_point_.load();
@@ -949,8 +965,10 @@ bool partition_log::flush_due(int64_t now_ms) const {
 // ---------------------------------------------------------------------------------------------
 // cleaning
 
-std::unique_ptr<clean_task> partition_log::prepare_clean(int64_t now_ms, const cleaner_options& options) {
-    if (closed_ || !compacts(config_.policy) || cleaning_token_.lock() != nullptr || segments_.size() < 2) {
+std::unique_ptr<clean_task> partition_log::prepare_clean(int64_t now_ms,
+                                                         const cleaner_options& options) {
+    if (closed_ || !compacts(config_.policy) || cleaning_token_.lock() != nullptr ||
+        segments_.size() < 2) {
         return nullptr;
     }
     const int64_t hw = high_watermark_.load();
@@ -978,7 +996,8 @@ std::unique_ptr<clean_task> partition_log::prepare_clean(int64_t now_ms, const c
         if (end > hw) {
             break;
         }
-        if (config_.min_compaction_lag_ms > 0 && it->second->largest_timestamp() > now_ms - config_.min_compaction_lag_ms) {
+        if (config_.min_compaction_lag_ms > 0 &&
+            it->second->largest_timestamp() > now_ms - config_.min_compaction_lag_ms) {
             break;
         }
         task->sources_.push_back(snapshot(it->second, end));
@@ -988,11 +1007,12 @@ std::unique_ptr<clean_task> partition_log::prepare_clean(int64_t now_ms, const c
     }
     for (auto it = segments_.upper_bound(task->sources_.back().base); it != segments_.end(); ++it) {
         auto next = std::next(it);
-        task->tail_.push_back(snapshot(it->second, next == segments_.end() ? log_end_.load() : next->first));
+        task->tail_.push_back(
+            snapshot(it->second, next == segments_.end() ? log_end_.load() : next->first));
     }
     task->end_offset_ = task->sources_.back().end;
-    task->first_dirty_ = std::clamp(std::max(cleaner_checkpoint_.load(), start), task->sources_.front().base,
-                                    task->end_offset_);
+    task->first_dirty_ = std::clamp(std::max(cleaner_checkpoint_.load(), start),
+                                    task->sources_.front().base, task->end_offset_);
 
     uint64_t dirty = 0;
     uint64_t clean = 0;
@@ -1008,7 +1028,8 @@ std::unique_ptr<clean_task> partition_log::prepare_clean(int64_t now_ms, const c
             clean += s.size;
         }
     }
-    const double ratio = dirty + clean == 0 ? 0.0 : static_cast<double>(dirty) / static_cast<double>(dirty + clean);
+    const double ratio =
+        dirty + clean == 0 ? 0.0 : static_cast<double>(dirty) / static_cast<double>(dirty + clean);
     const bool horizon_passed = next_delete_horizon_ >= 0 && now_ms >= next_delete_horizon_;
     const bool dirty_enough = dirty > 0 && ratio >= config_.min_cleanable_dirty_ratio;
     if (!dirty_enough && !(dirty > 0 && overdue) && !horizon_passed) {
@@ -1057,8 +1078,8 @@ result<clean_stats> partition_log::commit_clean(std::unique_ptr<clean_task> task
         for (std::size_t i = g.first; i <= g.last; ++i) {
             const auto& s = task->sources_[i];
             auto it = segments_.find(s.base);
-            if (it == segments_.end() || it->second != s.seg || it->second->writable() || it->second->size() != s.size ||
-                std::next(it) == segments_.end()) {
+            if (it == segments_.end() || it->second != s.seg || it->second->writable() ||
+                it->second->size() != s.size || std::next(it) == segments_.end()) {
                 unchanged = false;
                 break;
             }

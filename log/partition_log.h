@@ -8,10 +8,10 @@
 //  - The active segment rolls at segment.bytes, after segment.ms, when an index is full, or when
 //    the next batch's offsets would not fit the 32-bit relative offsets of the indexes.
 //  - Reads return file regions (descriptor, position, length) of whole batches so the server can
-//    sendfile them. A region shares ownership of the segment's descriptor: a segment that is deleted,
-//    compacted away or truncated-away while a response is in flight stays readable. (A truncation
-//    inside the active segment shrinks the file itself; a region read before it may then come up
-//    short, which the sender must treat as end of data, as with Kafka.)
+//    sendfile them. A region shares ownership of the segment's descriptor: a segment that is
+//    deleted, compacted away or truncated-away while a response is in flight stays readable. (A
+//    truncation inside the active segment shrinks the file itself; a region read before it may then
+//    come up short, which the sender must treat as end of data, as with Kafka.)
 //  - Offsets tracked: log start offset (first offset that may be read), log end offset (next offset
 //    to assign), high watermark (advanced by the caller, clamped to [start, end]), recovery point
 //    (every offset below it has been fsynced).
@@ -57,11 +57,12 @@ namespace broker::log {
 
 /// What an append did.
 struct append_result {
-    offset base_offset;                      // offset of the first record
-    offset last_offset;                      // offset of the last record
-    int64_t log_append_time = no_timestamp;  // the broker's timestamp when LogAppendTime applies, else -1
+    offset base_offset;  // offset of the first record
+    offset last_offset;  // offset of the last record
+    int64_t log_append_time =
+        no_timestamp;  // the broker's timestamp when LogAppendTime applies, else -1
     offset log_start_offset;
-    bool rolled = false;                     // a new segment was started for this append
+    bool rolled = false;  // a new segment was started for this append
 };
 
 /// A byte range of a segment file holding whole batches; shares ownership of the descriptor.
@@ -75,9 +76,9 @@ struct file_region {
 /// The result of a read by offset.
 struct read_result {
     std::vector<file_region> regions;  // in log order; concatenated they are whole batches
-    offset first_offset;               // base offset of the first batch (may be below the requested offset)
-    offset next_offset;                // where the next read should start (the requested offset if empty)
-    uint64_t size_bytes = 0;           // sum of region lengths
+    offset first_offset;      // base offset of the first batch (may be below the requested offset)
+    offset next_offset;       // where the next read should start (the requested offset if empty)
+    uint64_t size_bytes = 0;  // sum of region lengths
 
     bool empty() const { return regions.empty(); }
     /// Copies the regions into memory (tests, internal topics).
@@ -87,8 +88,8 @@ struct read_result {
 /// A ListOffsets answer.
 struct timestamp_offset {
     int64_t timestamp = no_timestamp;
-    offset offset_value;                 // the record's offset
-    std::optional<int32_t> leader_epoch; // partition leader epoch of its batch, when known
+    offset offset_value;                  // the record's offset
+    std::optional<int32_t> leader_epoch;  // partition leader epoch of its batch, when known
 };
 
 /// What one retention pass did.
@@ -100,15 +101,15 @@ struct retention_result {
 
 /// Everything partition_log::open needs.
 struct partition_log_options {
-    std::filesystem::path dir;            // the partition directory; created when missing
+    std::filesystem::path dir;  // the partition directory; created when missing
     topic_partition partition;
     log_config config;
     const clock* time = &system_clock::instance();
-    bool had_clean_shutdown = false;      // true: trust the indexes (sanity-checked), skip validation
-    std::optional<offset> recovery_point;     // from recovery-point-offset-checkpoint (unset: 0)
-    std::optional<offset> log_start_offset;   // from log-start-offset-checkpoint
-    std::optional<offset> cleaner_checkpoint; // from cleaner-offset-checkpoint
-    std::optional<offset> high_watermark;     // from replication-offset-checkpoint (unset: log end)
+    bool had_clean_shutdown = false;  // true: trust the indexes (sanity-checked), skip validation
+    std::optional<offset> recovery_point;      // from recovery-point-offset-checkpoint (unset: 0)
+    std::optional<offset> log_start_offset;    // from log-start-offset-checkpoint
+    std::optional<offset> cleaner_checkpoint;  // from cleaner-offset-checkpoint
+    std::optional<offset> high_watermark;  // from replication-offset-checkpoint (unset: log end)
     /// fsync the old segment inline when the active segment rolls (Kafka does this on a scheduler
     /// thread). With false the roll only records the need; the owner should then run
     /// prepare_flush(roll offset) on a worker (see pending_roll_flush()).
@@ -145,8 +146,8 @@ class partition_log {
 public:
     /// Opens (or creates) the partition directory: completes or discards interrupted compaction
     /// swaps, removes leftover .deleted/.cleaned files, loads the segments (validating everything
-    /// after the recovery point when the shutdown was unclean, truncating a bad tail) and the leader
-    /// epoch cache. See docs/log-format.md, "Recovery".
+    /// after the recovery point when the shutdown was unclean, truncating a bad tail) and the
+    /// leader epoch cache. See docs/log-format.md, "Recovery".
     static result<std::unique_ptr<partition_log>> open(partition_log_options options);
 
     partition_log(const partition_log&) = delete;
@@ -162,17 +163,25 @@ public:
 
     /// cleanup.policy; readable from any thread (log_manager writes cleaner checkpoints for
     /// compacted logs only).
-    cleanup_policy policy() const { return static_cast<cleanup_policy>(policy_.load(std::memory_order_acquire)); }
+    cleanup_policy policy() const {
+        return static_cast<cleanup_policy>(policy_.load(std::memory_order_acquire));
+    }
 
     // Offsets; readable from any thread.
     offset log_start_offset() const { return offset(log_start_.load(std::memory_order_acquire)); }
     offset log_end_offset() const { return offset(log_end_.load(std::memory_order_acquire)); }
-    offset high_watermark() const { return offset(high_watermark_.load(std::memory_order_acquire)); }
-    offset recovery_point() const { return offset(recovery_point_.load(std::memory_order_acquire)); }
-    offset cleaner_checkpoint() const { return offset(cleaner_checkpoint_.load(std::memory_order_acquire)); }
+    offset high_watermark() const {
+        return offset(high_watermark_.load(std::memory_order_acquire));
+    }
+    offset recovery_point() const {
+        return offset(recovery_point_.load(std::memory_order_acquire));
+    }
+    offset cleaner_checkpoint() const {
+        return offset(cleaner_checkpoint_.load(std::memory_order_acquire));
+    }
 
-    /// Sets the high watermark, clamped to [log start, log end]. A single node sets it to the log end
-    /// offset after each append.
+    /// Sets the high watermark, clamped to [log start, log end]. A single node sets it to the log
+    /// end offset after each append.
     void set_high_watermark(offset hw);
 
     /// Total bytes of all segments' .log files.
@@ -182,10 +191,11 @@ public:
     bool closed() const { return closed_; }
 
     /// Appends one producer batch as leader. `batch` must be exactly one v2 batch whose CRC the
-    /// caller has checked. Assigns offsets from the log end offset (rewriting base_offset in place),
-    /// stamps `leader_epoch` into the header when >= 0 (and records it in the epoch cache), and
-    /// applies LogAppendTime when the topic asks for it. Errors: errc::corrupt_batch (not exactly
-    /// one batch), errc::message_too_large, errc::record_batch_too_large, errc::log_closed, I/O.
+    /// caller has checked. Assigns offsets from the log end offset (rewriting base_offset in
+    /// place), stamps `leader_epoch` into the header when >= 0 (and records it in the epoch cache),
+    /// and applies LogAppendTime when the topic asks for it. Errors: errc::corrupt_batch (not
+    /// exactly one batch), errc::message_too_large, errc::record_batch_too_large, errc::log_closed,
+    /// I/O.
     result<append_result> append(std::span<uint8_t> batch, int32_t leader_epoch = -1);
 
     /// Appends batches that already carry their offsets (a follower copying the leader, or
@@ -207,14 +217,15 @@ public:
 
     // Leader epochs.
     const leader_epoch_cache& leader_epochs() const { return epochs_; }
-    /// Records that `epoch` starts at `start` (a new leader assigns its epoch at the log end offset).
+    /// Records that `epoch` starts at `start` (a new leader assigns its epoch at the log end
+    /// offset).
     std::error_code assign_leader_epoch(int32_t epoch, offset start);
     /// OffsetForLeaderEpoch: (epoch, end offset); (-1, -1) when unknown.
     std::pair<int32_t, offset> end_offset_for_epoch(int32_t epoch) const;
 
     /// Deletes closed segments by retention.ms and retention.bytes (when cleanup.policy includes
-    /// delete) and segments wholly below the log start offset (always); never the active segment and
-    /// never data at or above the high watermark. Also unlinks .deleted files whose
+    /// delete) and segments wholly below the log start offset (always); never the active segment
+    /// and never data at or above the high watermark. Also unlinks .deleted files whose
     /// file.delete.delay.ms passed.
     result<retention_result> run_retention(int64_t now_ms);
     /// DeleteRecords: moves the log start offset to `new_start` (must be <= high watermark) and
@@ -229,22 +240,25 @@ public:
 
     /// fsync everything appended so far; the recovery point becomes the log end offset.
     std::error_code flush();
-    /// fsync so that offsets below `up_to` are durable; no-op when the recovery point is already there.
+    /// fsync so that offsets below `up_to` are durable; no-op when the recovery point is already
+    /// there.
     std::error_code flush(offset up_to);
     /// Owner thread: what a flush to `up_to` needs (empty when already durable).
     flush_request prepare_flush(offset up_to);
     /// Owner thread: records a finished flush_request (advances the recovery point unless the log
     /// was truncated meanwhile).
     void complete_flush(const flush_request& request);
-    /// flush.messages / flush.ms reached, or a rolled segment awaits its fsync (flush_on_roll=false);
-    /// the caller then flushes (flush(), or prepare_flush/run/complete_flush off the owner).
+    /// flush.messages / flush.ms reached, or a rolled segment awaits its fsync
+    /// (flush_on_roll=false); the caller then flushes (flush(), or prepare_flush/run/complete_flush
+    /// off the owner).
     bool flush_due(int64_t now_ms) const;
     /// With flush_on_roll=false: the offset a roll wants durable (0 when none pending).
     offset pending_roll_flush() const { return offset(pending_roll_flush_); }
 
     /// Owner thread: the next cleaning round for cleanup.policy=compact, or nullptr when the log is
-    /// not compacted, not dirty enough, or a round is already in progress. The task holds a snapshot
-    /// of the closed segments; run it on any thread, then commit_clean on the owner thread.
+    /// not compacted, not dirty enough, or a round is already in progress. The task holds a
+    /// snapshot of the closed segments; run it on any thread, then commit_clean on the owner
+    /// thread.
     std::unique_ptr<clean_task> prepare_clean(int64_t now_ms, const cleaner_options& options = {});
     /// Owner thread: swaps the cleaned segments in (atomically per group: .cleaned -> .swap, old ->
     /// .deleted, .swap -> live), skipping groups whose source segments changed meanwhile.
@@ -261,12 +275,15 @@ private:
     explicit partition_log(partition_log_options options);
     std::error_code load(const partition_log_options& options);
     result<std::vector<std::string>> file_names() const;
-    std::error_code maybe_roll(std::size_t bytes, int64_t first_offset, int64_t last_offset, int64_t now_ms, bool& rolled);
+    std::error_code maybe_roll(std::size_t bytes, int64_t first_offset, int64_t last_offset,
+                               int64_t now_ms, bool& rolled);
     std::error_code roll(int64_t new_base);
-    std::error_code remove_segment(std::map<int64_t, std::shared_ptr<segment>>::iterator it, int64_t now_ms);
+    std::error_code remove_segment(std::map<int64_t, std::shared_ptr<segment>>::iterator it,
+                                   int64_t now_ms);
     void schedule_delete(std::vector<std::filesystem::path> files, int64_t now_ms);
-    std::error_code write_batches(std::span<const uint8_t> bytes, int64_t last_offset, int64_t max_timestamp,
-                                  int64_t offset_of_max_timestamp, int64_t now_ms);
+    std::error_code write_batches(std::span<const uint8_t> bytes, int64_t last_offset,
+                                  int64_t max_timestamp, int64_t offset_of_max_timestamp,
+                                  int64_t now_ms);
     void advance_log_start(int64_t new_start);
     segment& active() const { return *segments_.rbegin()->second; }
     void discard_clean_outputs(clean_task& task);
@@ -291,11 +308,11 @@ private:
     std::atomic<int64_t> cleaner_checkpoint_{0};
     int64_t last_flush_ms_ = 0;
     int64_t pending_roll_flush_ = 0;
-    uint64_t dir_generation_ = 1;       // bumped whenever files are created or renamed
+    uint64_t dir_generation_ = 1;  // bumped whenever files are created or renamed
     uint64_t synced_dir_generation_ = 0;
     uint64_t truncation_generation_ = 0;
     std::weak_ptr<int> cleaning_token_;  // alive while a clean_task of this log exists
-    int64_t next_delete_horizon_ = -1;  // earliest tombstone delete horizon written by the cleaner
+    int64_t next_delete_horizon_ = -1;   // earliest tombstone delete horizon written by the cleaner
     std::vector<pending_delete> pending_deletes_;
     bool closed_ = false;
 };

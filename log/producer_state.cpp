@@ -29,7 +29,8 @@ constexpr std::size_t max_snapshot_bytes = 512ULL * 1024 * 1024;
 constexpr uint64_t load_read_bytes = 256ULL * 1024 * 1024;
 
 bool in_sequence(int32_t last, int32_t next) {
-    return int64_t{next} == int64_t{last} + 1 || (next == 0 && last == std::numeric_limits<int32_t>::max());
+    return int64_t{next} == int64_t{last} + 1 ||
+           (next == 0 && last == std::numeric_limits<int32_t>::max());
 }
 
 void put16(std::string& out, uint16_t v) {
@@ -51,7 +52,8 @@ void put64(std::string& out, uint64_t v) {
 /// Bounds-checked cursor over snapshot bytes.
 class cursor {
 public:
-    explicit cursor(std::string_view bytes) : p_(reinterpret_cast<const uint8_t*>(bytes.data())), left_(bytes.size()) {}
+    explicit cursor(std::string_view bytes)
+        : p_(reinterpret_cast<const uint8_t*>(bytes.data())), left_(bytes.size()) {}
     bool take(std::size_t n) const { return left_ >= n; }
     std::size_t left() const { return left_; }
     uint8_t u8() { return *advance(1); }
@@ -105,7 +107,8 @@ int32_t increment_sequence(int32_t sequence, int32_t delta) {
 // -------------------------------------------------------------------------------------------------
 // checks and updates
 
-sequence_check_result producer_state_table::check(producer_id_t producer_id, int16_t epoch, int32_t first_sequence,
+sequence_check_result producer_state_table::check(producer_id_t producer_id, int16_t epoch,
+                                                  int32_t first_sequence,
                                                   int32_t last_sequence) const {
     sequence_check_result out;
     const producer_entry* entry = find(producer_id);
@@ -140,7 +143,8 @@ sequence_check_result producer_state_table::check(producer_id_t producer_id, int
     return out;
 }
 
-void producer_state_table::record(producer_id_t producer_id, int16_t epoch, const producer_batch& batch) {
+void producer_state_table::record(producer_id_t producer_id, int16_t epoch,
+                                  const producer_batch& batch) {
     auto [it, inserted] = producers_.try_emplace(producer_id);
     producer_entry& entry = it->second;
     if (inserted) {
@@ -166,9 +170,10 @@ std::size_t producer_state_table::expire(int64_t now_ms, int64_t expiration_ms) 
     std::size_t removed = 0;
     for (auto it = producers_.begin(); it != producers_.end();) {
         // Written as a difference so that extreme timestamps cannot overflow.
-        const bool expired = now_ms >= it->second.last_timestamp &&
-                             static_cast<uint64_t>(now_ms) - static_cast<uint64_t>(it->second.last_timestamp) >=
-                                 static_cast<uint64_t>(std::max<int64_t>(expiration_ms, 0));
+        const bool expired =
+            now_ms >= it->second.last_timestamp &&
+            static_cast<uint64_t>(now_ms) - static_cast<uint64_t>(it->second.last_timestamp) >=
+                static_cast<uint64_t>(std::max<int64_t>(expiration_ms, 0));
         if (expired) {
             it = producers_.erase(it);
             ++removed;
@@ -179,7 +184,8 @@ std::size_t producer_state_table::expire(int64_t now_ms, int64_t expiration_ms) 
     return removed;
 }
 
-std::size_t producer_state_table::expire_if_due(int64_t now_ms, int64_t expiration_ms, int64_t check_interval_ms) {
+std::size_t producer_state_table::expire_if_due(int64_t now_ms, int64_t expiration_ms,
+                                                int64_t check_interval_ms) {
     if (last_expiry_check_ms_ >= 0 && now_ms >= last_expiry_check_ms_ &&
         now_ms - last_expiry_check_ms_ < check_interval_ms) {
         return 0;
@@ -242,13 +248,14 @@ std::string producer_state_table::serialize_snapshot(int64_t offset) const {
             put64(out, static_cast<uint64_t>(b.max_timestamp));
         }
     }
-    const uint32_t crc = protocol::crc32c(out.data() + snapshot_crc_start, out.size() - snapshot_crc_start);
+    const uint32_t crc =
+        protocol::crc32c(out.data() + snapshot_crc_start, out.size() - snapshot_crc_start);
     store_be32(reinterpret_cast<uint8_t*>(out.data() + 2), crc);
     return out;
 }
 
-result<std::map<producer_id_t, producer_entry>> producer_state_table::parse_snapshot(std::string_view bytes,
-                                                                                      int64_t& offset) {
+result<std::map<producer_id_t, producer_entry>> producer_state_table::parse_snapshot(
+    std::string_view bytes, int64_t& offset) {
     const std::error_code corrupt = make_error_code(errc::corrupt_file);
     cursor c(bytes);
     if (!c.take(snapshot_header_size)) {
@@ -258,7 +265,8 @@ result<std::map<producer_id_t, producer_entry>> producer_state_table::parse_snap
         return corrupt;
     }
     const uint32_t crc = c.u32();
-    if (protocol::crc32c(bytes.data() + snapshot_crc_start, bytes.size() - snapshot_crc_start) != crc) {
+    if (protocol::crc32c(bytes.data() + snapshot_crc_start, bytes.size() - snapshot_crc_start) !=
+        crc) {
         return corrupt;
     }
     const auto snapshot_offset = static_cast<int64_t>(c.u64());
@@ -277,7 +285,8 @@ result<std::map<producer_id_t, producer_entry>> producer_state_table::parse_snap
         entry.coordinator_epoch = static_cast<int32_t>(c.u32());
         entry.last_timestamp = static_cast<int64_t>(c.u64());
         const uint8_t batches = c.u8();
-        if (entry.producer_id.value() < 0 || batches > max_batches_per_producer || !c.take(batches * batch_size)) {
+        if (entry.producer_id.value() < 0 || batches > max_batches_per_producer ||
+            !c.take(batches * batch_size)) {
             return corrupt;
         }
         for (uint8_t b = 0; b < batches; ++b) {
@@ -287,7 +296,8 @@ result<std::map<producer_id_t, producer_entry>> producer_state_table::parse_snap
             batch.first_offset = static_cast<int64_t>(c.u64());
             batch.last_offset = static_cast<int64_t>(c.u64());
             batch.max_timestamp = static_cast<int64_t>(c.u64());
-            if (batch.first_offset < 0 || batch.last_offset < batch.first_offset || batch.last_offset >= snapshot_offset) {
+            if (batch.first_offset < 0 || batch.last_offset < batch.first_offset ||
+                batch.last_offset >= snapshot_offset) {
                 return corrupt;
             }
             entry.batches.push_back(batch);
@@ -304,15 +314,18 @@ result<std::map<producer_id_t, producer_entry>> producer_state_table::parse_snap
     return producers;
 }
 
-std::filesystem::path producer_state_table::snapshot_path(const std::filesystem::path& dir, int64_t offset) {
+std::filesystem::path producer_state_table::snapshot_path(const std::filesystem::path& dir,
+                                                          int64_t offset) {
     std::string digits = std::to_string(offset);
-    std::string name(snapshot_name_digits > digits.size() ? snapshot_name_digits - digits.size() : 0, '0');
+    std::string name(
+        snapshot_name_digits > digits.size() ? snapshot_name_digits - digits.size() : 0, '0');
     name += digits;
     name += snapshot_suffix;
     return dir / name;
 }
 
-result<std::vector<int64_t>> producer_state_table::list_snapshots(const std::filesystem::path& dir) {
+result<std::vector<int64_t>> producer_state_table::list_snapshots(
+    const std::filesystem::path& dir) {
     auto entries = list_directory(dir);
     if (!entries) {
         return entries.error();
@@ -327,7 +340,8 @@ result<std::vector<int64_t>> producer_state_table::list_snapshots(const std::fil
     return offsets;
 }
 
-std::error_code producer_state_table::remove_snapshots(const std::filesystem::path& dir, int64_t offset, bool below) {
+std::error_code producer_state_table::remove_snapshots(const std::filesystem::path& dir,
+                                                       int64_t offset, bool below) {
     auto offsets = list_snapshots(dir);
     if (!offsets) {
         return offsets.error();
@@ -342,7 +356,8 @@ std::error_code producer_state_table::remove_snapshots(const std::filesystem::pa
     return {};
 }
 
-std::error_code producer_state_table::write_snapshot_file(const std::filesystem::path& dir, int64_t offset,
+std::error_code producer_state_table::write_snapshot_file(const std::filesystem::path& dir,
+                                                          int64_t offset,
                                                           const std::string& contents) {
     if (auto ec = replace_file(snapshot_path(dir, offset), contents, true)) {
         return ec;
@@ -362,7 +377,8 @@ std::error_code producer_state_table::write_snapshot_file(const std::filesystem:
     return {};
 }
 
-std::error_code producer_state_table::write_snapshot(const std::filesystem::path& dir, int64_t offset) const {
+std::error_code producer_state_table::write_snapshot(const std::filesystem::path& dir,
+                                                     int64_t offset) const {
     return write_snapshot_file(dir, offset, serialize_snapshot(offset));
 }
 
@@ -438,12 +454,14 @@ std::error_code producer_state_table::load(const partition_log& log) {
                     return make_error_code(errc::corrupt_batch);
                 }
                 const protocol::batch_header& h = entry.header;
-                if (h.producer_id < 0 || h.is_control() || h.last_offset() < scan_from || h.base_sequence < 0) {
+                if (h.producer_id < 0 || h.is_control() || h.last_offset() < scan_from ||
+                    h.base_sequence < 0) {
                     continue;
                 }
                 producer_batch batch;
                 batch.first_sequence = h.base_sequence;
-                batch.last_sequence = increment_sequence(h.base_sequence, std::max(h.last_offset_delta, 0));
+                batch.last_sequence =
+                    increment_sequence(h.base_sequence, std::max(h.last_offset_delta, 0));
                 batch.first_offset = h.base_offset;
                 batch.last_offset = h.last_offset();
                 batch.max_timestamp = h.max_timestamp;

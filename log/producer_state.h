@@ -21,8 +21,8 @@
 // Persistence: the table is rebuilt on startup (load()) from the newest valid snapshot file at or
 // below the log end offset plus the headers of every batch appended after the snapshot's offset, so
 // the state is right after an unclean shutdown too. Snapshot files live in the partition directory,
-// named by the log end offset they describe, zero-padded to 20 digits: `<offset>.snapshot`. They are
-// written on clean shutdown and when the active segment rolls; the newest two are kept.
+// named by the log end offset they describe, zero-padded to 20 digits: `<offset>.snapshot`. They
+// are written on clean shutdown and when the active segment rolls; the newest two are kept.
 //
 // Producer ids are producer_id_t (common/types.h) in this API; record batch headers and the
 // snapshot file hold them as raw int64, converted where they are read and written. Producer epochs
@@ -37,7 +37,8 @@
 //   18     ...  N producer entries, by increasing producer id:
 //                 8 producer_id, 2 epoch, 4 coordinator_epoch, 8 last_timestamp,
 //                 1 batch count B (0..5), then B batches, oldest first:
-//                   4 first_sequence, 4 last_sequence, 8 first_offset, 8 last_offset, 8 max_timestamp
+//                   4 first_sequence, 4 last_sequence, 8 first_offset, 8 last_offset, 8
+//                   max_timestamp
 // A file that is short, has another version, a bad CRC, trailing bytes or an offset that disagrees
 // with its name is ignored (and removed by load()).
 #include <cstdint>
@@ -71,8 +72,8 @@ struct producer_entry {
     producer_id_t producer_id = no_producer_id;
     int16_t epoch = -1;
     std::deque<producer_batch> batches;  // oldest first, at most max_batches_per_producer
-    int64_t last_timestamp = -1;         // max timestamp of its last batch: expiry, DescribeProducers
-    int32_t coordinator_epoch = -1;      // transaction coordinator epoch; -1 (no transactions here)
+    int64_t last_timestamp = -1;     // max timestamp of its last batch: expiry, DescribeProducers
+    int32_t coordinator_epoch = -1;  // transaction coordinator epoch; -1 (no transactions here)
 
     /// The last sequence written, or -1 when no batch is cached.
     int32_t last_sequence() const { return batches.empty() ? -1 : batches.back().last_sequence; }
@@ -85,7 +86,8 @@ enum class sequence_check {
     duplicate,               // already appended: answer with `duplicate_of`, write nothing
     out_of_order_sequence,   // a gap, a repeat that is not one of the cached batches, or a new
                              // epoch that does not start at 0 (OUT_OF_ORDER_SEQUENCE_NUMBER)
-    invalid_producer_epoch,  // an epoch older than the producer's current one (INVALID_PRODUCER_EPOCH)
+    invalid_producer_epoch,  // an epoch older than the producer's current one
+                             // (INVALID_PRODUCER_EPOCH)
 };
 
 struct sequence_check_result {
@@ -102,7 +104,8 @@ public:
     static constexpr std::size_t max_batches_per_producer = 5;
     static constexpr const char* snapshot_suffix = ".snapshot";
 
-    /// Judges a batch of producer `producer_id` (>= 0) before it is appended. Does not change the table.
+    /// Judges a batch of producer `producer_id` (>= 0) before it is appended. Does not change the
+    /// table.
     sequence_check_result check(producer_id_t producer_id, int16_t epoch, int32_t first_sequence,
                                 int32_t last_sequence) const;
     /// Records a batch after it was appended (or found in the log while loading). A different epoch
@@ -117,8 +120,8 @@ public:
     /// Removes producers whose last timestamp is at or before `now_ms - expiration_ms`
     /// (producer.id.expiration.ms, 1 day by default). Returns how many were removed.
     std::size_t expire(int64_t now_ms, int64_t expiration_ms);
-    /// expire(), but at most once per `check_interval_ms` (producer.id.expiration.check.interval.ms);
-    /// callers may call it on every append.
+    /// expire(), but at most once per `check_interval_ms`
+    /// (producer.id.expiration.check.interval.ms); callers may call it on every append.
     std::size_t expire_if_due(int64_t now_ms, int64_t expiration_ms, int64_t check_interval_ms);
 
     /// Forgets batches at or above `offset` (log truncation); a producer left without batches is
@@ -132,7 +135,8 @@ public:
     /// serialise under the partition's mutex, write with write_snapshot_file off it).
     std::string serialize_snapshot(int64_t offset) const;
     /// Parses snapshot file contents; errc::corrupt_file when they are not a valid snapshot.
-    static result<std::map<producer_id_t, producer_entry>> parse_snapshot(std::string_view bytes, int64_t& offset);
+    static result<std::map<producer_id_t, producer_entry>> parse_snapshot(std::string_view bytes,
+                                                                          int64_t& offset);
     /// Writes `<dir>/<offset>.snapshot` atomically and durably (temp file, fsync, rename, directory
     /// fsync), then removes older snapshots beyond the newest two. Any thread.
     static std::error_code write_snapshot_file(const std::filesystem::path& dir, int64_t offset,
@@ -143,7 +147,8 @@ public:
     static result<std::vector<int64_t>> list_snapshots(const std::filesystem::path& dir);
     /// Removes snapshot files whose offset is above `offset` (after a truncation) or, with
     /// `below` = true, below it (their data was deleted). Any thread.
-    static std::error_code remove_snapshots(const std::filesystem::path& dir, int64_t offset, bool below);
+    static std::error_code remove_snapshots(const std::filesystem::path& dir, int64_t offset,
+                                            bool below);
     static std::filesystem::path snapshot_path(const std::filesystem::path& dir, int64_t offset);
 
     /// Rebuilds the table of `log`: the newest valid snapshot at or below the log end offset (newer

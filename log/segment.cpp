@@ -29,7 +29,8 @@ int64_t mtime_ms(const struct stat& st) {
 }
 
 /// Absolute timestamp of a record as a consumer sees it.
-int64_t record_timestamp(const protocol::batch_header& header, const protocol::record_view& record) {
+int64_t record_timestamp(const protocol::batch_header& header,
+                         const protocol::record_view& record) {
     if (header.ts_type() == protocol::timestamp_type::log_append_time) {
         return header.max_timestamp;
     }
@@ -44,11 +45,13 @@ std::string segment::file_stem(int64_t base_offset) {
     return buffer;
 }
 
-std::filesystem::path segment::log_path(const std::filesystem::path& dir, int64_t base, const std::string& suffix) {
+std::filesystem::path segment::log_path(const std::filesystem::path& dir, int64_t base,
+                                        const std::string& suffix) {
     return dir / (file_stem(base) + ".log" + suffix);
 }
 
-std::filesystem::path segment::index_path(const std::filesystem::path& dir, int64_t base, const std::string& suffix) {
+std::filesystem::path segment::index_path(const std::filesystem::path& dir, int64_t base,
+                                          const std::string& suffix) {
     return dir / (file_stem(base) + ".index" + suffix);
 }
 
@@ -57,8 +60,8 @@ std::filesystem::path segment::time_index_path(const std::filesystem::path& dir,
     return dir / (file_stem(base) + ".timeindex" + suffix);
 }
 
-segment::segment(std::filesystem::path dir, int64_t base, std::string suffix, std::shared_ptr<const file_handle> file,
-                 int64_t index_interval)
+segment::segment(std::filesystem::path dir, int64_t base, std::string suffix,
+                 std::shared_ptr<const file_handle> file, int64_t index_interval)
     : dir_(std::move(dir)),
       base_(base),
       suffix_(std::move(suffix)),
@@ -70,14 +73,15 @@ segment::segment(std::filesystem::path dir, int64_t base, std::string suffix, st
 
 segment::~segment() = default;
 
-result<std::shared_ptr<segment>> segment::create(const std::filesystem::path& dir, int64_t base_offset,
-                                                 const log_config& config, const std::string& suffix) {
+result<std::shared_ptr<segment>> segment::create(const std::filesystem::path& dir,
+                                                 int64_t base_offset, const log_config& config,
+                                                 const std::string& suffix) {
     auto file = file_handle::open(log_path(dir, base_offset, suffix), O_RDWR | O_CREAT | O_TRUNC);
     if (!file) {
         return file.error();
     }
-    std::shared_ptr<segment> seg(
-        new segment(dir, base_offset, suffix, std::move(file).value(), config.index_interval_bytes));
+    std::shared_ptr<segment> seg(new segment(dir, base_offset, suffix, std::move(file).value(),
+                                             config.index_interval_bytes));
     seg->index_bytes_ = static_cast<uint64_t>(config.segment_index_bytes);
     // A half-created segment (the disk filled up, the file size limit was hit) must not stay
     // behind: the next startup would load it as the newest segment.
@@ -104,8 +108,9 @@ result<std::shared_ptr<segment>> segment::create(const std::filesystem::path& di
     return seg;
 }
 
-result<std::shared_ptr<segment>> segment::open(const std::filesystem::path& dir, int64_t base_offset,
-                                               const log_config& config, int64_t now_ms, bool writable, bool recover,
+result<std::shared_ptr<segment>> segment::open(const std::filesystem::path& dir,
+                                               int64_t base_offset, const log_config& config,
+                                               int64_t now_ms, bool writable, bool recover,
                                                const std::string& suffix) {
     auto file = file_handle::open(log_path(dir, base_offset, suffix), O_RDWR);
     if (!file) {
@@ -115,8 +120,8 @@ result<std::shared_ptr<segment>> segment::open(const std::filesystem::path& dir,
     if (::fstat(file.value()->fd(), &st) != 0) {
         return errno_code();
     }
-    std::shared_ptr<segment> seg(
-        new segment(dir, base_offset, suffix, std::move(file).value(), config.index_interval_bytes));
+    std::shared_ptr<segment> seg(new segment(dir, base_offset, suffix, std::move(file).value(),
+                                             config.index_interval_bytes));
     seg->index_bytes_ = static_cast<uint64_t>(config.segment_index_bytes);
     seg->size_ = static_cast<uint64_t>(st.st_size);
     seg->last_modified_ms_ = mtime_ms(st);
@@ -168,8 +173,8 @@ result<std::shared_ptr<segment>> segment::open(const std::filesystem::path& dir,
     }
 
     if (writable && seg->size_ > 0) {
-        // segment.ms counts from the first batch's timestamp when it is plausible, so a restart does
-        // not give the active segment a fresh lease; otherwise from now.
+        // segment.ms counts from the first batch's timestamp when it is plausible, so a restart
+        // does not give the active segment a fresh lease; otherwise from now.
         auto first = seg->find_batch(seg->base_);
         int64_t first_ts = -1;
         if (first && first.value()) {
@@ -231,7 +236,8 @@ std::error_code segment::load_tail_state(bool& consistent) {
     return {};
 }
 
-void segment::note_batch(uint64_t position, const protocol::batch_header& header, std::size_t size) {
+void segment::note_batch(uint64_t position, const protocol::batch_header& header,
+                         std::size_t size) {
     int64_t last_offset = header.last_offset();
     if (header.max_timestamp > max_timestamp_) {
         max_timestamp_ = header.max_timestamp;
@@ -276,7 +282,8 @@ std::error_code segment::recover_from_log() {
             break;
         }
         int64_t last_offset = b.header.last_offset();
-        if (b.header.base_offset < expected || last_offset - base_ > std::numeric_limits<int32_t>::max()) {
+        if (b.header.base_offset < expected ||
+            last_offset - base_ > std::numeric_limits<int32_t>::max()) {
             break;
         }
         note_batch(b.position, b.header, b.size);
@@ -295,8 +302,9 @@ std::error_code segment::recover_from_log() {
     return {};
 }
 
-std::error_code segment::append(int64_t largest_offset, int64_t max_timestamp, int64_t offset_of_max_timestamp,
-                                std::span<const uint8_t> bytes, int64_t now_ms) {
+std::error_code segment::append(int64_t largest_offset, int64_t max_timestamp,
+                                int64_t offset_of_max_timestamp, std::span<const uint8_t> bytes,
+                                int64_t now_ms) {
     if (!writable_) {
         return make_error_code(errc::log_closed);
     }
@@ -402,12 +410,14 @@ result<segment_read> segment::read(int64_t start_offset, uint64_t max_bytes, int
     return r;
 }
 
-std::error_code segment::read_batch(uint64_t position, std::size_t size, std::vector<uint8_t>& out) const {
+std::error_code segment::read_batch(uint64_t position, std::size_t size,
+                                    std::vector<uint8_t>& out) const {
     out.resize(size);
     return read_exact(file_->fd(), out, position);
 }
 
-result<std::optional<segment::timestamp_match>> segment::find_timestamp(int64_t target, int64_t min_offset) const {
+result<std::optional<segment::timestamp_match>> segment::find_timestamp(int64_t target,
+                                                                        int64_t min_offset) const {
     using answer = std::optional<timestamp_match>;
     if (max_timestamp_ < target) {
         return answer();
@@ -428,7 +438,8 @@ result<std::optional<segment::timestamp_match>> segment::find_timestamp(int64_t 
         if (st != scan_status::ok) {
             return answer();
         }
-        if (b.header.max_timestamp < target || b.header.record_count == 0 || b.header.last_offset() < min_offset) {
+        if (b.header.max_timestamp < target || b.header.record_count == 0 ||
+            b.header.last_offset() < min_offset) {
             continue;
         }
         if (auto ec = read_batch(b.position, b.size, bytes)) {
@@ -436,7 +447,8 @@ result<std::optional<segment::timestamp_match>> segment::find_timestamp(int64_t 
         }
         if (protocol::decode_batch(bytes, decoded) != protocol::batch_error::ok) {
             // Undecodable payload: answer with the batch, which is where a consumer would start.
-            return answer(timestamp_match{b.header.max_timestamp, std::max(b.header.base_offset, min_offset),
+            return answer(timestamp_match{b.header.max_timestamp,
+                                          std::max(b.header.base_offset, min_offset),
                                           b.header.partition_leader_epoch});
         }
         for (const auto& record : decoded.records) {
@@ -462,7 +474,8 @@ result<std::optional<segment::timestamp_match>> segment::find_max_timestamp() co
         return answer();
     }
     const batch_entry& b = *found.value();
-    timestamp_match fallback{b.header.max_timestamp, b.header.last_offset(), b.header.partition_leader_epoch};
+    timestamp_match fallback{b.header.max_timestamp, b.header.last_offset(),
+                             b.header.partition_leader_epoch};
     if (b.header.ts_type() == protocol::timestamp_type::log_append_time) {
         fallback.offset = b.header.base_offset;
         return answer(fallback);
@@ -477,7 +490,8 @@ result<std::optional<segment::timestamp_match>> segment::find_max_timestamp() co
     }
     for (const auto& record : decoded.records) {
         if (record_timestamp(b.header, record) == b.header.max_timestamp) {
-            return answer(timestamp_match{b.header.max_timestamp, b.header.base_offset + record.offset_delta,
+            return answer(timestamp_match{b.header.max_timestamp,
+                                          b.header.base_offset + record.offset_delta,
                                           b.header.partition_leader_epoch});
         }
     }

@@ -40,10 +40,10 @@ namespace broker::log {
 /// A whole-batch byte range of a segment chosen by segment::read.
 struct segment_read {
     uint64_t position = 0;
-    uint64_t length = 0;        // 0: nothing to return from this segment
-    int64_t first_offset = -1;  // base offset of the first batch in the range
-    int64_t next_offset = -1;   // where a following read should start
-    bool limit_reached = false; // stopped by max bytes or the offset bound (do not look further)
+    uint64_t length = 0;         // 0: nothing to return from this segment
+    int64_t first_offset = -1;   // base offset of the first batch in the range
+    int64_t next_offset = -1;    // where a following read should start
+    bool limit_reached = false;  // stopped by max bytes or the offset bound (do not look further)
 };
 
 /// What recovery found in a segment.
@@ -57,23 +57,27 @@ class segment {
 public:
     /// "00000000000000000042" for 42.
     static std::string file_stem(int64_t base_offset);
-    static std::filesystem::path log_path(const std::filesystem::path& dir, int64_t base, const std::string& suffix = "");
-    static std::filesystem::path index_path(const std::filesystem::path& dir, int64_t base, const std::string& suffix = "");
+    static std::filesystem::path log_path(const std::filesystem::path& dir, int64_t base,
+                                          const std::string& suffix = "");
+    static std::filesystem::path index_path(const std::filesystem::path& dir, int64_t base,
+                                            const std::string& suffix = "");
     static std::filesystem::path time_index_path(const std::filesystem::path& dir, int64_t base,
                                                  const std::string& suffix = "");
 
     /// Creates an empty, active segment (files created, indexes preallocated to
     /// segment.index.bytes). Existing files with these names are truncated.
-    static result<std::shared_ptr<segment>> create(const std::filesystem::path& dir, int64_t base_offset,
-                                                   const log_config& config, const std::string& suffix = "");
+    static result<std::shared_ptr<segment>> create(const std::filesystem::path& dir,
+                                                   int64_t base_offset, const log_config& config,
+                                                   const std::string& suffix = "");
 
     /// Opens an existing segment. With `recover`, every batch is validated (length, magic, CRC-32C,
     /// increasing offsets), a bad tail is truncated and both indexes are rebuilt. Without it the
     /// indexes are trusted after a sanity check (and rebuilt when they fail it or are missing).
     /// `writable` opens the indexes for appends (the active segment).
-    static result<std::shared_ptr<segment>> open(const std::filesystem::path& dir, int64_t base_offset,
-                                                 const log_config& config, int64_t now_ms, bool writable,
-                                                 bool recover, const std::string& suffix = "");
+    static result<std::shared_ptr<segment>> open(const std::filesystem::path& dir,
+                                                 int64_t base_offset, const log_config& config,
+                                                 int64_t now_ms, bool writable, bool recover,
+                                                 const std::string& suffix = "");
 
     segment(const segment&) = delete;
     segment& operator=(const segment&) = delete;
@@ -89,9 +93,11 @@ public:
     int64_t max_timestamp() const { return max_timestamp_; }
     /// Last offset of the (first) batch holding max_timestamp().
     int64_t offset_of_max_timestamp() const { return offset_of_max_timestamp_; }
-    /// The timestamp retention judges the segment by: max_timestamp(), or the last modification time
-    /// when no record has a timestamp (Kafka's rule).
-    int64_t largest_timestamp() const { return max_timestamp_ >= 0 ? max_timestamp_ : last_modified_ms_; }
+    /// The timestamp retention judges the segment by: max_timestamp(), or the last modification
+    /// time when no record has a timestamp (Kafka's rule).
+    int64_t largest_timestamp() const {
+        return max_timestamp_ >= 0 ? max_timestamp_ : last_modified_ms_;
+    }
     int64_t last_modified_ms() const { return last_modified_ms_; }
     void set_last_modified_ms(int64_t ms) { last_modified_ms_ = ms; }
     /// When the segment started receiving appends; segment.ms counts from here (-1 while empty).
@@ -107,23 +113,26 @@ public:
     /// Total bytes of the log and index files.
     uint64_t total_bytes() const { return size_ + index_.size_bytes() + time_index_.size_bytes(); }
 
-    /// Appends whole batches (already carrying their final offsets) with one write. `largest_offset`
-    /// is the last offset of the last batch; max_timestamp / offset_of_max_timestamp describe the
-    /// appended batches. Adds an index entry when more than index.interval.bytes were written since
-    /// the last one.
-    std::error_code append(int64_t largest_offset, int64_t max_timestamp, int64_t offset_of_max_timestamp,
-                           std::span<const uint8_t> bytes, int64_t now_ms);
+    /// Appends whole batches (already carrying their final offsets) with one write.
+    /// `largest_offset` is the last offset of the last batch; max_timestamp /
+    /// offset_of_max_timestamp describe the appended batches. Adds an index entry when more than
+    /// index.interval.bytes were written since the last one.
+    std::error_code append(int64_t largest_offset, int64_t max_timestamp,
+                           int64_t offset_of_max_timestamp, std::span<const uint8_t> bytes,
+                           int64_t now_ms);
 
     /// Whole batches from the first one whose last offset >= `start_offset`, up to `max_bytes` (the
     /// first batch is returned even when larger if `oversize_first`), never including a batch whose
     /// last offset >= `offset_bound`.
-    result<segment_read> read(int64_t start_offset, uint64_t max_bytes, int64_t offset_bound, bool oversize_first) const;
+    result<segment_read> read(int64_t start_offset, uint64_t max_bytes, int64_t offset_bound,
+                              bool oversize_first) const;
 
     /// The first batch whose last offset >= target, or nullopt when this segment has none.
     result<std::optional<batch_entry>> find_batch(int64_t target) const;
 
     /// Reads one whole batch at `position` of `size` bytes into `out`.
-    std::error_code read_batch(uint64_t position, std::size_t size, std::vector<uint8_t>& out) const;
+    std::error_code read_batch(uint64_t position, std::size_t size,
+                               std::vector<uint8_t>& out) const;
 
     /// The first record at offset >= min_offset with timestamp >= target, as (timestamp, offset,
     /// leader epoch of its batch), or nullopt when none is here.
@@ -133,10 +142,12 @@ public:
         int32_t leader_epoch;
     };
     result<std::optional<timestamp_match>> find_timestamp(int64_t target, int64_t min_offset) const;
-    /// The record holding max_timestamp() (first such record), or nullopt when the segment is empty.
+    /// The record holding max_timestamp() (first such record), or nullopt when the segment is
+    /// empty.
     result<std::optional<timestamp_match>> find_max_timestamp() const;
 
-    /// Removes every batch whose last offset >= offset (cuts at a batch boundary). Returns bytes removed.
+    /// Removes every batch whose last offset >= offset (cuts at a batch boundary). Returns bytes
+    /// removed.
     result<uint64_t> truncate_to(int64_t offset);
 
     /// Records the final time index entry, trims both indexes and the log file to their contents,
@@ -154,8 +165,8 @@ public:
     const std::filesystem::path& dir() const { return dir_; }
 
 private:
-    segment(std::filesystem::path dir, int64_t base, std::string suffix, std::shared_ptr<const file_handle> file,
-            int64_t index_interval);
+    segment(std::filesystem::path dir, int64_t base, std::string suffix,
+            std::shared_ptr<const file_handle> file, int64_t index_interval);
 
     /// Scans the whole file: validation, truncation of a bad tail, index rebuild.
     std::error_code recover_from_log();

@@ -31,9 +31,12 @@ class time_index {
 public:
     static constexpr std::size_t entry_size = 12;
 
-    time_index(std::filesystem::path path, int64_t base_offset) : file_(std::move(path), entry_size), base_(base_offset) {}
+    time_index(std::filesystem::path path, int64_t base_offset)
+        : file_(std::move(path), entry_size), base_(base_offset) {}
 
-    std::error_code open(uint64_t max_bytes, bool writable) { return file_.open(max_bytes, writable); }
+    std::error_code open(uint64_t max_bytes, bool writable) {
+        return file_.open(max_bytes, writable);
+    }
     std::error_code make_writable(uint64_t max_bytes) { return file_.make_writable(max_bytes); }
     std::error_code trim() { return file_.trim(); }
     std::error_code flush() const { return file_.flush(); }
@@ -43,7 +46,8 @@ public:
 
     int64_t base_offset() const { return base_; }
     std::size_t entries() const { return file_.entries(); }
-    /// Full one entry early: the last slot is reserved for the entry written when the segment closes.
+    /// Full one entry early: the last slot is reserved for the entry written when the segment
+    /// closes.
     bool full() const { return file_.entries() + 1 >= file_.max_entries(); }
     uint64_t size_bytes() const { return file_.entries() * entry_size; }
 
@@ -51,9 +55,9 @@ public:
     /// The last entry, or {-1, base_offset} when empty.
     timestamp_offset_entry last_entry() const;
 
-    /// Greatest entry whose timestamp is strictly below `target`, or {-1, base_offset}. Every record
-    /// before that entry's offset has a timestamp below `target`, so the search for the first record
-    /// with timestamp >= target can start at the batch holding that offset.
+    /// Greatest entry whose timestamp is strictly below `target`, or {-1, base_offset}. Every
+    /// record before that entry's offset has a timestamp below `target`, so the search for the
+    /// first record with timestamp >= target can start at the batch holding that offset.
     timestamp_offset_entry lookup(int64_t target) const;
 
     /// Appends (timestamp, offset) if timestamp is above the last entry's. `closing` may use the

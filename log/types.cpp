@@ -22,8 +22,8 @@ std::optional<topic_partition> topic_partition::from_dir_name(const std::string&
     // (for example a `-delete` or `-future` directory, which has a suffix after the number).
     std::string topic = name.substr(0, dash);
     for (char c : topic) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                  c == '_' || c == '-';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
         if (!ok) {
             return std::nullopt;
         }

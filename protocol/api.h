@@ -17,7 +17,8 @@ struct api_info {
     int16_t min_version;
     int16_t max_version;
     int16_t first_flexible;  // -1 when no version is flexible
-    bool latest_unstable;    // the schema marks max_version as not yet stable (not advertised by Kafka)
+    bool latest_unstable;    // the schema marks max_version as not yet stable (not advertised by
+                             // Kafka)
 };
 
 /// Every request API, sorted by key.
@@ -37,9 +38,10 @@ int16_t request_header_version(int16_t api_key, int16_t api_version);
 /// v0 (KIP-511), so a client can read it whatever version it asked for.
 int16_t response_header_version(int16_t api_key, int16_t api_version);
 
-/// Decodes (and discards) the request body of `api_key` at `api_version`: an unknown key or a version
-/// outside the schema's range is `invalid`. Used to validate frames and by the fuzz target; handlers
-/// decode into their concrete type (see protocol/generated/dispatch.h for going from key to type).
+/// Decodes (and discards) the request body of `api_key` at `api_version`: an unknown key or a
+/// version outside the schema's range is `invalid`. Used to validate frames and by the fuzz target;
+/// handlers decode into their concrete type (see protocol/generated/dispatch.h for going from key
+/// to type).
 [[nodiscard]] codec_status decode_request_body(int16_t api_key, int16_t api_version, reader& r);
 
 }  // namespace broker::protocol

@@ -4,13 +4,13 @@
 //          decompress: one or more concatenated gzip members; nothing else may follow them.
 //  snappy  compress: xerial framing with 32 KiB blocks, exactly what the Java client writes. Every
 //          Kafka client already reads this form (the Java producer sends it and brokers pass it on
-//          untouched), while a raw block is only guaranteed readable by clients that special-case it.
-//          decompress: detects the form by the 8-byte xerial magic; otherwise one raw snappy block.
-//          A raw block can never start with the magic: its varint would announce ~10 KiB of output
-//          and the next byte would be a copy from before the start of the output.
+//          untouched), while a raw block is only guaranteed readable by clients that special-case
+//          it. decompress: detects the form by the 8-byte xerial magic; otherwise one raw snappy
+//          block. A raw block can never start with the magic: its varint would announce ~10 KiB of
+//          output and the next byte would be a copy from before the start of the output.
 //  lz4     compress: LZ4 frame, 64 KiB independent blocks, no checksums, no content size, which is
-//          the frame the Java client writes and all its readers accept (the batch CRC already guards
-//          the bytes). decompress: any LZ4 frame(s), via lz4frame's streaming decoder.
+//          the frame the Java client writes and all its readers accept (the batch CRC already
+//          guards the bytes). decompress: any LZ4 frame(s), via lz4frame's streaming decoder.
 //  zstd    compress: one frame with the content size, level 3 (Kafka's default).
 //          decompress: streaming, so frames without a content size (Java's zstd-jni streams) work;
 //          concatenated and skippable frames are accepted. The decoder keeps zstd's default window
@@ -44,7 +44,8 @@ class bounded_output {
 public:
     bounded_output(std::size_t max_output, std::size_t initial_guess)
         : max_output_(max_output),
-          hard_cap_(max_output == std::numeric_limits<std::size_t>::max() ? max_output : max_output + 1) {
+          hard_cap_(max_output == std::numeric_limits<std::size_t>::max() ? max_output
+                                                                          : max_output + 1) {
         // One byte beyond the guess lets a decoder that fills the guess exactly finish its trailer
         // without a regrowth.
         std::size_t first = initial_guess < hard_cap_ ? initial_guess + 1 : hard_cap_;
@@ -89,7 +90,8 @@ private:
 // zlib counts in uInt; feed larger spans in pieces.
 constexpr std::size_t zlib_chunk = std::numeric_limits<uInt>::max();
 
-// ---------------------------------------------------------------------------------------------- gzip
+// ----------------------------------------------------------------------------------------------
+// gzip
 
 constexpr int gzip_window_bits = 15 + 16;  // +16 selects the gzip wrapper
 constexpr int gzip_level = 6;
@@ -100,8 +102,9 @@ std::optional<bytes> gzip_compress(std::span<const uint8_t> input) {
         return std::nullopt;
     }
     std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&s, deflateEnd);
-    bytes out(deflateBound(&s, static_cast<uLong>(std::min<std::size_t>(input.size(), zlib_chunk))) +
-              (input.size() / zlib_chunk + 1) * 16);
+    bytes out(
+        deflateBound(&s, static_cast<uLong>(std::min<std::size_t>(input.size(), zlib_chunk))) +
+        (input.size() / zlib_chunk + 1) * 16);
     std::size_t in_pos = 0;
     std::size_t out_pos = 0;
     for (;;) {
@@ -139,7 +142,8 @@ std::optional<bytes> gzip_decompress(std::span<const uint8_t> input, std::size_t
     if (input.size() >= 18) {
         const uint8_t* t = input.data() + input.size() - 4;
         std::size_t isize = static_cast<uint32_t>(t[0]) | (static_cast<uint32_t>(t[1]) << 8) |
-                            (static_cast<uint32_t>(t[2]) << 16) | (static_cast<uint32_t>(t[3]) << 24);
+                            (static_cast<uint32_t>(t[2]) << 16) |
+                            (static_cast<uint32_t>(t[3]) << 24);
         if (isize / 1032 <= input.size()) {
             guess = isize;
         }
@@ -197,19 +201,24 @@ std::optional<bytes> gzip_decompress(std::span<const uint8_t> input, std::size_t
     return out.finish();
 }
 
-// -------------------------------------------------------------------------------------------- snappy
+// --------------------------------------------------------------------------------------------
+// snappy
 
 constexpr std::array<uint8_t, 8> xerial_magic = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0x00};
-constexpr std::size_t xerial_header_size = 16;  // magic, int32 version, int32 min compatible version
+constexpr std::size_t xerial_header_size =
+    16;  // magic, int32 version, int32 min compatible version
 constexpr uint32_t xerial_version = 1;
 constexpr uint32_t xerial_min_compatible_version = 1;
-constexpr std::size_t xerial_block_size = 32 * 1024;  // the Java client's SnappyOutputStream default
-// A snappy element of n input bytes yields at most 64 bytes per 3 input bytes (a 2-byte-offset copy).
-// An announced length beyond this ratio is a lie; refusing it early avoids a large allocation.
+constexpr std::size_t xerial_block_size =
+    32 * 1024;  // the Java client's SnappyOutputStream default
+// A snappy element of n input bytes yields at most 64 bytes per 3 input bytes (a 2-byte-offset
+// copy). An announced length beyond this ratio is a lie; refusing it early avoids a large
+// allocation.
 constexpr std::size_t snappy_max_expansion = 22;
 
 bool has_xerial_magic(const uint8_t* p, std::size_t size) {
-    return size >= xerial_magic.size() && std::memcmp(p, xerial_magic.data(), xerial_magic.size()) == 0;
+    return size >= xerial_magic.size() &&
+           std::memcmp(p, xerial_magic.data(), xerial_magic.size()) == 0;
 }
 
 std::optional<bytes> snappy_compress(std::span<const uint8_t> input) {
@@ -231,8 +240,10 @@ std::optional<bytes> snappy_compress(std::span<const uint8_t> input) {
     return out;
 }
 
-/// The output length a raw snappy block announces, if plausible for its size and within `max_output`.
-std::optional<std::size_t> snappy_block_length(const uint8_t* p, std::size_t size, std::size_t max_output) {
+/// The output length a raw snappy block announces, if plausible for its size and within
+/// `max_output`.
+std::optional<std::size_t> snappy_block_length(const uint8_t* p, std::size_t size,
+                                               std::size_t max_output) {
     std::size_t length = 0;
     if (!snappy::GetUncompressedLength(reinterpret_cast<const char*>(p), size, &length)) {
         return std::nullopt;
@@ -244,7 +255,8 @@ std::optional<std::size_t> snappy_block_length(const uint8_t* p, std::size_t siz
 }
 
 /// Decodes one raw snappy block, appending to `out`.
-bool snappy_raw_block(const uint8_t* p, std::size_t size, std::size_t max_output, bounded_output& out) {
+bool snappy_raw_block(const uint8_t* p, std::size_t size, std::size_t max_output,
+                      bounded_output& out) {
     auto length = snappy_block_length(p, size, max_output);
     if (!length || !out.reserve_more(*length)) {
         return false;
@@ -289,7 +301,8 @@ std::optional<bytes> snappy_decompress(std::span<const uint8_t> input, std::size
         }
         uint32_t length = load_be32(p);
         p += 4;
-        if (length > left - 4 || length > static_cast<uint32_t>(std::numeric_limits<int32_t>::max())) {
+        if (length > left - 4 ||
+            length > static_cast<uint32_t>(std::numeric_limits<int32_t>::max())) {
             return std::nullopt;
         }
         if (!snappy_raw_block(p, length, max_output, out)) {
@@ -300,7 +313,8 @@ std::optional<bytes> snappy_decompress(std::span<const uint8_t> input, std::size
     return out.finish();
 }
 
-// ----------------------------------------------------------------------------------------------- lz4
+// -----------------------------------------------------------------------------------------------
+// lz4
 
 std::optional<bytes> lz4_compress(std::span<const uint8_t> input) {
     LZ4F_preferences_t prefs{};
@@ -339,8 +353,8 @@ std::optional<bytes> lz4_decompress(std::span<const uint8_t> input, std::size_t 
         }
         std::size_t in_now = input.size() - in_pos;
         std::size_t out_now = out.available();
-        std::size_t hint =
-            LZ4F_decompress(ctx.get(), out.cursor(), &out_now, input.data() + in_pos, &in_now, nullptr);
+        std::size_t hint = LZ4F_decompress(ctx.get(), out.cursor(), &out_now, input.data() + in_pos,
+                                           &in_now, nullptr);
         if (LZ4F_isError(hint)) {
             return std::nullopt;
         }
@@ -357,7 +371,8 @@ std::optional<bytes> lz4_decompress(std::span<const uint8_t> input, std::size_t 
     return out.finish();
 }
 
-// ---------------------------------------------------------------------------------------------- zstd
+// ----------------------------------------------------------------------------------------------
+// zstd
 
 constexpr int zstd_level = 3;
 
@@ -413,38 +428,31 @@ std::optional<bytes> zstd_decompress(std::span<const uint8_t> input, std::size_t
 
 }  // namespace
 
-std::optional<std::vector<uint8_t>> compress(compression_type type, std::span<const uint8_t> input) {
+std::optional<std::vector<uint8_t>> compress(compression_type type,
+                                             std::span<const uint8_t> input) {
     switch (type) {
-    case compression_type::none:
-        return bytes(input.begin(), input.end());
-    case compression_type::gzip:
-        return gzip_compress(input);
-    case compression_type::snappy:
-        return snappy_compress(input);
-    case compression_type::lz4:
-        return lz4_compress(input);
-    case compression_type::zstd:
-        return zstd_compress(input);
+        case compression_type::none: return bytes(input.begin(), input.end());
+        case compression_type::gzip: return gzip_compress(input);
+        case compression_type::snappy: return snappy_compress(input);
+        case compression_type::lz4: return lz4_compress(input);
+        case compression_type::zstd: return zstd_compress(input);
     }
     return std::nullopt;
 }
 
-std::optional<std::vector<uint8_t>> decompress(compression_type type, std::span<const uint8_t> input,
+std::optional<std::vector<uint8_t>> decompress(compression_type type,
+                                               std::span<const uint8_t> input,
                                                std::size_t max_output) {
     switch (type) {
-    case compression_type::none:
-        if (input.size() > max_output) {
-            return std::nullopt;
-        }
-        return bytes(input.begin(), input.end());
-    case compression_type::gzip:
-        return gzip_decompress(input, max_output);
-    case compression_type::snappy:
-        return snappy_decompress(input, max_output);
-    case compression_type::lz4:
-        return lz4_decompress(input, max_output);
-    case compression_type::zstd:
-        return zstd_decompress(input, max_output);
+        case compression_type::none:
+            if (input.size() > max_output) {
+                return std::nullopt;
+            }
+            return bytes(input.begin(), input.end());
+        case compression_type::gzip: return gzip_decompress(input, max_output);
+        case compression_type::snappy: return snappy_decompress(input, max_output);
+        case compression_type::lz4: return lz4_decompress(input, max_output);
+        case compression_type::zstd: return zstd_decompress(input, max_output);
     }
     return std::nullopt;
 }

@@ -18,7 +18,8 @@ namespace broker::protocol {
 
 std::optional<std::vector<uint8_t>> compress(compression_type type, std::span<const uint8_t> input);
 /// Returns nullopt on malformed input or when the output would exceed `max_output` bytes.
-std::optional<std::vector<uint8_t>> decompress(compression_type type, std::span<const uint8_t> input,
+std::optional<std::vector<uint8_t>> decompress(compression_type type,
+                                               std::span<const uint8_t> input,
                                                std::size_t max_output);
 
 }  // namespace broker::protocol

@@ -2,15 +2,16 @@
 //
 // Two implementations that must agree bit for bit:
 //  - portable: slice-by-8 tables, eight input bytes per step;
-//  - hardware: the SSE4.2 crc32 instruction, compiled with a per-function target attribute so the rest
+//  - hardware: the SSE4.2 crc32 instruction, compiled with a per-function target attribute so the
+//  rest
 //    of the build needs no -msse4.2, and chosen once at run time from the CPU's feature bits.
 //
 // The crc32 instruction has a latency of three cycles but a throughput of one per cycle, so one
 // dependent chain uses a third of the unit. The hardware path therefore splits a block into three
 // equal lanes, runs three independent chains, and merges them. Merging uses linearity: with the raw
-// (un-inverted) register, crc(A || B, r) = zeros_|B|(crc(A, r)) xor crc(B, 0), where zeros_n(x) is the
-// register after feeding n zero bytes from state x. zeros_n is linear in x, so it is four 256-entry
-// lookup tables, computed at compile time for the two lane lengths used.
+// (un-inverted) register, crc(A || B, r) = zeros_|B|(crc(A, r)) xor crc(B, 0), where zeros_n(x) is
+// the register after feeding n zero bytes from state x. zeros_n is linear in x, so it is four
+// 256-entry lookup tables, computed at compile time for the two lane lengths used.
 #include "protocol/crc32c.h"
 
 #include <array>
@@ -140,7 +141,8 @@ __attribute__((target("sse4.2"))) inline uint32_t hw_step8(uint32_t c, const uin
 
 /// Three interleaved lanes of `lane` bytes each, merged into one register. Requires size >= 3*lane.
 __attribute__((target("sse4.2"))) inline uint32_t hw_three_lanes(uint32_t c, const uint8_t* p,
-                                                                 std::size_t lane, const shift_tables& t) {
+                                                                 std::size_t lane,
+                                                                 const shift_tables& t) {
     uint32_t c0 = c;
     uint32_t c1 = 0;
     uint32_t c2 = 0;
@@ -155,7 +157,8 @@ __attribute__((target("sse4.2"))) inline uint32_t hw_three_lanes(uint32_t c, con
     return shift(t, c0) ^ c2;
 }
 
-__attribute__((target("sse4.2"))) uint32_t hardware_update(uint32_t c, const uint8_t* p, std::size_t size) {
+__attribute__((target("sse4.2"))) uint32_t hardware_update(uint32_t c, const uint8_t* p,
+                                                           std::size_t size) {
     // Byte steps up to an 8-byte boundary so the wide loads do not straddle cache lines.
     while (size > 0 && (reinterpret_cast<uintptr_t>(p) & 7) != 0) {
         c = _mm_crc32_u8(c, *p++);

@@ -1,6 +1,6 @@
 #pragma once
-// CRC-32C (Castagnoli), as used by record batch v2. Uses the SSE4.2 crc32 instruction when the CPU has
-// it (checked once at run time) and a table-driven portable fallback otherwise.
+// CRC-32C (Castagnoli), as used by record batch v2. Uses the SSE4.2 crc32 instruction when the CPU
+// has it (checked once at run time) and a table-driven portable fallback otherwise.
 #include <cstddef>
 #include <cstdint>
 

@@ -1,9 +1,10 @@
 #pragma once
-// Kafka's error codes, as carried in every response's error_code fields, and the protocol module's own
-// std::error_code category.
+// Kafka's error codes, as carried in every response's error_code fields, and the protocol module's
+// own std::error_code category.
 //
 // error_code mirrors Kafka's Errors enum: the same numbers, the names in snake_case (grep the Kafka
-// name in lower case to find our uses). The list is complete up to code 128 (INVALID_REGULAR_EXPRESSION).
+// name in lower case to find our uses). The list is complete up to code 128
+// (INVALID_REGULAR_EXPRESSION).
 #include <cstdint>
 #include <string_view>
 #include <system_error>
@@ -151,7 +152,8 @@ std::string_view error_name(error_code code);
 /// Whether `value` is one of the codes above.
 bool is_known_error_code(int16_t value);
 
-/// Internal failures of the protocol module, for std::error_code-based APIs (§8 of the house style).
+/// Internal failures of the protocol module, for std::error_code-based APIs (§8 of the house
+/// style).
 enum class codec_errc {
     truncated = 1,        // the frame ended inside a field
     invalid = 2,          // bytes that no valid encoding produces

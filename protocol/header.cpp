@@ -5,8 +5,8 @@ namespace broker::protocol {
 codec_status decode_request_header(reader& r, request_header& out, int16_t& header_version) {
     out = request_header{};
     header_version = 1;
-    // Peek at key and version (the first four bytes) to pick the header version, then decode the whole
-    // header from the start with the generated codec.
+    // Peek at key and version (the first four bytes) to pick the header version, then decode the
+    // whole header from the start with the generated codec.
     reader peek(r.remaining_bytes());
     const int16_t api_key = peek.read_int16();
     const int16_t api_version = peek.read_int16();

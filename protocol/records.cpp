@@ -2,10 +2,11 @@
 //
 // Two record walks share one parser:
 //  - validate_batch(check_records = true) is for batches a producer just sent. It demands what a
-//    producer always writes: record_count > 0, last_offset_delta == record_count - 1 and offset deltas
-//    0, 1, ..., n-1 in order (Kafka's LogValidator refuses anything else with INVALID_RECORD). The walk
-//    over uncompressed records is one pass that allocates nothing.
-//  - decode_batch is for batches read back from a log, including compacted ones, whose offset deltas
+//    producer always writes: record_count > 0, last_offset_delta == record_count - 1 and offset
+//    deltas 0, 1, ..., n-1 in order (Kafka's LogValidator refuses anything else with
+//    INVALID_RECORD). The walk over uncompressed records is one pass that allocates nothing.
+//  - decode_batch is for batches read back from a log, including compacted ones, whose offset
+//  deltas
 //    have gaps and whose record list may be empty. It checks framing and the record count only.
 // Both check the frame (sizes, magic, CRC) first, so neither trusts a length it has not bounded.
 // Every function here is stateless and may be called from any thread at once.
@@ -116,10 +117,11 @@ bool read_bytes(const uint8_t*& p, const uint8_t* end, bool nullable,
     return true;
 }
 
-/// Parses the record starting at `cursor` (at its length varint) into `view` and moves `cursor` past
-/// it. Headers are stored only when `keep_headers`; otherwise they are only checked. The record's
-/// length must match its content exactly.
-batch_error parse_record(const uint8_t*& cursor, const uint8_t* end, record_view& view, bool keep_headers) {
+/// Parses the record starting at `cursor` (at its length varint) into `view` and moves `cursor`
+/// past it. Headers are stored only when `keep_headers`; otherwise they are only checked. The
+/// record's length must match its content exactly.
+batch_error parse_record(const uint8_t*& cursor, const uint8_t* end, record_view& view,
+                         bool keep_headers) {
     const uint8_t* p = cursor;
     auto length = decode_varint(p, end);
     if (!length || length->value < 0) {
@@ -147,7 +149,8 @@ batch_error parse_record(const uint8_t*& cursor, const uint8_t* end, record_view
     }
     p += offset_delta->length;
     view.offset_delta = offset_delta->value;
-    if (!read_bytes(p, record_end, true, view.key) || !read_bytes(p, record_end, true, view.value)) {
+    if (!read_bytes(p, record_end, true, view.key) ||
+        !read_bytes(p, record_end, true, view.value)) {
         return batch_error::bad_record;
     }
     auto header_count = decode_varint(p, record_end);
@@ -217,7 +220,8 @@ batch_error walk_decode(const uint8_t* p, const uint8_t* end, int32_t record_cou
     return p == end ? batch_error::ok : batch_error::bad_record_count;
 }
 
-// ------------------------------------------------------------------------------------------ building
+// ------------------------------------------------------------------------------------------
+// building
 
 int32_t checked_int32(std::size_t v) {
     if (v > static_cast<std::size_t>(std::numeric_limits<int32_t>::max())) {
@@ -267,24 +271,15 @@ std::size_t record_body_size(const record_data& r, int64_t timestamp_delta, int3
 
 const char* to_string(batch_error e) {
     switch (e) {
-    case batch_error::ok:
-        return "ok";
-    case batch_error::truncated:
-        return "truncated";
-    case batch_error::bad_length:
-        return "bad_length";
-    case batch_error::bad_magic:
-        return "bad_magic";
-    case batch_error::bad_crc:
-        return "bad_crc";
-    case batch_error::bad_compression:
-        return "bad_compression";
-    case batch_error::bad_record:
-        return "bad_record";
-    case batch_error::bad_record_count:
-        return "bad_record_count";
-    case batch_error::bad_offset_delta:
-        return "bad_offset_delta";
+        case batch_error::ok: return "ok";
+        case batch_error::truncated: return "truncated";
+        case batch_error::bad_length: return "bad_length";
+        case batch_error::bad_magic: return "bad_magic";
+        case batch_error::bad_crc: return "bad_crc";
+        case batch_error::bad_compression: return "bad_compression";
+        case batch_error::bad_record: return "bad_record";
+        case batch_error::bad_record_count: return "bad_record_count";
+        case batch_error::bad_offset_delta: return "bad_offset_delta";
     }
     return "unknown";
 }
@@ -326,7 +321,8 @@ batch_error validate_batch(std::span<const uint8_t> batch, bool check_records) {
     return validate_batch(batch, check_records, default_max_decompressed_batch_bytes);
 }
 
-batch_error validate_batch(std::span<const uint8_t> batch, bool check_records, std::size_t max_decompressed) {
+batch_error validate_batch(std::span<const uint8_t> batch, bool check_records,
+                           std::size_t max_decompressed) {
     if (auto e = check_frame(batch); e != batch_error::ok) {
         return e;
     }
@@ -356,7 +352,8 @@ batch_error decode_batch(std::span<const uint8_t> batch, decoded_batch& out) {
     return decode_batch(batch, out, default_max_decompressed_batch_bytes);
 }
 
-batch_error decode_batch(std::span<const uint8_t> batch, decoded_batch& out, std::size_t max_decompressed) {
+batch_error decode_batch(std::span<const uint8_t> batch, decoded_batch& out,
+                         std::size_t max_decompressed) {
     out.storage.clear();
     out.records.clear();
     if (auto e = check_frame(batch); e != batch_error::ok) {
@@ -378,8 +375,8 @@ batch_error decode_batch(std::span<const uint8_t> batch, decoded_batch& out, std
         out.storage = std::move(*decompressed);
         records = out.storage;
     }
-    auto e =
-        walk_decode(records.data(), records.data() + records.size(), out.header.record_count, out.records);
+    auto e = walk_decode(records.data(), records.data() + records.size(), out.header.record_count,
+                         out.records);
     if (e != batch_error::ok) {
         out.records.clear();
     }
@@ -434,7 +431,8 @@ std::vector<uint8_t> build_batch(const std::vector<record_data>& records,
         int32_t offset_delta = r.offset_delta < 0 ? checked_int32(i) : r.offset_delta;
         max_offset_delta = std::max(max_offset_delta, offset_delta);
         max_timestamp = std::max(max_timestamp, r.timestamp);
-        std::size_t body = record_body_size(r, wrapping_sub(r.timestamp, base_timestamp), offset_delta);
+        std::size_t body =
+            record_body_size(r, wrapping_sub(r.timestamp, base_timestamp), offset_delta);
         records_size += varint_size(checked_int32(body)) + body;
     }
     if (options.max_timestamp) {
@@ -446,7 +444,8 @@ std::vector<uint8_t> build_batch(const std::vector<record_data>& records,
             const record_data& r = records[i];
             int32_t offset_delta = r.offset_delta < 0 ? static_cast<int32_t>(i) : r.offset_delta;
             int64_t timestamp_delta = wrapping_sub(r.timestamp, base_timestamp);
-            p += encode_varint(static_cast<int32_t>(record_body_size(r, timestamp_delta, offset_delta)), p);
+            p += encode_varint(
+                static_cast<int32_t>(record_body_size(r, timestamp_delta, offset_delta)), p);
             *p++ = 0;  // record attributes: unused in v2
             p += encode_varlong(timestamp_delta, p);
             p += encode_varint(offset_delta, p);
@@ -454,7 +453,8 @@ std::vector<uint8_t> build_batch(const std::vector<record_data>& records,
             p = write_bytes_field(p, r.value);
             p += encode_varint(static_cast<int32_t>(r.headers.size()), p);
             for (const auto& h : r.headers) {
-                p = write_bytes_field(p, reinterpret_cast<const uint8_t*>(h.key.data()), h.key.size());
+                p = write_bytes_field(p, reinterpret_cast<const uint8_t*>(h.key.data()),
+                                      h.key.size());
                 p = write_bytes_field(p, h.value);
             }
         }
@@ -476,7 +476,8 @@ std::vector<uint8_t> build_batch(const std::vector<record_data>& records,
     }
     checked_int32(out.size() - batch_overhead);
 
-    int16_t attributes = static_cast<int16_t>(static_cast<int16_t>(options.compression) & compression_mask);
+    int16_t attributes =
+        static_cast<int16_t>(static_cast<int16_t>(options.compression) & compression_mask);
     if (options.ts_type == timestamp_type::log_append_time) {
         attributes |= timestamp_type_bit;
     }
@@ -492,7 +493,8 @@ std::vector<uint8_t> build_batch(const std::vector<record_data>& records,
     uint8_t* h = out.data();
     store_be64(h, static_cast<uint64_t>(options.base_offset));
     store_be32(h + batch_length_offset, static_cast<uint32_t>(out.size() - batch_overhead));
-    store_be32(h + partition_leader_epoch_offset, static_cast<uint32_t>(options.partition_leader_epoch));
+    store_be32(h + partition_leader_epoch_offset,
+               static_cast<uint32_t>(options.partition_leader_epoch));
     h[magic_offset] = static_cast<uint8_t>(current_magic);
     store_be16(h + attributes_offset, static_cast<uint16_t>(attributes));
     store_be32(h + last_offset_delta_offset, static_cast<uint32_t>(last_offset_delta));

@@ -19,7 +19,8 @@ struct varint_result {
 constexpr std::size_t max_varint_bytes = 5;
 constexpr std::size_t max_varlong_bytes = 10;
 
-inline std::optional<varint_result<uint64_t>> decode_unsigned_varlong(const uint8_t* p, const uint8_t* end) {
+inline std::optional<varint_result<uint64_t>> decode_unsigned_varlong(const uint8_t* p,
+                                                                      const uint8_t* end) {
     uint64_t value = 0;
     for (std::size_t i = 0; i < max_varlong_bytes; ++i) {
         if (p + i >= end) {
@@ -34,7 +35,8 @@ inline std::optional<varint_result<uint64_t>> decode_unsigned_varlong(const uint
     return std::nullopt;
 }
 
-inline std::optional<varint_result<uint32_t>> decode_unsigned_varint(const uint8_t* p, const uint8_t* end) {
+inline std::optional<varint_result<uint32_t>> decode_unsigned_varint(const uint8_t* p,
+                                                                     const uint8_t* end) {
     uint32_t value = 0;
     for (std::size_t i = 0; i < max_varint_bytes; ++i) {
         if (p + i >= end) {
@@ -78,12 +80,21 @@ constexpr std::size_t unsigned_varlong_size(uint64_t v) {
     }
     return n;
 }
-constexpr uint64_t zigzag64(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-constexpr uint32_t zigzag32(int32_t v) { return (static_cast<uint32_t>(v) << 1) ^ static_cast<uint32_t>(v >> 31); }
-constexpr std::size_t varint_size(int32_t v) { return unsigned_varlong_size(zigzag32(v)); }
-constexpr std::size_t varlong_size(int64_t v) { return unsigned_varlong_size(zigzag64(v)); }
+constexpr uint64_t zigzag64(int64_t v) {
+    return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+constexpr uint32_t zigzag32(int32_t v) {
+    return (static_cast<uint32_t>(v) << 1) ^ static_cast<uint32_t>(v >> 31);
+}
+constexpr std::size_t varint_size(int32_t v) {
+    return unsigned_varlong_size(zigzag32(v));
+}
+constexpr std::size_t varlong_size(int64_t v) {
+    return unsigned_varlong_size(zigzag64(v));
+}
 
-/// Writes `v` at `out` (which must have room for unsigned_varlong_size(v) bytes); returns bytes written.
+/// Writes `v` at `out` (which must have room for unsigned_varlong_size(v) bytes); returns bytes
+/// written.
 inline std::size_t encode_unsigned_varlong(uint64_t v, uint8_t* out) {
     std::size_t n = 0;
     while (v >= 0x80) {
@@ -93,7 +104,11 @@ inline std::size_t encode_unsigned_varlong(uint64_t v, uint8_t* out) {
     out[n++] = static_cast<uint8_t>(v);
     return n;
 }
-inline std::size_t encode_varint(int32_t v, uint8_t* out) { return encode_unsigned_varlong(zigzag32(v), out); }
-inline std::size_t encode_varlong(int64_t v, uint8_t* out) { return encode_unsigned_varlong(zigzag64(v), out); }
+inline std::size_t encode_varint(int32_t v, uint8_t* out) {
+    return encode_unsigned_varlong(zigzag32(v), out);
+}
+inline std::size_t encode_varlong(int64_t v, uint8_t* out) {
+    return encode_unsigned_varlong(zigzag64(v), out);
+}
 
 }  // namespace broker::protocol

@@ -7,12 +7,9 @@ namespace broker::protocol {
 
 std::string_view to_string(codec_status status) {
     switch (status) {
-    case codec_status::ok:
-        return "ok";
-    case codec_status::truncated:
-        return "truncated";
-    case codec_status::invalid:
-        return "invalid";
+        case codec_status::ok: return "ok";
+        case codec_status::truncated: return "truncated";
+        case codec_status::invalid: return "invalid";
     }
     return "unknown";
 }
@@ -20,7 +17,8 @@ std::string_view to_string(codec_status status) {
 // ---- uuid ----
 
 namespace {
-constexpr char base64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char base64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int base64url_value(char c) {
     if (c >= 'A' && c <= 'Z') {
@@ -52,7 +50,8 @@ std::string uuid::to_string() const {
     out.reserve(22);
     std::size_t i = 0;
     for (; i + 3 <= bytes.size(); i += 3) {
-        const uint32_t n = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+        const uint32_t n =
+            (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
         out.push_back(base64url_alphabet[(n >> 18) & 63]);
         out.push_back(base64url_alphabet[(n >> 12) & 63]);
         out.push_back(base64url_alphabet[(n >> 6) & 63]);
@@ -85,7 +84,8 @@ std::optional<uuid> uuid::from_string(std::string_view text) {
     }
     const int hi = base64url_value(text[20]);
     const int lo = base64url_value(text[21]);
-    if (hi < 0 || lo < 0 || (lo & 0x0f) != 0) {  // the last character carries 2 bits; the rest must be 0
+    if (hi < 0 || lo < 0 ||
+        (lo & 0x0f) != 0) {  // the last character carries 2 bits; the rest must be 0
         return std::nullopt;
     }
     out.bytes[15] = static_cast<uint8_t>((hi << 2) | (lo >> 4));
@@ -145,10 +145,12 @@ uint32_t reader::read_unsigned_varint() {
     const uint8_t* end = data_.data() + data_.size();
     auto result = decode_unsigned_varint(p, end);
     if (!result) {
-        // Out of bytes while every byte so far said "more follows" is a cut; anything else is malformed.
+        // Out of bytes while every byte so far said "more follows" is a cut; anything else is
+        // malformed.
         const std::size_t available = remaining();
         const bool all_continue = std::all_of(p, end, [](uint8_t b) { return (b & 0x80) != 0; });
-        fail(all_continue && available < max_varint_bytes ? codec_status::truncated : codec_status::invalid);
+        fail(all_continue && available < max_varint_bytes ? codec_status::truncated
+                                                          : codec_status::invalid);
         return 0;
     }
     pos_ += result->length;
@@ -167,7 +169,8 @@ int64_t reader::read_varlong() {
     if (!result) {
         const std::size_t available = remaining();
         const bool all_continue = std::all_of(p, end, [](uint8_t b) { return (b & 0x80) != 0; });
-        fail(all_continue && available < max_varlong_bytes ? codec_status::truncated : codec_status::invalid);
+        fail(all_continue && available < max_varlong_bytes ? codec_status::truncated
+                                                           : codec_status::invalid);
         return 0;
     }
     pos_ += result->length;
@@ -287,7 +290,8 @@ void reader::read_bytes(std::vector<uint8_t>& out, bool compact) {
     out.assign(bytes.begin(), bytes.end());
 }
 
-void reader::read_nullable_bytes(std::optional<std::vector<uint8_t>>& out, bool compact, bool nullable) {
+void reader::read_nullable_bytes(std::optional<std::vector<uint8_t>>& out, bool compact,
+                                 bool nullable) {
     const int64_t length = read_bytes_length(compact);
     if (length < 0) {
         out.reset();

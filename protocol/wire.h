@@ -1,22 +1,24 @@
 #pragma once
-// Kafka wire primitives: the byte-level reader and writer every generated message codec is built on.
+// Kafka wire primitives: the byte-level reader and writer every generated message codec is built
+// on.
 //
 // Encoding rules (all integers big-endian):
-//   bool/int8 1 byte, int16/uint16 2, int32/uint32 4, int64 8, float64 8 (IEEE-754), uuid 16 raw bytes.
-//   string   classic: int16 length (-1 = null) + UTF-8 bytes; compact: uvarint (length + 1), 0 = null.
-//   bytes    classic: int32 length (-1 = null) + bytes;       compact: uvarint (length + 1), 0 = null.
-//   records  same framing as bytes; the payload stays a view into the frame (never copied on decode).
-//   array    classic: int32 count (-1 = null) + elements;     compact: uvarint (count + 1), 0 = null.
-//   tagged-field section (flexible versions, at the end of every struct):
+//   bool/int8 1 byte, int16/uint16 2, int32/uint32 4, int64 8, float64 8 (IEEE-754), uuid 16 raw
+//   bytes. string   classic: int16 length (-1 = null) + UTF-8 bytes; compact: uvarint (length + 1),
+//   0 = null. bytes    classic: int32 length (-1 = null) + bytes;       compact: uvarint (length +
+//   1), 0 = null. records  same framing as bytes; the payload stays a view into the frame (never
+//   copied on decode). array    classic: int32 count (-1 = null) + elements;     compact: uvarint
+//   (count + 1), 0 = null. tagged-field section (flexible versions, at the end of every struct):
 //            uvarint count, then per field: uvarint tag, uvarint size, `size` bytes of value.
 //
-// Decoding never trusts a length: every string/bytes length and every array count is checked against
-// the bytes remaining in the frame before anything is allocated (an array of N elements needs at least
-// N * min_element_size bytes). Failures are sticky: the first one is kept in the reader's status and
-// leaves nothing more to read, so generated code can read straight through and check once at the end.
+// Decoding never trusts a length: every string/bytes length and every array count is checked
+// against the bytes remaining in the frame before anything is allocated (an array of N elements
+// needs at least N * min_element_size bytes). Failures are sticky: the first one is kept in the
+// reader's status and leaves nothing more to read, so generated code can read straight through and
+// check once at the end.
 //
-// The `codegen` namespace at the bottom holds the small helpers the generated message code calls; they
-// are shared here so each generated function stays a short list of calls.
+// The `codegen` namespace at the bottom holds the small helpers the generated message code calls;
+// they are shared here so each generated function stays a short list of calls.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -101,8 +103,8 @@ struct splice {
 
 /// Bounds-checked big-endian reader over one frame.
 /// Not thread-safe; owned by whoever decodes the frame. The viewed bytes must outlive it and every
-/// records_ref decoded from it. After the first failure status() keeps that failure, remaining() is 0,
-/// and every further read returns a zero value.
+/// records_ref decoded from it. After the first failure status() keeps that failure, remaining() is
+/// 0, and every further read returns a zero value.
 class reader {
 public:
     reader() = default;
@@ -137,7 +139,8 @@ public:
     /// bytes (or fails and returns -1). Strings are also limited to max_string_length.
     int64_t read_string_length(bool compact);
     int64_t read_bytes_length(bool compact);
-    /// An array count, checked so that `count * max(min_element_size, 1)` fits in the remaining bytes.
+    /// An array count, checked so that `count * max(min_element_size, 1)` fits in the remaining
+    /// bytes.
     int64_t read_array_length(bool compact, std::size_t min_element_size);
 
     /// Non-nullable reads: a null marker is `invalid`.
@@ -192,7 +195,9 @@ public:
     void write_unsigned_varint(uint32_t v);
     void write_varint(int32_t v);
     void write_varlong(int64_t v);
-    void write_raw(std::span<const uint8_t> bytes) { out_.insert(out_.end(), bytes.begin(), bytes.end()); }
+    void write_raw(std::span<const uint8_t> bytes) {
+        out_.insert(out_.end(), bytes.begin(), bytes.end());
+    }
 
     void write_string(std::string_view v, bool compact);
     void write_null_string(bool compact);
@@ -247,7 +252,9 @@ public:
     void write_records(const records_ref& v, bool compact) {
         size_ += length_prefix(v.size(), compact, 4) + v.size();
     }
-    void write_array_length(std::size_t count, bool compact) { size_ += length_prefix(count, compact, 4); }
+    void write_array_length(std::size_t count, bool compact) {
+        size_ += length_prefix(count, compact, 4);
+    }
     void write_null_array(bool compact) { size_ += compact ? 1 : 4; }
 
 private:
@@ -263,7 +270,8 @@ namespace codegen {
 // ---- decoding ----
 
 template <typename T, typename F>
-void get_array(reader& r, std::vector<T>& out, bool compact, std::size_t min_element_size, F&& element) {
+void get_array(reader& r, std::vector<T>& out, bool compact, std::size_t min_element_size,
+               F&& element) {
     const int64_t count = r.read_array_length(compact, min_element_size);
     out.clear();
     if (count < 0) {
@@ -352,7 +360,8 @@ void put_nullable_string(W& w, const std::optional<std::string>& v, bool compact
 }
 
 template <typename W>
-void put_nullable_bytes(W& w, const std::optional<std::vector<uint8_t>>& v, bool compact, bool nullable) {
+void put_nullable_bytes(W& w, const std::optional<std::vector<uint8_t>>& v, bool compact,
+                        bool nullable) {
     if (v) {
         w.write_bytes(*v, compact);
     } else if (nullable) {
@@ -393,12 +402,13 @@ void put_nullable_array(W& w, const std::optional<std::vector<T>>& v, bool compa
     }
 }
 
-/// Writes one tagged-field section: known fields (in ascending tag order, via field()) merged with the
-/// struct's unknown tags so the whole section comes out in tag order.
+/// Writes one tagged-field section: known fields (in ascending tag order, via field()) merged with
+/// the struct's unknown tags so the whole section comes out in tag order.
 template <typename W>
 class tag_writer {
 public:
-    tag_writer(W& w, const tagged_fields& unknown, uint32_t known_count) : w_(w), unknown_(unknown) {
+    tag_writer(W& w, const tagged_fields& unknown, uint32_t known_count)
+        : w_(w), unknown_(unknown) {
         w_.write_unsigned_varint(known_count + static_cast<uint32_t>(unknown.size()));
     }
 

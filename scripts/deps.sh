@@ -2,7 +2,7 @@
 # Installs whatever the project needs and the machine lacks (Debian 12, run as root).
 #   scripts/deps.sh          build + run dependencies
 #   scripts/deps.sh --test   also the stock clients the tests drive (kcat, librdkafka, Python, kafkajs,
-#                            and @platformatic/kafka on Node 22)
+#                            and @platformatic/kafka on Node 22) and clang-format-14 (format check)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -10,7 +10,7 @@ pkgs=(build-essential cmake pkg-config ccache libboost-dev nlohmann-json3-dev li
       zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libgtest-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(librdkafka-dev kcat python3 python3-kafka python3-confluent-kafka nodejs zookeeper
-           libclang-rt-14-dev clang-14)
+           libclang-rt-14-dev clang-14 clang-format-14)
 fi
 
 missing=()

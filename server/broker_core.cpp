@@ -8,13 +8,15 @@ broker_core::broker_core(broker_config config, std::string cluster_id, shard_gro
       shards_(shards),
       replicas_(std::make_unique<replica_manager>(config_, metadata_)),
       catalog_(std::make_unique<local_catalog>(
-          std::filesystem::path(config_.log_dirs.empty() ? std::string(".") : config_.log_dirs.front()),
+          std::filesystem::path(config_.log_dirs.empty() ? std::string(".")
+                                                         : config_.log_dirs.front()),
           node_id{config_.broker_id})),
       store_(std::make_unique<topic_store>(config_, metadata_, *replicas_, *catalog_)),
       admin_(std::make_unique<local_admin_backend>(config_, *catalog_)),
       fetch_sessions_(static_cast<std::size_t>(config_.max_incremental_fetch_session_cache_slots)),
       producer_ids_(std::make_unique<producer_id_manager>(
-          std::filesystem::path(config_.log_dirs.empty() ? std::string(".") : config_.log_dirs.front()) /
+          std::filesystem::path(config_.log_dirs.empty() ? std::string(".")
+                                                         : config_.log_dirs.front()) /
           producer_id_manager::file_name)) {}
 
 net::awaitable<topic_result> broker_core::auto_create_topic(std::string_view topic, bool allowed) {
@@ -24,8 +26,8 @@ net::awaitable<topic_result> broker_core::auto_create_topic(std::string_view top
     // The lambda captures only trivially destructible values: GCC 12 destroys a closure with
     // non-trivial captures (a std::string) twice when it is a temporary of a co_await expression.
     admin_backend* admin = admin_.get();
-    topic_result result =
-        co_await shards_.run_blocking([admin, topic, allowed] { return admin->auto_create_topic(topic, allowed); });
+    topic_result result = co_await shards_.run_blocking(
+        [admin, topic, allowed] { return admin->auto_create_topic(topic, allowed); });
     co_return result;
 }
 

@@ -113,7 +113,8 @@ private:
     fetch_session_cache fetch_sessions_;
     std::unique_ptr<producer_id_manager> producer_ids_;
     // After store_: built from it, and destroyed before it.
-    std::unique_ptr<group_service> groups_ = std::make_unique<group_service>(config_, *store_, *admin_, shards_);
+    std::unique_ptr<group_service> groups_ =
+        std::make_unique<group_service>(config_, *store_, *admin_, shards_);
     std::vector<advertised_endpoint> advertised_;
 };
 

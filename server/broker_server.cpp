@@ -68,8 +68,8 @@ void broker_server::start() {
     // Accept loops are spread over the shards too, starting at shard 0.
     unsigned accept_shard = 0;
     for (const listener_endpoint& endpoint : config_.listeners) {
-        listeners_.push_back(std::make_unique<listener>(endpoint, accept_shard % shard_count,
-                                                        *shards_, *services_));
+        listeners_.push_back(
+            std::make_unique<listener>(endpoint, accept_shard % shard_count, *shards_, *services_));
         ++accept_shard;
     }
     if (!config_.http_listeners.empty()) {
@@ -81,10 +81,10 @@ void broker_server::start() {
         };
         admin_api_ = std::make_unique<http::admin_api>(
             *core_, std::move(checks), [this] { return tracker_ ? tracker_->live() : 0; });
-        http_ = std::make_unique<http::http_server>(
-            config_.http_listeners, [api = admin_api_.get()](std::string target) {
-                return api->handle_get(std::move(target));
-            });
+        http_ = std::make_unique<http::http_server>(config_.http_listeners,
+                                                    [api = admin_api_.get()](std::string target) {
+                                                        return api->handle_get(std::move(target));
+                                                    });
     }
     try {
         for (auto& l : listeners_) {
@@ -138,14 +138,16 @@ void broker_server::start_maintenance() {
             while (!maintenance_stopping_.load()) {
                 maintenance_timer_->expires_after(maintenance_tick);
                 boost::system::error_code ec;
-                co_await maintenance_timer_->async_wait(net::redirect_error(net::use_awaitable, ec));
+                co_await maintenance_timer_->async_wait(
+                    net::redirect_error(net::use_awaitable, ec));
                 if (maintenance_stopping_.load()) {
                     break;
                 }
                 try {
                     topic_store* store = &core_->store();
-                    co_await shards_->run_blocking(
-                        [store] { store->run_maintenance(log::system_clock::instance().now_ms()); });
+                    co_await shards_->run_blocking([store] {
+                        store->run_maintenance(log::system_clock::instance().now_ms());
+                    });
                 } catch (const std::exception& e) {
                     BROKER_LOG_ERROR("maintenance pass failed: " << e.what());
                 }
@@ -213,8 +215,8 @@ void broker_server::stop(std::chrono::milliseconds drain_timeout) {
     // 5. Close the logs durably, write checkpoints and the clean-shutdown marker. Shards still run,
     // so wake-ups posted to them by partitions being closed are delivered.
     if (auto ec = core_->store().shutdown()) {
-        BROKER_LOG_ERROR("shutdown: logs not closed cleanly (" << ec.message()
-                                                               << "); the next start recovers them");
+        BROKER_LOG_ERROR("shutdown: logs not closed cleanly ("
+                         << ec.message() << "); the next start recovers them");
     }
     // 6. Stop the shard threads.
     shards_->stop();

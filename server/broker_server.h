@@ -17,10 +17,11 @@
 // is armed only after the pass finished, so passes never overlap.
 //
 // stop() (any non-shard thread; idempotent, also run by the destructor): stops the HTTP server
-// (readiness turns false first), stops the maintenance loop (waiting for a running pass), stops accepting, closes every connection from its own shard,
-// wakes anything waiting on the request-memory budget, waits (bounded) for the connection
-// coroutines to finish, shuts the topic store down (logs closed durably under each partition's
-// mutex, checkpoints, clean-shutdown marker), then stops the shards.
+// (readiness turns false first), stops the maintenance loop (waiting for a running pass), stops
+// accepting, closes every connection from its own shard, wakes anything waiting on the
+// request-memory budget, waits (bounded) for the connection coroutines to finish, shuts the topic
+// store down (logs closed durably under each partition's mutex, checkpoints, clean-shutdown
+// marker), then stops the shards.
 #include <atomic>
 #include <chrono>
 #include <future>

@@ -73,7 +73,8 @@ std::string unescape(std::string_view raw, int line) {
             case 'f': out.push_back('\f'); break;
             case 'u': {
                 if (raw.size() - (i + 1) < 4) {
-                    throw config_error("line " + std::to_string(line) + ": malformed \\uxxxx escape");
+                    throw config_error("line " + std::to_string(line) +
+                                       ": malformed \\uxxxx escape");
                 }
                 uint32_t unit = 0;
                 for (size_t k = 1; k <= 4; ++k) {
@@ -148,7 +149,8 @@ property split_entry(std::string_view logical, int line) {
     }
     property entry;
     entry.key = std::string(trim(unescape(logical.substr(0, key_end), line)));
-    entry.value = std::string(trim(unescape(logical.substr(std::min(value_start, logical.size())), line)));
+    entry.value =
+        std::string(trim(unescape(logical.substr(std::min(value_start, logical.size())), line)));
     entry.line = line;
     return entry;
 }
@@ -174,7 +176,8 @@ Int parse_integer(std::string_view key, std::string_view text,
     }
     int64_t parsed = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), parsed);
-    if (digits.empty() || ec == std::errc::invalid_argument || end != digits.data() + digits.size()) {
+    if (digits.empty() || ec == std::errc::invalid_argument ||
+        end != digits.data() + digits.size()) {
         invalid(key, text, "not a number");
     }
     if (ec == std::errc::result_out_of_range ||
@@ -214,8 +217,8 @@ double parse_double(std::string_view key, std::string_view text, double min, dou
         invalid(key, text, "not a number");
     }
     if (parsed < min || parsed > max) {
-        invalid(key, text, "value must be between " + std::to_string(min) + " and " +
-                               std::to_string(max));
+        invalid(key, text,
+                "value must be between " + std::to_string(min) + " and " + std::to_string(max));
     }
     return parsed;
 }
@@ -254,7 +257,8 @@ bool split_host_port(std::string_view text, std::string& host, uint16_t& port) {
     const std::string_view digits = text.substr(colon + 1);
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || value > 65535) {
+    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
+        value > 65535) {
         return false;
     }
     port = static_cast<uint16_t>(value);
@@ -288,10 +292,10 @@ struct key_def {
 constexpr int32_t int32_max = std::numeric_limits<int32_t>::max();
 
 // Shorthands for the table below.
-#define BROKER_KEY(name, type, def, kafka_def, ours, compat, doc, ...)                       \
-    key_def {                                                                                \
-        config_key_info{name, config_type::type, def, kafka_def, ours, compat, doc},         \
-            [](config_builder & b, std::string_view k, std::string_view v) { __VA_ARGS__; }  \
+#define BROKER_KEY(name, type, def, kafka_def, ours, compat, doc, ...)                     \
+    key_def {                                                                              \
+        config_key_info{name, config_type::type, def, kafka_def, ours, compat, doc},       \
+            [](config_builder& b, std::string_view k, std::string_view v) { __VA_ARGS__; } \
     }
 
 const std::vector<key_def>& key_table() {
@@ -643,7 +647,8 @@ void check_listeners(const broker_config& c) {
         }
         if (protocol->second != "PLAINTEXT") {
             throw config_error("Listener " + l.name + " uses security protocol " +
-                               protocol->second + ", which this broker does not support (only "
+                               protocol->second +
+                               ", which this broker does not support (only "
                                "PLAINTEXT)");
         }
         if (l.port != 0) {
@@ -656,19 +661,20 @@ void check_listeners(const broker_config& c) {
     }
     const bool explicit_advertised = !c.advertised_listeners.empty();
     for (const listener_endpoint& a : c.effective_advertised_listeners()) {
-        const bool known = std::any_of(c.listeners.begin(), c.listeners.end(),
-                                       [&](const listener_endpoint& l) { return l.name == a.name; });
+        const bool known =
+            std::any_of(c.listeners.begin(), c.listeners.end(),
+                        [&](const listener_endpoint& l) { return l.name == a.name; });
         if (!known) {
             throw config_error("advertised.listeners names listener " + a.name +
                                ", which is not in listeners");
         }
         if (a.host == "0.0.0.0" || a.host == "::") {
-            throw config_error(
-                std::string(explicit_advertised ? "advertised.listeners" : "listeners (advertised "
-                                                                           "when advertised."
-                                                                           "listeners is unset)") +
-                " cannot advertise the non-routable address " + a.host +
-                "; set advertised.listeners to a routable address");
+            throw config_error(std::string(explicit_advertised ? "advertised.listeners"
+                                                               : "listeners (advertised "
+                                                                 "when advertised."
+                                                                 "listeners is unset)") +
+                               " cannot advertise the non-routable address " + a.host +
+                               "; set advertised.listeners to a routable address");
         }
     }
 }
@@ -880,7 +886,8 @@ config_result make_broker_config(std::span<const property> entries) {
 
     check_listeners(c);
     if (c.queued_max_request_bytes > 0 && c.queued_max_request_bytes < c.socket_request_max_bytes) {
-        throw config_error("queued.max.request.bytes (" + std::to_string(c.queued_max_request_bytes) +
+        throw config_error("queued.max.request.bytes (" +
+                           std::to_string(c.queued_max_request_bytes) +
                            ") must be -1 or at least socket.request.max.bytes (" +
                            std::to_string(c.socket_request_max_bytes) + ")");
     }
@@ -888,8 +895,9 @@ config_result make_broker_config(std::span<const property> entries) {
         throw config_error("log.retention.ms must be -1 (unlimited) or at least 1");
     }
     if (c.group_min_session_timeout_ms > c.group_max_session_timeout_ms) {
-        throw config_error("group.min.session.timeout.ms must not exceed "
-                           "group.max.session.timeout.ms");
+        throw config_error(
+            "group.min.session.timeout.ms must not exceed "
+            "group.max.session.timeout.ms");
     }
     result.config = std::move(c);
     return result;
@@ -953,7 +961,8 @@ config_result load_broker_config(const command_line& command) {
 
 std::string usage_text(std::string_view program) {
     std::string text;
-    text += "Usage: " + std::string(program) + " [--config FILE | FILE] [--override key=value]...\n";
+    text +=
+        "Usage: " + std::string(program) + " [--config FILE | FILE] [--override key=value]...\n";
     text += "       " + std::string(program) + " --version | --help\n\n";
     text += "Runs a Kafka-protocol broker. FILE is in Kafka's server.properties format; each\n";
     text += "--override sets one key and wins over the file. Supported keys are listed in\n";

@@ -5,8 +5,8 @@
 // (or as the single positional argument, as `kafka-server-start.sh` takes it), then every
 // `--override key=value` in command-line order. A later value for the same key replaces an earlier
 // one. Unknown keys produce warnings (returned to the caller, printed at startup) and are otherwise
-// ignored, as Kafka does. A value that fails to parse or validate is fatal: `config_error` carries a
-// message naming the key and the value.
+// ignored, as Kafka does. A value that fails to parse or validate is fatal: `config_error` carries
+// a message naming the key and the value.
 //
 // Every supported key is listed once in a table (`config_keys()`) with its type, its default as it
 // would be written in the file, whether it is this broker's own key, and a one-line description.
@@ -75,7 +75,9 @@ struct broker_config {
     /// Empty = advertise `listeners`.
     std::vector<listener_endpoint> advertised_listeners;
     std::map<std::string, std::string> listener_security_protocol_map{
-        {"PLAINTEXT", "PLAINTEXT"}, {"SSL", "SSL"}, {"SASL_PLAINTEXT", "SASL_PLAINTEXT"},
+        {"PLAINTEXT", "PLAINTEXT"},
+        {"SSL", "SSL"},
+        {"SASL_PLAINTEXT", "SASL_PLAINTEXT"},
         {"SASL_SSL", "SASL_SSL"}};
     std::vector<std::string> log_dirs{"./data"};
 
@@ -165,7 +167,8 @@ struct broker_config {
     };
     provenance explicit_settings;
 
-    /// log.retention.ms, else log.retention.minutes, else log.retention.hours, in ms (-1 = forever).
+    /// log.retention.ms, else log.retention.minutes, else log.retention.hours, in ms (-1 =
+    /// forever).
     int64_t effective_log_retention_ms() const;
     /// log.roll.ms, else log.roll.hours, in ms.
     int64_t effective_log_roll_ms() const;
@@ -227,8 +230,9 @@ struct command_line {
     bool show_version = false;
 };
 
-/// Accepts `--config FILE`, `--config=FILE`, one positional FILE, `--override key=value` (repeatable,
-/// also `--override=key=value`), `--help`/`-h` and `--version`. Throws config_error otherwise.
+/// Accepts `--config FILE`, `--config=FILE`, one positional FILE, `--override key=value`
+/// (repeatable, also `--override=key=value`), `--help`/`-h` and `--version`. Throws config_error
+/// otherwise.
 command_line parse_command_line(std::span<const std::string_view> args);
 
 /// Reads the file (if any), then applies the overrides, and builds the config.

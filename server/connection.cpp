@@ -65,7 +65,8 @@ public:
         const std::size_t rounded = (size + granule - 1) / granule * granule;
         auto best = free_.end();
         for (auto it = free_.begin(); it != free_.end(); ++it) {
-            if (it->size >= rounded && it->size / 2 <= rounded && (best == free_.end() || it->size < best->size)) {
+            if (it->size >= rounded && it->size / 2 <= rounded &&
+                (best == free_.end() || it->size < best->size)) {
                 best = it;
             }
         }
@@ -75,7 +76,8 @@ public:
             bytes_ -= e.size;
             return {e.data, e.size};
         }
-        void* p = ::mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void* p =
+            ::mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             throw std::bad_alloc();
         }
@@ -441,14 +443,16 @@ net::awaitable<void> connection::serve() {
         protocol::reader in(frame);
         protocol::request_header header;
         int16_t header_version = 0;
-        if (protocol::decode_request_header(in, header, header_version) != protocol::codec_status::ok) {
+        if (protocol::decode_request_header(in, header, header_version) !=
+            protocol::codec_status::ok) {
             // Kafka closes the connection both for unreadable headers and for API keys it does
             // not know; there is no response format it could use.
             if (in.ok() && protocol::find_api(header.request_api_key) == nullptr) {
                 BROKER_LOG_DEBUG("closing connection from " << peer_ << ": unknown API key "
                                                             << header.request_api_key);
             } else {
-                BROKER_LOG_DEBUG("closing connection from " << peer_ << ": malformed request header");
+                BROKER_LOG_DEBUG("closing connection from " << peer_
+                                                            << ": malformed request header");
             }
             co_return;
         }
@@ -481,7 +485,8 @@ net::awaitable<void> connection::serve() {
             .response_header_version =
                 protocol::response_header_version(header.request_api_key, version),
             .correlation_id = header.correlation_id,
-            .client_id = header.client_id ? std::string_view(*header.client_id) : std::string_view(),
+            .client_id =
+                header.client_id ? std::string_view(*header.client_id) : std::string_view(),
             .peer = peer_,
             .listener_name = listener_name_,
             .shard_id = shard_id_,

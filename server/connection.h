@@ -12,9 +12,9 @@
 // has room and no one is waiting, and otherwise go through uncharged. A few connections that
 // announce large frames and then stall (or trickle) can hold the whole budget, and the FIFO budget
 // would then hold up every small request (Metadata, Fetch, heartbeats) behind them. Uncharged small
-// frames are bounded per connection instead, like the read-ahead buffer (max.connections of each). Large
-// frames are memory-mapped per request (connection.cpp, frame_buffer) so that freed frames go back
-// to the system at once and the budget bounds resident memory, not just live allocations.
+// frames are bounded per connection instead, like the read-ahead buffer (max.connections of each).
+// Large frames are memory-mapped per request (connection.cpp, frame_buffer) so that freed frames go
+// back to the system at once and the budget bounds resident memory, not just live allocations.
 //
 // Responses with splices go out as: buffer bytes up to the splice offset (async_write), the file
 // region with sendfile(2) on the non-blocking socket (waiting for writability on EAGAIN), then the

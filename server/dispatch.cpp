@@ -50,9 +50,9 @@ std::span<const served_api> served_apis() {
 }
 
 const served_api* find_served_api(int16_t api_key) {
-    const auto it = std::lower_bound(
-        served_table.begin(), served_table.end(), api_key,
-        [](const served_api& row, int16_t key) { return row.api_key < key; });
+    const auto it =
+        std::lower_bound(served_table.begin(), served_table.end(), api_key,
+                         [](const served_api& row, int16_t key) { return row.api_key < key; });
     return (it != served_table.end() && it->api_key == api_key) ? &*it : nullptr;
 }
 

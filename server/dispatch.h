@@ -16,7 +16,8 @@
 //   - decodes its body from the reader (positioned after the request header); a body that fails
 //     to decode returns handler_result::close() — Kafka drops such connections, it does not answer;
 //   - a request it refuses is answered with Kafka error codes at the level the schema puts them;
-//   - returns handler_result::no_reply() when the protocol says no response is sent (Produce acks=0);
+//   - returns handler_result::no_reply() when the protocol says no response is sent (Produce
+//   acks=0);
 //   - an exception escaping a handler is a bug: it is logged and the connection is closed.
 #include "common/asio.h"
 

@@ -28,8 +28,12 @@ public:
     };
 
     fetch_session(int32_t id, bool privileged, bool uses_topic_ids, int64_t now_ms)
-        : id(id), privileged(privileged), uses_topic_ids(uses_topic_ids), creation_ms(now_ms),
-          last_used_ms(now_ms), epoch(fetch_metadata::next_epoch(fetch_metadata::initial_epoch)) {}
+        : id(id),
+          privileged(privileged),
+          uses_topic_ids(uses_topic_ids),
+          creation_ms(now_ms),
+          last_used_ms(now_ms),
+          epoch(fetch_metadata::next_epoch(fetch_metadata::initial_epoch)) {}
 
     const int32_t id;
     const bool privileged;
@@ -52,7 +56,8 @@ public:
             it->second->request = request;
             return;
         }
-        partitions_.push_back(cached_partition{request, high_watermark, last_stable_offset, log_start_offset});
+        partitions_.push_back(
+            cached_partition{request, high_watermark, last_stable_offset, log_start_offset});
         index_.emplace(request.key, std::prev(partitions_.end()));
     }
 
@@ -160,7 +165,8 @@ fetch_session_cache::~fetch_session_cache() = default;
 fetch_context fetch_session_cache::new_context(const fetch_metadata& metadata, bool uses_topic_ids,
                                                bool from_follower,
                                                std::vector<fetch_partition_request> fetch_data,
-                                               const std::vector<fetch_key>& to_forget, int64_t now_ms) {
+                                               const std::vector<fetch_key>& to_forget,
+                                               int64_t now_ms) {
     fetch_context context;
     context.uses_topic_ids_ = uses_topic_ids;
     context.privileged_ = from_follower;
@@ -176,8 +182,9 @@ fetch_context fetch_session_cache::new_context(const fetch_metadata& metadata, b
                 remove_locked(it->second);
             }
         }
-        context.kind_ = metadata.epoch == fetch_metadata::final_epoch ? fetch_context::kind::sessionless
-                                                                      : fetch_context::kind::full;
+        context.kind_ = metadata.epoch == fetch_metadata::final_epoch
+                            ? fetch_context::kind::sessionless
+                            : fetch_context::kind::full;
         context.partitions_ = std::move(fetch_data);
         return context;
     }
@@ -225,19 +232,17 @@ fetch_completion fetch_session_cache::complete(fetch_context& context,
                                                std::vector<fetch_partition_response>& responses,
                                                int64_t now_ms) {
     switch (context.kind_) {
-    case fetch_context::kind::session_error:
-        responses.clear();
-        return {context.error_, fetch_metadata::invalid_session_id};
-    case fetch_context::kind::sessionless:
-        return {};
-    case fetch_context::kind::full: {
-        std::lock_guard lock(mutex_);
-        return {protocol::error_code::none,
-                maybe_create_session_locked(now_ms, context.privileged_, context.uses_topic_ids_, context,
-                                            responses)};
-    }
-    case fetch_context::kind::incremental:
-        break;
+        case fetch_context::kind::session_error:
+            responses.clear();
+            return {context.error_, fetch_metadata::invalid_session_id};
+        case fetch_context::kind::sessionless: return {};
+        case fetch_context::kind::full: {
+            std::lock_guard lock(mutex_);
+            return {protocol::error_code::none,
+                    maybe_create_session_locked(now_ms, context.privileged_,
+                                                context.uses_topic_ids_, context, responses)};
+        }
+        case fetch_context::kind::incremental: break;
     }
     std::lock_guard lock(mutex_);
     fetch_session& session = *context.session_;
@@ -267,18 +272,20 @@ int32_t fetch_session_cache::new_session_id_locked() {
     return id;
 }
 
-int32_t fetch_session_cache::maybe_create_session_locked(int64_t now_ms, bool privileged, bool uses_topic_ids,
-                                                         const fetch_context& context,
-                                                         const std::vector<fetch_partition_response>& responses) {
+int32_t fetch_session_cache::maybe_create_session_locked(
+    int64_t now_ms, bool privileged, bool uses_topic_ids, const fetch_context& context,
+    const std::vector<fetch_partition_response>& responses) {
     const auto size = static_cast<int64_t>(responses.size());
-    if (sessions_.size() >= max_entries_ && !try_evict_locked(privileged, evictable_key{privileged, size, 0}, now_ms)) {
+    if (sessions_.size() >= max_entries_ &&
+        !try_evict_locked(privileged, evictable_key{privileged, size, 0}, now_ms)) {
         return fetch_metadata::invalid_session_id;
     }
     std::map<fetch_key, const fetch_partition_request*> requested;
     for (const fetch_partition_request& r : context.partitions_) {
         requested.emplace(r.key, &r);
     }
-    auto session = std::make_shared<fetch_session>(new_session_id_locked(), privileged, uses_topic_ids, now_ms);
+    auto session = std::make_shared<fetch_session>(new_session_id_locked(), privileged,
+                                                   uses_topic_ids, now_ms);
     for (const fetch_partition_response& r : responses) {
         const auto it = requested.find(r.key);
         if (it == requested.end()) {
@@ -292,7 +299,8 @@ int32_t fetch_session_cache::maybe_create_session_locked(int64_t now_ms, bool pr
     return session->id;
 }
 
-bool fetch_session_cache::try_evict_locked(bool privileged, const evictable_key& key, int64_t now_ms) {
+bool fetch_session_cache::try_evict_locked(bool privileged, const evictable_key& key,
+                                           int64_t now_ms) {
     if (last_used_.empty()) {
         return false;
     }
@@ -323,7 +331,8 @@ void fetch_session_cache::remove_locked(std::shared_ptr<fetch_session> session) 
     }
 }
 
-void fetch_session_cache::touch_locked(const std::shared_ptr<fetch_session>& session, int64_t now_ms) {
+void fetch_session_cache::touch_locked(const std::shared_ptr<fetch_session>& session,
+                                       int64_t now_ms) {
     last_used_.erase(last_used_key{session->last_used_ms, session->id});
     session->last_used_ms = now_ms;
     last_used_.emplace(last_used_key{session->last_used_ms, session->id}, session);

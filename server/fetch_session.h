@@ -11,8 +11,8 @@
 //     full fetch;
 //   - epoch n > 0: an incremental fetch in session `id`. The listed partitions are added or have
 //     their fetch parameters replaced, ForgottenTopicsData removes partitions, and every other
-//     partition of the session is fetched with the parameters remembered from before. The epoch must
-//     be the session's current one (INVALID_FETCH_SESSION_EPOCH otherwise); an unknown id is
+//     partition of the session is fetched with the parameters remembered from before. The epoch
+//     must be the session's current one (INVALID_FETCH_SESSION_EPOCH otherwise); an unknown id is
 //     FETCH_SESSION_ID_NOT_FOUND; a session created with topic ids (v13+) cannot be continued
 //     with names and vice versa (FETCH_SESSION_TOPIC_ID_ERROR). After a successful incremental
 //     request the session expects epoch n+1 (wrapping from INT32_MAX to 1). A session left without
@@ -35,7 +35,8 @@
 // function takes it briefly (no I/O, no waiting under it). Sessions are broker-wide, not tied to a
 // connection, so a client may continue a session over a new connection. A fetch_context may outlive
 // the request's wait for data (long polling) and is completed with complete(); a session evicted or
-// closed in between is simply no longer in the cache, and the fetcher learns it on its next request.
+// closed in between is simply no longer in the cache, and the fetcher learns it on its next
+// request.
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -148,7 +149,8 @@ public:
     static constexpr int64_t default_eviction_ms = 120'000;
 
     /// `max_entries` = max.incremental.fetch.session.cache.slots (0 disables sessions).
-    explicit fetch_session_cache(std::size_t max_entries, int64_t eviction_ms = default_eviction_ms);
+    explicit fetch_session_cache(std::size_t max_entries,
+                                 int64_t eviction_ms = default_eviction_ms);
     ~fetch_session_cache();
     fetch_session_cache(const fetch_session_cache&) = delete;
     fetch_session_cache& operator=(const fetch_session_cache&) = delete;
@@ -157,16 +159,16 @@ public:
     /// order, `to_forget` its ForgottenTopicsData; `uses_topic_ids` is true for v13+ requests;
     /// `from_follower` marks privileged (replica) fetchers. Incremental requests update the session
     /// here (added, updated, forgotten partitions; the epoch advances).
-    fetch_context new_context(const fetch_metadata& metadata, bool uses_topic_ids, bool from_follower,
-                              std::vector<fetch_partition_request> fetch_data,
+    fetch_context new_context(const fetch_metadata& metadata, bool uses_topic_ids,
+                              bool from_follower, std::vector<fetch_partition_request> fetch_data,
                               const std::vector<fetch_key>& to_forget, int64_t now_ms);
 
     /// Finishes a request once every partition of context.partitions() was read. `responses` holds
     /// one entry per partition (any order; complete() keeps the order given). For a full fetch this
     /// may create a session; for an incremental one it drops the partitions with nothing new and
     /// records what was reported; for a session error it clears `responses`.
-    fetch_completion complete(fetch_context& context, std::vector<fetch_partition_response>& responses,
-                              int64_t now_ms);
+    fetch_completion complete(fetch_context& context,
+                              std::vector<fetch_partition_response>& responses, int64_t now_ms);
 
     // Introspection (metrics and tests).
     std::size_t size() const;
@@ -179,8 +181,8 @@ public:
     std::optional<std::vector<fetch_key>> partitions_of(int32_t session_id) const;
 
 private:
-    using last_used_key = std::pair<int64_t, int32_t>;            // (last used ms, id)
-    using evictable_key = std::tuple<bool, int64_t, int32_t>;     // (privileged, size, id)
+    using last_used_key = std::pair<int64_t, int32_t>;         // (last used ms, id)
+    using evictable_key = std::tuple<bool, int64_t, int32_t>;  // (privileged, size, id)
 
     int32_t new_session_id_locked();
     int32_t maybe_create_session_locked(int64_t now_ms, bool privileged, bool uses_topic_ids,

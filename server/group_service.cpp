@@ -8,9 +8,9 @@
 #include "common/big_endian.h"
 #include "log/errors.h"
 #include "protocol/records.h"
+#include "server/logging.h"
 #include "server/replica/delayed_operation.h"
 #include "server/request_context.h"
-#include "server/logging.h"
 
 namespace broker::server {
 namespace {
@@ -150,9 +150,11 @@ public:
 
     void append(int32_t partition, std::vector<offsets_record> records,
                 std::function<void(error_code)> done) override {
-        const std::shared_ptr<server::partition> p = store_.find_partition(offsets_topic_name, partition);
+        const std::shared_ptr<server::partition> p =
+            store_.find_partition(offsets_topic_name, partition);
         if (!p) {
-            net::post(io_, [done = std::move(done)] { done(error_code::unknown_topic_or_partition); });
+            net::post(io_,
+                      [done = std::move(done)] { done(error_code::unknown_topic_or_partition); });
             return;
         }
         const int64_t now = wall_clock_ms();
@@ -174,9 +176,10 @@ public:
         const leader_append_result result = p->append_as_leader(request, config_);
         if (!result.ok()) {
             if (result.error != error_code::not_enough_replicas) {
-                BROKER_LOG_WARN("append to " << offsets_topic_name << "-" << partition << " failed: "
-                                             << protocol::error_name(result.error)
-                                             << (result.message ? ": " + *result.message : std::string()));
+                BROKER_LOG_WARN("append to "
+                                << offsets_topic_name << "-" << partition
+                                << " failed: " << protocol::error_name(result.error)
+                                << (result.message ? ": " + *result.message : std::string()));
             }
             // A deleted partition is one this coordinator no longer owns.
             const error_code e = result.error == error_code::unknown_topic_or_partition
@@ -185,7 +188,8 @@ public:
             net::post(io_, [done = std::move(done), e] { done(e); });
             return;
         }
-        when_replicated(io_.get_executor(), p, result.last_offset + 1, offsets_commit_timeout, std::move(done));
+        when_replicated(io_.get_executor(), p, result.last_offset + 1, offsets_commit_timeout,
+                        std::move(done));
     }
 
 private:
@@ -329,8 +333,8 @@ error_code group_service::create_offsets_topic() {
         topic.configs["compression.type"] = "producer";
         const created_topic created = admin_.create_topic(topic, false);
         if (!created.result.ok() && created.result.error != error_code::topic_already_exists) {
-            BROKER_LOG_ERROR("creating " << offsets_topic_name << " failed: "
-                                         << created.result.message.value_or(""));
+            BROKER_LOG_ERROR("creating " << offsets_topic_name
+                                         << " failed: " << created.result.message.value_or(""));
             return created.result.error;
         }
     }
@@ -369,7 +373,8 @@ void group_service::load_partitions(int32_t partitions) {
 }
 
 bool group_service::load_partition(int32_t partition) {
-    const std::shared_ptr<server::partition> p = store_.find_partition(offsets_topic_name, partition);
+    const std::shared_ptr<server::partition> p =
+        store_.find_partition(offsets_topic_name, partition);
     std::size_t applied = 0;
     std::size_t skipped = 0;
     int64_t next = 0;
@@ -389,7 +394,8 @@ bool group_service::load_partition(int32_t partition) {
         auto r = p->read_local(next, load_buffer_bytes);
         if (!r) {
             if (r.error() != log::errc::log_closed) {
-                BROKER_LOG_ERROR("loading " << offsets_topic_name << "-" << partition << ": read at " << next
+                BROKER_LOG_ERROR("loading " << offsets_topic_name << "-" << partition
+                                            << ": read at " << next
                                             << " failed: " << r.error().message());
             }
             break;
@@ -487,7 +493,8 @@ net::awaitable<std::vector<group_service::group_snapshot>> group_service::snapsh
                 (d.error != error_code::none || d.group_state == "Dead")) {
                 // describe_groups reports an unknown group as Dead (or with an error before
                 // __consumer_offsets exists); it is known if it still has offsets.
-                const auto offsets = c.fetch_offsets(coordinator::offset_fetch_group{d.group_id, std::nullopt}, false);
+                const auto offsets = c.fetch_offsets(
+                    coordinator::offset_fetch_group{d.group_id, std::nullopt}, false);
                 if (offsets.topics.empty()) {
                     continue;
                 }
@@ -499,9 +506,9 @@ net::awaitable<std::vector<group_service::group_snapshot>> group_service::snapsh
             g.protocol = std::move(d.protocol_data);
             g.error = d.error;
             for (coordinator::described_group_member& m : d.members) {
-                g.members.push_back(group_snapshot::member{std::move(m.member_id), std::move(m.group_instance_id),
-                                                           std::move(m.client_id), std::move(m.client_host),
-                                                           std::move(m.member_assignment)});
+                g.members.push_back(group_snapshot::member{
+                    std::move(m.member_id), std::move(m.group_instance_id), std::move(m.client_id),
+                    std::move(m.client_host), std::move(m.member_assignment)});
             }
             const coordinator::offset_fetch_group_result offsets =
                 c.fetch_offsets(coordinator::offset_fetch_group{g.group_id, std::nullopt}, false);
@@ -511,8 +518,8 @@ net::awaitable<std::vector<group_service::group_snapshot>> group_service::snapsh
             for (const coordinator::offset_fetch_topic_result& t : offsets.topics) {
                 for (const coordinator::offset_fetch_partition_result& p : t.partitions) {
                     if (p.error == error_code::none && p.committed_offset >= 0) {
-                        g.offsets.push_back(
-                            group_snapshot::committed_offset{t.name, p.partition_index, p.committed_offset, p.metadata});
+                        g.offsets.push_back(group_snapshot::committed_offset{
+                            t.name, p.partition_index, p.committed_offset, p.metadata});
                     }
                 }
             }

@@ -77,8 +77,10 @@ public:
     static constexpr uint64_t load_buffer_bytes = 5 * 1024 * 1024;
 
     /// `config`, `store`, `admin` and `shards` must outlive the service. Starts the coordinator
-    /// thread; the coordinator owns no partition until start(). `admin` creates `__consumer_offsets`.
-    group_service(const broker_config& config, topic_store& store, admin_backend& admin, shard_group& shards);
+    /// thread; the coordinator owns no partition until start(). `admin` creates
+    /// `__consumer_offsets`.
+    group_service(const broker_config& config, topic_store& store, admin_backend& admin,
+                  shard_group& shards);
     ~group_service();
     group_service(const group_service&) = delete;
     group_service& operator=(const group_service&) = delete;
@@ -101,8 +103,7 @@ public:
     /// Runs `fn(coordinator)` on the coordinator thread and resumes the caller on its own executor
     /// with the result. `fn` must not block.
     template <typename F>
-    auto call(F fn)
-        -> net::awaitable<std::invoke_result_t<F&, coordinator::group_coordinator&>>;
+    auto call(F fn) -> net::awaitable<std::invoke_result_t<F&, coordinator::group_coordinator&>>;
 
     // Callers pass `fn`/`start` as a named local (std::move(local)), never as a lambda written in
     // the co_await expression: GCC 12 destroys a class-type temporary passed by value to a
@@ -120,7 +121,8 @@ public:
     struct group_snapshot;
     /// Copies every group (or only `group_id`; empty result when it is unknown) on the
     /// coordinator thread and resumes the caller on its own executor. For the admin HTTP API.
-    net::awaitable<std::vector<group_snapshot>> snapshot_groups(std::optional<std::string> group_id);
+    net::awaitable<std::vector<group_snapshot>> snapshot_groups(
+        std::optional<std::string> group_id);
 
 private:
     class timer_scheduler;

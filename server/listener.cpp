@@ -72,8 +72,8 @@ void listener::bind() {
     // out, but the limit should be the administrator's hard limit, not the login default.
     raise_open_file_limit();
     net::ip::tcp::endpoint target = resolve_listener(endpoint_);
-    const std::string label = endpoint_.name + "://" + endpoint_.host + ":" +
-                              std::to_string(endpoint_.port);
+    const std::string label =
+        endpoint_.name + "://" + endpoint_.host + ":" + std::to_string(endpoint_.port);
     boost::system::error_code ec;
     acceptor_.open(target.protocol(), ec);
     if (ec && endpoint_.host.empty()) {
@@ -168,15 +168,16 @@ net::awaitable<void> listener::accept_loop() {
         }
         if (!services_.tracker.admit(peer.address())) {
             broker_metrics().connections_rejected.add();
-            BROKER_LOG_INFO("refusing connection from " << peer << ": max.connections.per.ip reached");
+            BROKER_LOG_INFO("refusing connection from " << peer
+                                                        << ": max.connections.per.ip reached");
             socket.close(ec);
             slots.release(1);
             continue;
         }
         bool spawned = false;
         try {
-            auto conn = std::make_shared<connection>(std::move(socket), endpoint_.name, shard,
-                                                     services_);
+            auto conn =
+                std::make_shared<connection>(std::move(socket), endpoint_.name, shard, services_);
             net::co_spawn(shards_.shard_executor(shard), connection::run(std::move(conn)),
                           net::detached);
             spawned = true;

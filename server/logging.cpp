@@ -29,11 +29,16 @@ std::string_view level_name(log_level level) {
 
 std::optional<log_level> parse_log_level(std::string_view text) {
     const std::string lower = to_lower(text);
-    if (lower == "debug") return log_level::debug;
-    if (lower == "info") return log_level::info;
-    if (lower == "warn" || lower == "warning") return log_level::warn;
-    if (lower == "error") return log_level::error;
-    if (lower == "off") return log_level::off;
+    if (lower == "debug")
+        return log_level::debug;
+    if (lower == "info")
+        return log_level::info;
+    if (lower == "warn" || lower == "warning")
+        return log_level::warn;
+    if (lower == "error")
+        return log_level::error;
+    if (lower == "off")
+        return log_level::off;
     return std::nullopt;
 }
 
@@ -56,7 +61,8 @@ void log_line(log_level level, std::string_view message) {
     const auto now = std::chrono::system_clock::now();
     const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
     const auto millis =
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
     std::tm utc{};
     gmtime_r(&seconds, &utc);
     char stamp[64];

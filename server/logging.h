@@ -2,9 +2,9 @@
 // Minimal process-wide logger for the server module.
 //
 // Lines go to stderr as `<UTC time> <LEVEL> [shard N] message`. One line is formatted into a local
-// buffer and written with a single write(2), so lines from different shard threads never interleave.
-// The threshold is process-wide (set once at startup from `logger.level`) and read with relaxed
-// atomics: changing it while shards run is allowed and takes effect eventually.
+// buffer and written with a single write(2), so lines from different shard threads never
+// interleave. The threshold is process-wide (set once at startup from `logger.level`) and read with
+// relaxed atomics: changing it while shards run is allowed and takes effect eventually.
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -35,13 +35,13 @@ void set_thread_shard_tag(int shard_id);
 
 }  // namespace broker::server
 
-#define BROKER_LOG_AT(level, expr)                                         \
-    do {                                                                   \
-        if (::broker::server::log_enabled(level)) {                        \
-            std::ostringstream broker_log_stream_;                         \
-            broker_log_stream_ << expr;                                    \
-            ::broker::server::log_line(level, broker_log_stream_.str());   \
-        }                                                                  \
+#define BROKER_LOG_AT(level, expr)                                       \
+    do {                                                                 \
+        if (::broker::server::log_enabled(level)) {                      \
+            std::ostringstream broker_log_stream_;                       \
+            broker_log_stream_ << expr;                                  \
+            ::broker::server::log_line(level, broker_log_stream_.str()); \
+        }                                                                \
     } while (false)
 
 #define BROKER_LOG_DEBUG(expr) BROKER_LOG_AT(::broker::server::log_level::debug, expr)

@@ -88,7 +88,8 @@ std::string generate_cluster_id() {
         if (bits > 0) {
             out.push_back(alphabet[(buffer << (6 - bits)) & 0x3F]);
         }
-        const bool all_zero = std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+        const bool all_zero =
+            std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
         // Like Kafka, never hand out the zero id or one that a command line would take for an
         // option.
         if (!all_zero && out.front() != '-') {
@@ -199,14 +200,14 @@ std::string ensure_log_dirs(const std::vector<std::string>& dirs, int32_t broker
         }
         has_meta[i] = true;
         if (meta->broker_id != broker_id) {
-            throw std::runtime_error("configured broker.id " + std::to_string(broker_id) +
-                                     " does not match broker.id " +
-                                     std::to_string(meta->broker_id) + " stored in " + dir +
-                                     "/meta.properties");
+            throw std::runtime_error(
+                "configured broker.id " + std::to_string(broker_id) + " does not match broker.id " +
+                std::to_string(meta->broker_id) + " stored in " + dir + "/meta.properties");
         }
         if (cluster_id && *cluster_id != meta->cluster_id) {
-            throw std::runtime_error("log directories belong to different clusters: " +
-                                     *cluster_id + " and " + meta->cluster_id + " (in " + dir + ")");
+            throw std::runtime_error(
+                "log directories belong to different clusters: " + *cluster_id + " and " +
+                meta->cluster_id + " (in " + dir + ")");
         }
         cluster_id = meta->cluster_id;
     }

@@ -8,14 +8,17 @@ namespace {
 
 struct string_hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
 };
 
 /// One thread's view of the topic map: pointers it already looked up, valid for one generation.
 struct topic_cache {
     const metrics_registry* owner = nullptr;
     uint64_t generation = 0;
-    std::unordered_map<std::string, std::shared_ptr<topic_counters>, string_hash, std::equal_to<>> entries;
+    std::unordered_map<std::string, std::shared_ptr<topic_counters>, string_hash, std::equal_to<>>
+        entries;
 };
 
 }  // namespace
@@ -100,7 +103,8 @@ std::vector<metrics_registry::request_row> metrics_registry::request_counts() co
     return out;
 }
 
-std::vector<std::pair<int16_t, latency_histogram::snapshot>> metrics_registry::request_latencies() const {
+std::vector<std::pair<int16_t, latency_histogram::snapshot>> metrics_registry::request_latencies()
+    const {
     std::vector<std::pair<int16_t, latency_histogram::snapshot>> out;
     for (int key = 0; key < max_api_keys; ++key) {
         latency_histogram::snapshot s = latency_[key].read();
@@ -115,7 +119,8 @@ std::map<std::string, metrics_registry::topic_row> metrics_registry::topic_count
     std::map<std::string, topic_row> out;
     std::lock_guard lock(topics_mutex_);
     for (const auto& [name, c] : topics_) {
-        out.emplace(name, topic_row{c->bytes_in.value(), c->messages_in.value(), c->bytes_out.value()});
+        out.emplace(name,
+                    topic_row{c->bytes_in.value(), c->messages_in.value(), c->bytes_out.value()});
     }
     return out;
 }

@@ -51,7 +51,7 @@ private:
 class latency_histogram {
 public:
     static constexpr std::array<double, 14> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                   0.1,    0.25,  0.5,    1.0,   2.5,   5.0,  10.0};
+                                                   0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
 
     void observe(std::chrono::nanoseconds elapsed) noexcept;
 
@@ -124,7 +124,9 @@ public:
     void prune_topics(const std::function<bool(std::string_view)>& exists);
 
     /// Current generation of the topic map (bumped by every prune that removed something).
-    uint64_t topic_generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+    uint64_t topic_generation() const noexcept {
+        return generation_.load(std::memory_order_acquire);
+    }
 
 private:
     static int key_slot(int16_t api_key) noexcept;

@@ -32,7 +32,8 @@ std::optional<int64_t> parse_block_file(std::string_view text) {
 
 }  // namespace
 
-file_producer_id_blocks::file_producer_id_blocks(std::filesystem::path file) : file_(std::move(file)) {}
+file_producer_id_blocks::file_producer_id_blocks(std::filesystem::path file)
+    : file_(std::move(file)) {}
 
 std::error_code file_producer_id_blocks::next_block(int64_t size, producer_id_t& first) {
     if (!loaded_) {

@@ -8,8 +8,8 @@
 // records a block durably before handing it out, so a crash skips the unused rest of the block but
 // never repeats an id. Ids start at 0.
 //
-// The local file's format (`<first log dir>/producer-id-block`, text, replaced atomically: temp file, fsync,
-// rename, directory fsync):
+// The local file's format (`<first log dir>/producer-id-block`, text, replaced atomically: temp
+// file, fsync, rename, directory fsync):
 //   line 1: version, "0"
 //   line 2: the first id not yet reserved (decimal)
 // A file that does not parse stops allocation (an error) rather than risk reusing ids; an operator

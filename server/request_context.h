@@ -45,8 +45,8 @@ struct handler_result {
 };
 
 /// Tells a handler that parks (a long-polling Fetch, an acks=-1 Produce, a JoinGroup) that its
-/// connection was closed by the broker (shutdown, or any other close()), so it stops waiting. A peer
-/// that disconnects is noticed only when the connection next reads, as in Kafka. Owned by the
+/// connection was closed by the broker (shutdown, or any other close()), so it stops waiting. A
+/// peer that disconnects is noticed only when the connection next reads, as in Kafka. Owned by the
 /// connection; used only on its shard.
 class connection_close_signal {
 public:

@@ -51,7 +51,8 @@ void shard_group::start() {
                     raw->context.run();
                     break;
                 } catch (const std::exception& e) {
-                    BROKER_LOG_ERROR("unhandled exception on shard " << raw->id << ": " << e.what());
+                    BROKER_LOG_ERROR("unhandled exception on shard " << raw->id << ": "
+                                                                     << e.what());
                 }
             }
             current_group = nullptr;

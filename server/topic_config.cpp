@@ -25,7 +25,10 @@ const std::vector<topic_config_def>& defs() {
         {"delete.retention.ms", vt::long_, "86400000", {"log.cleaner.delete.retention.ms"}},
         {"file.delete.delay.ms", vt::long_, "60000", {"log.segment.delete.delay.ms"}},
         {"flush.messages", vt::long_, long_max, {"log.flush.interval.messages"}},
-        {"flush.ms", vt::long_, long_max, {"log.flush.interval.ms", "log.flush.scheduler.interval.ms"}},
+        {"flush.ms",
+         vt::long_,
+         long_max,
+         {"log.flush.interval.ms", "log.flush.scheduler.interval.ms"}},
         {"follower.replication.throttled.replicas", vt::list, "", {}},
         {"index.interval.bytes", vt::int_, "4096", {"log.index.interval.bytes"}},
         {"leader.replication.throttled.replicas", vt::list, "", {}},
@@ -33,11 +36,23 @@ const std::vector<topic_config_def>& defs() {
         {"local.retention.ms", vt::long_, "-2", {"log.local.retention.ms"}},
         {"max.compaction.lag.ms", vt::long_, long_max, {"log.cleaner.max.compaction.lag.ms"}},
         {"max.message.bytes", vt::int_, "1048588", {"message.max.bytes"}},
-        {"message.downconversion.enable", vt::boolean, "true", {"log.message.downconversion.enable"}},
+        {"message.downconversion.enable",
+         vt::boolean,
+         "true",
+         {"log.message.downconversion.enable"}},
         {"message.format.version", vt::string, "3.0-IV1", {"log.message.format.version"}},
-        {"message.timestamp.after.max.ms", vt::long_, long_max, {"log.message.timestamp.after.max.ms"}},
-        {"message.timestamp.before.max.ms", vt::long_, long_max, {"log.message.timestamp.before.max.ms"}},
-        {"message.timestamp.difference.max.ms", vt::long_, long_max, {"log.message.timestamp.difference.max.ms"}},
+        {"message.timestamp.after.max.ms",
+         vt::long_,
+         long_max,
+         {"log.message.timestamp.after.max.ms"}},
+        {"message.timestamp.before.max.ms",
+         vt::long_,
+         long_max,
+         {"log.message.timestamp.before.max.ms"}},
+        {"message.timestamp.difference.max.ms",
+         vt::long_,
+         long_max,
+         {"log.message.timestamp.difference.max.ms"}},
         {"message.timestamp.type", vt::string, "CreateTime", {"log.message.timestamp.type"}},
         {"min.cleanable.dirty.ratio", vt::double_, "0.5", {"log.cleaner.min.cleanable.ratio"}},
         {"min.compaction.lag.ms", vt::long_, "0", {"log.cleaner.min.compaction.lag.ms"}},
@@ -45,12 +60,18 @@ const std::vector<topic_config_def>& defs() {
         {"preallocate", vt::boolean, "false", {"log.preallocate"}},
         {"remote.storage.enable", vt::boolean, "false", {}},
         {"retention.bytes", vt::long_, "-1", {"log.retention.bytes"}},
-        {"retention.ms", vt::long_, "604800000", {"log.retention.ms", "log.retention.minutes", "log.retention.hours"}},
+        {"retention.ms",
+         vt::long_,
+         "604800000",
+         {"log.retention.ms", "log.retention.minutes", "log.retention.hours"}},
         {"segment.bytes", vt::int_, "1073741824", {"log.segment.bytes"}},
         {"segment.index.bytes", vt::int_, "10485760", {"log.index.size.max.bytes"}},
         {"segment.jitter.ms", vt::long_, "0", {"log.roll.jitter.ms", "log.roll.jitter.hours"}},
         {"segment.ms", vt::long_, "604800000", {"log.roll.ms", "log.roll.hours"}},
-        {"unclean.leader.election.enable", vt::boolean, "false", {"unclean.leader.election.enable"}},
+        {"unclean.leader.election.enable",
+         vt::boolean,
+         "false",
+         {"unclean.leader.election.enable"}},
     };
     return table;
 }
@@ -82,8 +103,8 @@ std::optional<double> parse_double(std::string_view text) {
 }
 
 std::string invalid(std::string_view name, std::string_view value, std::string_view why) {
-    return "Invalid value " + std::string(value) + " for configuration " + std::string(name) + ": " +
-           std::string(why);
+    return "Invalid value " + std::string(value) + " for configuration " + std::string(name) +
+           ": " + std::string(why);
 }
 
 // The minimum (and maximum) Kafka accepts for each numeric topic config.
@@ -96,23 +117,38 @@ std::optional<bounds> numeric_bounds(std::string_view name) {
     constexpr int64_t int_max = std::numeric_limits<int32_t>::max();
     constexpr int64_t lmax = std::numeric_limits<int64_t>::max();
     constexpr int64_t lmin = std::numeric_limits<int64_t>::min();
-    if (name == "segment.bytes") return bounds{14, int_max};
-    if (name == "segment.ms") return bounds{1, lmax};
-    if (name == "segment.jitter.ms") return bounds{0, lmax};
-    if (name == "segment.index.bytes") return bounds{4, int_max};
-    if (name == "flush.messages") return bounds{1, lmax};
-    if (name == "flush.ms") return bounds{0, lmax};
-    if (name == "retention.bytes") return bounds{lmin, lmax};
-    if (name == "retention.ms") return bounds{-1, lmax};
-    if (name == "local.retention.bytes" || name == "local.retention.ms") return bounds{-2, lmax};
-    if (name == "max.message.bytes") return bounds{0, int_max};
-    if (name == "index.interval.bytes") return bounds{0, int_max};
-    if (name == "delete.retention.ms" || name == "file.delete.delay.ms" || name == "min.compaction.lag.ms") {
+    if (name == "segment.bytes")
+        return bounds{14, int_max};
+    if (name == "segment.ms")
+        return bounds{1, lmax};
+    if (name == "segment.jitter.ms")
+        return bounds{0, lmax};
+    if (name == "segment.index.bytes")
+        return bounds{4, int_max};
+    if (name == "flush.messages")
+        return bounds{1, lmax};
+    if (name == "flush.ms")
+        return bounds{0, lmax};
+    if (name == "retention.bytes")
+        return bounds{lmin, lmax};
+    if (name == "retention.ms")
+        return bounds{-1, lmax};
+    if (name == "local.retention.bytes" || name == "local.retention.ms")
+        return bounds{-2, lmax};
+    if (name == "max.message.bytes")
+        return bounds{0, int_max};
+    if (name == "index.interval.bytes")
+        return bounds{0, int_max};
+    if (name == "delete.retention.ms" || name == "file.delete.delay.ms" ||
+        name == "min.compaction.lag.ms") {
         return bounds{0, lmax};
     }
-    if (name == "max.compaction.lag.ms") return bounds{1, lmax};
-    if (name == "min.insync.replicas") return bounds{1, int_max};
-    if (name.starts_with("message.timestamp.") && name.ends_with(".max.ms")) return bounds{0, lmax};
+    if (name == "max.compaction.lag.ms")
+        return bounds{1, lmax};
+    if (name == "min.insync.replicas")
+        return bounds{1, int_max};
+    if (name.starts_with("message.timestamp.") && name.ends_with(".max.ms"))
+        return bounds{0, lmax};
     return std::nullopt;
 }
 
@@ -167,20 +203,31 @@ std::string to_topic_value(std::string_view broker_key, const std::string& value
 // The static value of the broker keys that broker_config holds as typed members, as the broker
 // uses it (tests may set members directly, bypassing explicit_settings). nullopt: not such a key.
 // An inner nullopt: the key is unset ("null" default).
-std::optional<std::optional<std::string>> typed_value(const broker_config& c, std::string_view key) {
+std::optional<std::optional<std::string>> typed_value(const broker_config& c,
+                                                      std::string_view key) {
     using opt = std::optional<std::string>;
     const auto num = [](int64_t v) { return opt(std::to_string(v)); };
     const auto maybe = [&](const auto& o) { return o ? num(*o) : opt(); };
-    if (key == "log.cleanup.policy") return opt(join(c.log_cleanup_policy, ","));
-    if (key == "compression.type") return opt(c.compression_type);
-    if (key == "log.cleaner.delete.retention.ms") return num(c.log_cleaner_delete_retention_ms);
-    if (key == "log.segment.delete.delay.ms") return num(c.log_segment_delete_delay_ms);
-    if (key == "log.flush.interval.messages") return num(c.log_flush_interval_messages);
-    if (key == "log.flush.interval.ms") return maybe(c.log_flush_interval_ms);
-    if (key == "log.flush.scheduler.interval.ms") return num(c.log_flush_scheduler_interval_ms);
-    if (key == "log.index.interval.bytes") return num(c.log_index_interval_bytes);
-    if (key == "message.max.bytes") return num(c.message_max_bytes);
-    if (key == "log.message.timestamp.type") return opt(c.log_message_timestamp_type);
+    if (key == "log.cleanup.policy")
+        return opt(join(c.log_cleanup_policy, ","));
+    if (key == "compression.type")
+        return opt(c.compression_type);
+    if (key == "log.cleaner.delete.retention.ms")
+        return num(c.log_cleaner_delete_retention_ms);
+    if (key == "log.segment.delete.delay.ms")
+        return num(c.log_segment_delete_delay_ms);
+    if (key == "log.flush.interval.messages")
+        return num(c.log_flush_interval_messages);
+    if (key == "log.flush.interval.ms")
+        return maybe(c.log_flush_interval_ms);
+    if (key == "log.flush.scheduler.interval.ms")
+        return num(c.log_flush_scheduler_interval_ms);
+    if (key == "log.index.interval.bytes")
+        return num(c.log_index_interval_bytes);
+    if (key == "message.max.bytes")
+        return num(c.message_max_bytes);
+    if (key == "log.message.timestamp.type")
+        return opt(c.log_message_timestamp_type);
     if (key == "log.cleaner.min.cleanable.ratio") {
         std::string s = std::to_string(c.log_cleaner_min_cleanable_ratio);
         while (s.size() > 1 && s.back() == '0' && s[s.size() - 2] != '.') {
@@ -188,27 +235,48 @@ std::optional<std::optional<std::string>> typed_value(const broker_config& c, st
         }
         return opt(s);
     }
-    if (key == "log.cleaner.min.compaction.lag.ms") return num(c.log_cleaner_min_compaction_lag_ms);
-    if (key == "min.insync.replicas") return num(c.min_insync_replicas);
-    if (key == "log.retention.bytes") return num(c.log_retention_bytes);
-    if (key == "log.retention.ms") return maybe(c.log_retention_ms);
-    if (key == "log.retention.minutes") return maybe(c.log_retention_minutes);
-    if (key == "log.retention.hours") return num(c.log_retention_hours);
-    if (key == "log.segment.bytes") return num(c.log_segment_bytes);
-    if (key == "log.index.size.max.bytes") return num(c.log_index_size_max_bytes);
-    if (key == "log.roll.jitter.ms") return maybe(c.log_roll_jitter_ms);
-    if (key == "log.roll.jitter.hours") return num(c.log_roll_jitter_hours);
-    if (key == "log.roll.ms") return maybe(c.log_roll_ms);
-    if (key == "log.roll.hours") return num(c.log_roll_hours);
-    if (key == "num.partitions") return num(c.num_partitions);
-    if (key == "default.replication.factor") return num(c.default_replication_factor);
-    if (key == "auto.create.topics.enable") return opt(c.auto_create_topics_enable ? "true" : "false");
-    if (key == "delete.topic.enable") return opt(c.delete_topic_enable ? "true" : "false");
-    if (key == "broker.id") return num(c.broker_id);
-    if (key == "log.retention.check.interval.ms") return num(c.log_retention_check_interval_ms);
-    if (key == "log.flush.offset.checkpoint.interval.ms") return num(c.log_flush_offset_checkpoint_interval_ms);
-    if (key == "log.cleaner.enable") return opt(c.log_cleaner_enable ? "true" : "false");
-    if (key == "log.dirs") return opt(join(c.log_dirs, ","));
+    if (key == "log.cleaner.min.compaction.lag.ms")
+        return num(c.log_cleaner_min_compaction_lag_ms);
+    if (key == "min.insync.replicas")
+        return num(c.min_insync_replicas);
+    if (key == "log.retention.bytes")
+        return num(c.log_retention_bytes);
+    if (key == "log.retention.ms")
+        return maybe(c.log_retention_ms);
+    if (key == "log.retention.minutes")
+        return maybe(c.log_retention_minutes);
+    if (key == "log.retention.hours")
+        return num(c.log_retention_hours);
+    if (key == "log.segment.bytes")
+        return num(c.log_segment_bytes);
+    if (key == "log.index.size.max.bytes")
+        return num(c.log_index_size_max_bytes);
+    if (key == "log.roll.jitter.ms")
+        return maybe(c.log_roll_jitter_ms);
+    if (key == "log.roll.jitter.hours")
+        return num(c.log_roll_jitter_hours);
+    if (key == "log.roll.ms")
+        return maybe(c.log_roll_ms);
+    if (key == "log.roll.hours")
+        return num(c.log_roll_hours);
+    if (key == "num.partitions")
+        return num(c.num_partitions);
+    if (key == "default.replication.factor")
+        return num(c.default_replication_factor);
+    if (key == "auto.create.topics.enable")
+        return opt(c.auto_create_topics_enable ? "true" : "false");
+    if (key == "delete.topic.enable")
+        return opt(c.delete_topic_enable ? "true" : "false");
+    if (key == "broker.id")
+        return num(c.broker_id);
+    if (key == "log.retention.check.interval.ms")
+        return num(c.log_retention_check_interval_ms);
+    if (key == "log.flush.offset.checkpoint.interval.ms")
+        return num(c.log_flush_offset_checkpoint_interval_ms);
+    if (key == "log.cleaner.enable")
+        return opt(c.log_cleaner_enable ? "true" : "false");
+    if (key == "log.dirs")
+        return opt(join(c.log_dirs, ","));
     return std::nullopt;
 }
 
@@ -216,7 +284,8 @@ std::optional<std::optional<std::string>> typed_value(const broker_config& c, st
 // topic config's default converted to the broker key's unit.
 const topic_config_def* synonym_owner(std::string_view key) {
     for (const topic_config_def& def : defs()) {
-        if (std::find(def.broker_synonyms.begin(), def.broker_synonyms.end(), key) != def.broker_synonyms.end()) {
+        if (std::find(def.broker_synonyms.begin(), def.broker_synonyms.end(), key) !=
+            def.broker_synonyms.end()) {
             return &def;
         }
     }
@@ -242,7 +311,8 @@ config_value_type broker_key_type(std::string_view key) {
 }
 
 // Every source a broker key has a value in, most specific first (Kafka's synonym order).
-std::vector<described_config::synonym> broker_key_synonyms(const broker_config_view& broker, std::string_view key) {
+std::vector<described_config::synonym> broker_key_synonyms(const broker_config_view& broker,
+                                                           std::string_view key) {
     std::vector<described_config::synonym> out;
     const std::string k(key);
     if (broker.dynamic_broker != nullptr) {
@@ -259,7 +329,8 @@ std::vector<described_config::synonym> broker_key_synonyms(const broker_config_v
         out.push_back({k, s->value, s->source});
         if (s->source == config_source::static_broker_config) {
             // Kafka also lists the built-in default under a statically set key.
-            if (const config_key_info* info = find_config_key(key); info != nullptr && info->default_value != "null") {
+            if (const config_key_info* info = find_config_key(key);
+                info != nullptr && info->default_value != "null") {
                 out.push_back({k, std::string(info->default_value), config_source::default_config});
             }
         }
@@ -275,19 +346,23 @@ std::span<const topic_config_def> topic_config_defs() {
 
 const topic_config_def* find_topic_config(std::string_view name) {
     const auto& table = defs();
-    const auto it = std::lower_bound(table.begin(), table.end(), name,
-                                     [](const topic_config_def& d, std::string_view n) { return d.name < n; });
+    const auto it =
+        std::lower_bound(table.begin(), table.end(), name,
+                         [](const topic_config_def& d, std::string_view n) { return d.name < n; });
     return (it != table.end() && it->name == name) ? &*it : nullptr;
 }
 
-std::optional<sourced_value> static_broker_value(const broker_config& config, std::string_view key) {
+std::optional<sourced_value> static_broker_value(const broker_config& config,
+                                                 std::string_view key) {
     const config_key_info* info = find_config_key(key);
     const bool explicit_key = config.explicit_settings.count(std::string(key)) != 0;
     if (auto typed = typed_value(config, key)) {
         sourced_value out;
         out.value = *typed;
-        const bool differs = info != nullptr && (info->default_value == "null" ? out.value.has_value()
-                                                                                 : out.value != std::string(info->default_value));
+        const bool differs =
+            info != nullptr &&
+            (info->default_value == "null" ? out.value.has_value()
+                                           : out.value != std::string(info->default_value));
         out.source = (explicit_key || differs) && out.value ? config_source::static_broker_config
                                                             : config_source::default_config;
         return out;
@@ -340,15 +415,18 @@ std::optional<std::string> validate_topic_config(std::string_view name, std::str
         case vt::long_: {
             const auto n = parse_long(v);
             const bool is_int = def->type == vt::int_;
-            if (!n || (is_int && (*n < std::numeric_limits<int32_t>::min() || *n > std::numeric_limits<int32_t>::max()))) {
-                return invalid(name, value, is_int ? "Not a number of type INT" : "Not a number of type LONG");
+            if (!n || (is_int && (*n < std::numeric_limits<int32_t>::min() ||
+                                  *n > std::numeric_limits<int32_t>::max()))) {
+                return invalid(name, value,
+                               is_int ? "Not a number of type INT" : "Not a number of type LONG");
             }
             if (const auto b = numeric_bounds(name)) {
                 if (*n < b->min) {
                     return invalid(name, value, "Value must be at least " + std::to_string(b->min));
                 }
                 if (*n > b->max) {
-                    return invalid(name, value, "Value must be no more than " + std::to_string(b->max));
+                    return invalid(name, value,
+                                   "Value must be no more than " + std::to_string(b->max));
                 }
             }
             return std::nullopt;
@@ -384,17 +462,21 @@ std::optional<std::string> validate_topic_config(std::string_view name, std::str
                 return std::nullopt;
             }
             if (!valid_throttled_replicas(v)) {
-                return invalid(name, value,
-                               "must be the literal '*' or a list of replicas in the following format: "
-                               "[partitionId]:[brokerId],[partitionId]:[brokerId],...");
+                return invalid(
+                    name, value,
+                    "must be the literal '*' or a list of replicas in the following format: "
+                    "[partitionId]:[brokerId],[partitionId]:[brokerId],...");
             }
             return std::nullopt;
         }
         case vt::string: {
             if (name == "compression.type") {
-                static constexpr std::string_view allowed[] = {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"};
+                static constexpr std::string_view allowed[] = {"uncompressed", "zstd", "lz4",
+                                                               "snappy",       "gzip", "producer"};
                 if (std::find(std::begin(allowed), std::end(allowed), v) == std::end(allowed)) {
-                    return invalid(name, value, "String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer");
+                    return invalid(
+                        name, value,
+                        "String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer");
                 }
             } else if (name == "message.timestamp.type") {
                 if (v != "CreateTime" && v != "LogAppendTime") {
@@ -409,7 +491,8 @@ std::optional<std::string> validate_topic_config(std::string_view name, std::str
     }
 }
 
-std::optional<std::string> validate_topic_configs(const config_map& overrides, const broker_config_view& broker) {
+std::optional<std::string> validate_topic_configs(const config_map& overrides,
+                                                  const broker_config_view& broker) {
     for (const auto& [name, value] : overrides) {
         if (auto error = validate_topic_config(name, value)) {
             return error;
@@ -436,7 +519,8 @@ topic_config resolve_topic_config(const config_map& overrides, const broker_conf
     topic_config out;
     for (const topic_config_def& def : defs()) {
         std::optional<std::string> value;
-        if (auto it = overrides.find(def.name); it != overrides.end() && !validate_topic_config(def.name, it->second)) {
+        if (auto it = overrides.find(def.name);
+            it != overrides.end() && !validate_topic_config(def.name, it->second)) {
             value = std::string(trim(it->second));
         }
         if (!value) {
@@ -470,18 +554,23 @@ topic_config resolve_topic_config(const config_map& overrides, const broker_conf
         // Names the log does not implement answer unknown_config; values were validated above.
         (void)log::apply_topic_config(out.log, name, value);
     }
-    out.min_insync_replicas = static_cast<int32_t>(parse_long(out.values["min.insync.replicas"]).value_or(1));
+    out.min_insync_replicas =
+        static_cast<int32_t>(parse_long(out.values["min.insync.replicas"]).value_or(1));
     out.compression_type = out.values["compression.type"];
-    const int64_t difference = parse_long(out.values["message.timestamp.difference.max.ms"]).value_or(INT64_MAX);
-    const int64_t before = parse_long(out.values["message.timestamp.before.max.ms"]).value_or(INT64_MAX);
-    const int64_t after = parse_long(out.values["message.timestamp.after.max.ms"]).value_or(INT64_MAX);
+    const int64_t difference =
+        parse_long(out.values["message.timestamp.difference.max.ms"]).value_or(INT64_MAX);
+    const int64_t before =
+        parse_long(out.values["message.timestamp.before.max.ms"]).value_or(INT64_MAX);
+    const int64_t after =
+        parse_long(out.values["message.timestamp.after.max.ms"]).value_or(INT64_MAX);
     // Kafka 3.6+: the deprecated difference bound applies to a side whose own bound is unset.
     out.message_timestamp_before_max_ms = before != INT64_MAX ? before : difference;
     out.message_timestamp_after_max_ms = after != INT64_MAX ? after : difference;
     return out;
 }
 
-std::vector<described_config> describe_topic_configs(const config_map& overrides, const broker_config_view& broker) {
+std::vector<described_config> describe_topic_configs(const config_map& overrides,
+                                                     const broker_config_view& broker) {
     const topic_config resolved = resolve_topic_config(overrides, broker);
     std::vector<described_config> out;
     out.reserve(defs().size());
@@ -493,7 +582,8 @@ std::vector<described_config> describe_topic_configs(const config_map& overrides
         entry.source = config_source::default_config;
         const auto it = overrides.find(def.name);
         if (it != overrides.end()) {
-            entry.synonyms.push_back({entry.name, std::string(trim(it->second)), config_source::dynamic_topic_config});
+            entry.synonyms.push_back(
+                {entry.name, std::string(trim(it->second)), config_source::dynamic_topic_config});
         }
         for (std::string_view synonym : def.broker_synonyms) {
             for (auto& s : broker_key_synonyms(broker, synonym)) {
@@ -501,7 +591,8 @@ std::vector<described_config> describe_topic_configs(const config_map& overrides
             }
         }
         if (def.broker_synonyms.empty()) {
-            entry.synonyms.push_back({entry.name, std::string(def.default_value), config_source::default_config});
+            entry.synonyms.push_back(
+                {entry.name, std::string(def.default_value), config_source::default_config});
         }
         // The entry's source is that of the synonym whose value it took.
         for (const auto& s : entry.synonyms) {
@@ -525,7 +616,8 @@ bool is_dynamic_broker_config(std::string_view key) {
     return false;
 }
 
-std::optional<std::string> validate_dynamic_broker_config(std::string_view key, std::string_view value) {
+std::optional<std::string> validate_dynamic_broker_config(std::string_view key,
+                                                          std::string_view value) {
     for (const topic_config_def& def : defs()) {
         if (!def.broker_synonyms.empty() && def.broker_synonyms.front() == key) {
             if (auto error = validate_topic_config(def.name, value)) {
@@ -541,7 +633,8 @@ std::optional<std::string> validate_dynamic_broker_config(std::string_view key, 
     return "Unknown broker config name: " + std::string(key);
 }
 
-std::vector<described_config> describe_broker_configs(const broker_config_view& broker, bool only_dynamic_default) {
+std::vector<described_config> describe_broker_configs(const broker_config_view& broker,
+                                                      bool only_dynamic_default) {
     std::vector<described_config> out;
     if (only_dynamic_default) {
         if (broker.dynamic_default != nullptr) {
@@ -551,7 +644,8 @@ std::vector<described_config> describe_broker_configs(const broker_config_view& 
                 entry.value = value;
                 entry.source = config_source::dynamic_default_broker_config;
                 entry.type = broker_key_type(key);
-                entry.synonyms.push_back({key, value, config_source::dynamic_default_broker_config});
+                entry.synonyms.push_back(
+                    {key, value, config_source::dynamic_default_broker_config});
                 out.push_back(std::move(entry));
             }
         }
@@ -586,7 +680,8 @@ std::vector<described_config> describe_broker_configs(const broker_config_view& 
     return out;
 }
 
-std::optional<bool> broker_resource_is_default(std::string_view resource_name, int32_t broker_id, std::string& error) {
+std::optional<bool> broker_resource_is_default(std::string_view resource_name, int32_t broker_id,
+                                               std::string& error) {
     if (resource_name.empty()) {
         return true;
     }
@@ -596,8 +691,8 @@ std::optional<bool> broker_resource_is_default(std::string_view resource_name, i
         return std::nullopt;
     }
     if (*id != broker_id) {
-        error = "Unexpected broker id, expected " + std::to_string(broker_id) + " or empty string, but received " +
-                std::string(resource_name);
+        error = "Unexpected broker id, expected " + std::to_string(broker_id) +
+                " or empty string, but received " + std::string(resource_name);
         return std::nullopt;
     }
     return false;

@@ -149,7 +149,8 @@ bool is_dynamic_broker_config(std::string_view key);
 
 /// Checks a dynamic broker config value (same rules as the static configuration file). nullopt when
 /// acceptable, else a message.
-std::optional<std::string> validate_dynamic_broker_config(std::string_view key, std::string_view value);
+std::optional<std::string> validate_dynamic_broker_config(std::string_view key,
+                                                          std::string_view value);
 
 /// Every broker config (the keys of config_keys()) with its value and source. With
 /// `only_dynamic_default`, only the cluster-wide dynamic defaults are listed (DescribeConfigs of
@@ -165,6 +166,7 @@ constexpr int8_t resource_type_broker_logger = 8;
 /// Which dynamic broker config set a broker resource name selects: "" the cluster-wide defaults
 /// (true), this broker's id its own (false). Any other name yields the INVALID_REQUEST message
 /// Kafka sends in `error`.
-std::optional<bool> broker_resource_is_default(std::string_view resource_name, int32_t broker_id, std::string& error);
+std::optional<bool> broker_resource_is_default(std::string_view resource_name, int32_t broker_id,
+                                               std::string& error);
 
 }  // namespace broker::server

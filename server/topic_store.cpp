@@ -19,9 +19,13 @@ bool hosts(const catalog_topic& topic, int32_t index, node_id local) {
 
 }  // namespace
 
-topic_store::topic_store(const broker_config& config, metadata_cache& table, replica_manager& replicas,
-                         metadata_source& source)
-    : config_(config), table_(table), replicas_(replicas), source_(source), index_(std::make_shared<const index>()) {}
+topic_store::topic_store(const broker_config& config, metadata_cache& table,
+                         replica_manager& replicas, metadata_source& source)
+    : config_(config),
+      table_(table),
+      replicas_(replicas),
+      source_(source),
+      index_(std::make_shared<const index>()) {}
 
 topic_store::~topic_store() {
     // A store that was opened but not shut down (a failed start, a test) still releases its logs
@@ -36,17 +40,20 @@ std::shared_ptr<const topic_store::index> topic_store::current() const {
     return index_;
 }
 
-std::shared_ptr<const topic_store::topic_entry> topic_store::find_entry(std::string_view topic) const {
+std::shared_ptr<const topic_store::topic_entry> topic_store::find_entry(
+    std::string_view topic) const {
     const auto idx = current();
     const auto it = idx->by_name.find(topic);
     return it == idx->by_name.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<partition> topic_store::find_partition(std::string_view topic, int32_t index) const {
+std::shared_ptr<partition> topic_store::find_partition(std::string_view topic,
+                                                       int32_t index) const {
     return replicas_.find(topic, partition_index{index});
 }
 
-std::shared_ptr<partition> topic_store::find_partition(const protocol::uuid& topic_id, int32_t index) const {
+std::shared_ptr<partition> topic_store::find_partition(const protocol::uuid& topic_id,
+                                                       int32_t index) const {
     return replicas_.find(topic_id, partition_index{index});
 }
 
@@ -55,7 +62,8 @@ std::vector<std::shared_ptr<partition>> topic_store::partitions_of(std::string_v
     return list ? *list : std::vector<std::shared_ptr<partition>>{};
 }
 
-std::shared_ptr<const topic_store::partition_list> topic_store::partition_table(std::string_view topic) const {
+std::shared_ptr<const topic_store::partition_list> topic_store::partition_table(
+    std::string_view topic) const {
     return replicas_.partitions_of(topic);
 }
 
@@ -94,8 +102,9 @@ std::optional<std::string> topic_store::topic_name_of(const protocol::uuid& topi
 }
 
 namespace {
-topic_description describe_entry(const std::string& name, const protocol::uuid& id, std::size_t partitions,
-                                 bool internal, const config_map& overrides) {
+topic_description describe_entry(const std::string& name, const protocol::uuid& id,
+                                 std::size_t partitions, bool internal,
+                                 const config_map& overrides) {
     return topic_description{name, id, static_cast<int32_t>(partitions), internal, overrides};
 }
 }  // namespace
@@ -105,7 +114,8 @@ std::optional<topic_description> topic_store::describe(std::string_view topic) c
     if (!entry) {
         return std::nullopt;
     }
-    return describe_entry(entry->name, entry->id, entry->partition_count, entry->internal, entry->overrides);
+    return describe_entry(entry->name, entry->id, entry->partition_count, entry->internal,
+                          entry->overrides);
 }
 
 std::optional<topic_description> topic_store::describe(const protocol::uuid& topic_id) const {
@@ -117,7 +127,8 @@ std::vector<topic_description> topic_store::list_topics() const {
     const auto idx = current();
     std::vector<topic_description> out;
     for (const auto& [name, e] : idx->by_name) {
-        out.push_back(describe_entry(e->name, e->id, e->partition_count, e->internal, e->overrides));
+        out.push_back(
+            describe_entry(e->name, e->id, e->partition_count, e->internal, e->overrides));
     }
     return out;
 }
@@ -129,10 +140,11 @@ bool topic_store::exists(std::string_view topic) const {
 // ---------------------------------------------------------------------------------------------
 // Applying catalog versions
 
-std::shared_ptr<const topic_config> topic_store::resolve(const config_map& overrides, const config_map& dynamic_default,
+std::shared_ptr<const topic_config> topic_store::resolve(const config_map& overrides,
+                                                         const config_map& dynamic_default,
                                                          const config_map& dynamic_broker) const {
-    return std::make_shared<const topic_config>(
-        resolve_topic_config(overrides, broker_config_view{&config_, &dynamic_default, &dynamic_broker}));
+    return std::make_shared<const topic_config>(resolve_topic_config(
+        overrides, broker_config_view{&config_, &dynamic_default, &dynamic_broker}));
 }
 
 void topic_store::open() {
@@ -148,9 +160,9 @@ std::error_code topic_store::shutdown() {
     return replicas_.shutdown();
 }
 
-log::result<std::shared_ptr<partition>> topic_store::open_partition(const catalog_topic& topic, int32_t index,
-                                                                    const std::shared_ptr<const topic_config>& config,
-                                                                    bool fresh) {
+log::result<std::shared_ptr<partition>> topic_store::open_partition(
+    const catalog_topic& topic, int32_t index, const std::shared_ptr<const topic_config>& config,
+    bool fresh) {
     auto p = replicas_.create_replica(topic.name, topic.id, partition_index{index}, config, fresh);
     if (!p) {
         return p;
@@ -215,7 +227,8 @@ std::error_code topic_store::prepare(const catalog& next) {
             // are the partitions' own.
             auto p = open_partition(*topic, i, prepared.config, !first);
             if (!p) {
-                BROKER_LOG_ERROR("cannot open partition " << name << "-" << i << ": " << p.error().message());
+                BROKER_LOG_ERROR("cannot open partition " << name << "-" << i << ": "
+                                                          << p.error().message());
                 prepared_.emplace(name, std::move(prepared));
                 return p.error();
             }
@@ -241,8 +254,8 @@ void topic_store::abandon(const catalog& /*next*/) {
 void topic_store::apply(std::shared_ptr<const catalog> next) {
     std::lock_guard lock(apply_mutex_);
     const auto old = current();
-    const bool broker_configs_changed =
-        old->dynamic_default != next->dynamic_default || old->dynamic_broker != next->dynamic_broker;
+    const bool broker_configs_changed = old->dynamic_default != next->dynamic_default ||
+                                        old->dynamic_broker != next->dynamic_broker;
     auto built = std::make_shared<index>();
     built->dynamic_default = next->dynamic_default;
     built->dynamic_broker = next->dynamic_broker;
@@ -257,7 +270,8 @@ void topic_store::apply(std::shared_ptr<const catalog> next) {
         const auto before = old->by_name.find(name);
         const bool same_topic = before != old->by_name.end() && before->second->id == topic->id;
         const auto prepared = prepared_.find(name);
-        if (same_topic && !broker_configs_changed && before->second->overrides == topic->overrides) {
+        if (same_topic && !broker_configs_changed &&
+            before->second->overrides == topic->overrides) {
             entry->config = before->second->config;
         } else if (prepared != prepared_.end() && !same_topic) {
             entry->config = prepared->second.config;
@@ -271,7 +285,8 @@ void topic_store::apply(std::shared_ptr<const catalog> next) {
             // Hosted before the metadata shows the topic, so a client that sees it finds its
             // partitions.
             const auto hosted = replicas_.partitions_of(name);
-            replica_manager::partition_list list = same_topic && hosted ? *hosted : replica_manager::partition_list{};
+            replica_manager::partition_list list =
+                same_topic && hosted ? *hosted : replica_manager::partition_list{};
             for (auto& [i, p] : prepared->second.partitions) {
                 list.push_back(std::move(p));
             }
@@ -302,8 +317,9 @@ void topic_store::apply(std::shared_ptr<const catalog> next) {
         for (const log::topic_partition& tp : replicas_.logs().partitions()) {
             const auto it = built->by_name.find(tp.topic);
             if (it == built->by_name.end() || tp.partition >= it->second->partition_count) {
-                BROKER_LOG_WARN("partition directory " << tp.dir_name()
-                                                       << " belongs to no known topic; leaving it on disk untouched");
+                BROKER_LOG_WARN("partition directory "
+                                << tp.dir_name()
+                                << " belongs to no known topic; leaving it on disk untouched");
             }
         }
     }
@@ -321,7 +337,9 @@ void topic_store::publish(std::shared_ptr<const index> next) {
         const auto hosted = replicas_.partitions_of(entry->name);
         for (int32_t i = 0; i < entry->partition_count; ++i) {
             const std::shared_ptr<partition> p =
-                hosted && static_cast<std::size_t>(i) < hosted->size() ? (*hosted)[static_cast<std::size_t>(i)] : nullptr;
+                hosted && static_cast<std::size_t>(i) < hosted->size()
+                    ? (*hosted)[static_cast<std::size_t>(i)]
+                    : nullptr;
             partition_info pi;
             pi.partition_index = i;
             if (!p) {
@@ -346,7 +364,8 @@ void topic_store::publish(std::shared_ptr<const index> next) {
     table_.publish(std::make_shared<const topic_snapshot>(std::move(topics)));
 }
 
-std::pair<topic_result, int64_t> topic_store::delete_records(std::string_view topic, int32_t index, int64_t offset) {
+std::pair<topic_result, int64_t> topic_store::delete_records(std::string_view topic, int32_t index,
+                                                             int64_t offset) {
     const auto p = find_partition(topic, index);
     if (!p) {
         return {topic_result::failure(error_code::unknown_topic_or_partition,
@@ -374,19 +393,24 @@ void topic_store::push_config(const topic_entry& entry) const {
     }
 }
 
-std::optional<std::vector<described_config>> topic_store::describe_topic_configs(std::string_view topic) const {
+std::optional<std::vector<described_config>> topic_store::describe_topic_configs(
+    std::string_view topic) const {
     // One snapshot: the overrides and the broker configs they are described against match.
     const auto idx = current();
     const auto it = idx->by_name.find(topic);
     if (it == idx->by_name.end()) {
         return std::nullopt;
     }
-    return server::describe_topic_configs(it->second->overrides, broker_config_view{&config_, &idx->dynamic_default, &idx->dynamic_broker});
+    return server::describe_topic_configs(
+        it->second->overrides,
+        broker_config_view{&config_, &idx->dynamic_default, &idx->dynamic_broker});
 }
 
 std::vector<described_config> topic_store::describe_broker_configs(bool default_resource) const {
     const auto idx = current();
-    return server::describe_broker_configs(broker_config_view{&config_, &idx->dynamic_default, &idx->dynamic_broker}, default_resource);
+    return server::describe_broker_configs(
+        broker_config_view{&config_, &idx->dynamic_default, &idx->dynamic_broker},
+        default_resource);
 }
 
 config_map topic_store::dynamic_broker_configs(bool default_resource) const {
@@ -439,7 +463,8 @@ std::vector<log_dir_description> topic_store::describe_log_dirs(
             continue;
         }
         const auto size = static_cast<int64_t>(p->size_bytes());
-        out[it->second].partitions.push_back(log_dir_partition{p->topic(), p->index().value(), size});
+        out[it->second].partitions.push_back(
+            log_dir_partition{p->topic(), p->index().value(), size});
     }
     return out;
 }

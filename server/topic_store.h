@@ -66,7 +66,7 @@ struct log_dir_description {
     std::string path;
     protocol::error_code error = protocol::error_code::none;
     std::vector<log_dir_partition> partitions;
-    int64_t total_bytes = -1;   // statvfs; -1 when unknown
+    int64_t total_bytes = -1;  // statvfs; -1 when unknown
     int64_t usable_bytes = -1;
 };
 
@@ -128,13 +128,15 @@ public:
     /// OFFSET_OUT_OF_RANGE, POLICY_VIOLATION without the delete cleanup policy,
     /// KAFKA_STORAGE_ERROR). Only takes the partition's mutex (and may unlink files; run it on the
     /// blocking pool).
-    std::pair<topic_result, int64_t> delete_records(std::string_view topic, int32_t index, int64_t offset);
+    std::pair<topic_result, int64_t> delete_records(std::string_view topic, int32_t index,
+                                                    int64_t offset);
 
     // ---- configs
 
     /// DescribeConfigs of a topic (nullopt when unknown) and of the broker. Any thread: they read
     /// the current index and never wait for an admin operation.
-    std::optional<std::vector<described_config>> describe_topic_configs(std::string_view topic) const;
+    std::optional<std::vector<described_config>> describe_topic_configs(
+        std::string_view topic) const;
     std::vector<described_config> describe_broker_configs(bool default_resource) const;
     /// Current dynamic broker configs (cluster default or this broker's).
     config_map dynamic_broker_configs(bool default_resource) const;
@@ -147,8 +149,8 @@ public:
 
     /// Retention (every `log.retention.check.interval.ms`), flush.messages/flush.ms checks, one
     /// cleaner round on compacted logs (when log.cleaner.enable) and the offset checkpoints (every
-    /// `log.flush.offset.checkpoint.interval.ms`). Blocking: run it on the blocking pool. Takes each
-    /// partition's mutex only for the short owner steps. Errors are logged.
+    /// `log.flush.offset.checkpoint.interval.ms`). Blocking: run it on the blocking pool. Takes
+    /// each partition's mutex only for the short owner steps. Errors are logged.
     void run_maintenance(int64_t now_ms);
 
     /// The log manager (valid after open()).
@@ -190,14 +192,15 @@ private:
     std::shared_ptr<const topic_entry> find_entry(std::string_view topic) const;
     /// Publishes `next` to the lookup index and the metadata cache.
     void publish(std::shared_ptr<const index> next);
-    std::shared_ptr<const topic_config> resolve(const config_map& overrides, const config_map& dynamic_default,
+    std::shared_ptr<const topic_config> resolve(const config_map& overrides,
+                                                const config_map& dynamic_default,
                                                 const config_map& dynamic_broker) const;
     /// Opens (creating if needed) the log of one partition and gives it the role the assignment
     /// implies (see the file comment). With `fresh` (a partition being created now), a stray log
     /// already on disk under that name is deleted first, so a new topic never inherits old records.
-    log::result<std::shared_ptr<partition>> open_partition(const catalog_topic& topic, int32_t index,
-                                                           const std::shared_ptr<const topic_config>& config,
-                                                           bool fresh);
+    log::result<std::shared_ptr<partition>> open_partition(
+        const catalog_topic& topic, int32_t index,
+        const std::shared_ptr<const topic_config>& config, bool fresh);
     void push_config(const topic_entry& entry) const;
 
     const broker_config& config_;

@@ -72,7 +72,8 @@ TEST(strings, to_lower_folds_ascii_letters_only) {
     EXPECT_EQ(to_lower("PreparingRebalance-1_Z@[`{"), "preparingrebalance-1_z@[`{");
     EXPECT_EQ(to_lower("\xC3\x89"), "\xC3\x89");  // non-ASCII bytes are left alone
     for (int c = 0; c < 256; ++c) {
-        const char expected = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : static_cast<char>(c);
+        const char expected =
+            c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : static_cast<char>(c);
         EXPECT_EQ(to_lower(static_cast<char>(c)), expected) << c;
     }
 }

@@ -40,13 +40,17 @@ static_assert(no_node.value() == -1);
 static_assert(leader_epoch_t{3} > leader_epoch_t{2});
 
 template <typename A, typename B>
-concept comparable = requires(const A& a, const B& b) { a == b; };
+concept comparable = requires(const A& a, const B& b) {
+    a == b;
+};
 static_assert(comparable<node_id, node_id>);
 static_assert(!comparable<node_id, leader_epoch_t>);
 static_assert(!comparable<node_id, int32_t>);
 
 template <typename A>
-concept addable = requires(const A& a) { a + a; };
+concept addable = requires(const A& a) {
+    a + a;
+};
 static_assert(!addable<node_id>);
 
 TEST(strong_int, default_is_zero_and_value_round_trips) {
@@ -60,7 +64,8 @@ TEST(strong_int, compares_like_its_value) {
     EXPECT_NE(node_id{1}, node_id{2});
     EXPECT_LT(leader_epoch_t{-1}, leader_epoch_t{0});
     EXPECT_GE(leader_epoch_t{4}, leader_epoch_t{4});
-    std::map<producer_id_t, int> ordered{{producer_id_t{9}, 0}, {producer_id_t{2}, 1}, {producer_id_t{5}, 2}};
+    std::map<producer_id_t, int> ordered{
+        {producer_id_t{9}, 0}, {producer_id_t{2}, 1}, {producer_id_t{5}, 2}};
     std::vector<int64_t> keys;
     for (const auto& [id, unused] : ordered) {
         keys.push_back(id.value());
@@ -76,13 +81,15 @@ TEST(strong_int, prints_the_bare_number) {
 
 TEST(strong_int, hashes_as_its_value_and_keys_unordered_sets) {
     EXPECT_EQ(std::hash<node_id>{}(node_id{42}), std::hash<int32_t>{}(42));
-    std::unordered_set<partition_index> seen{partition_index{0}, partition_index{1}, partition_index{0}};
+    std::unordered_set<partition_index> seen{partition_index{0}, partition_index{1},
+                                             partition_index{0}};
     EXPECT_EQ(seen.size(), 2U);
     EXPECT_TRUE(seen.contains(partition_index{1}));
 }
 
 TEST(strong_int, raw_values_keeps_the_order) {
-    EXPECT_EQ(raw_values(std::vector<node_id>{node_id{2}, node_id{0}, node_id{5}}), (std::vector<int32_t>{2, 0, 5}));
+    EXPECT_EQ(raw_values(std::vector<node_id>{node_id{2}, node_id{0}, node_id{5}}),
+              (std::vector<int32_t>{2, 0, 5}));
     EXPECT_TRUE(raw_values(std::vector<node_id>{}).empty());
 }
 

@@ -9,8 +9,8 @@
 //   produce    1,000,000 x 100 B to 32 partitions, acks=1 and acks=all; broker CPU per million
 //   produce1k  300,000 x 1 KiB to 32 partitions, client defaults (acks=all)
 //   consume    the 1,000,000 x 100 B read back from the beginning, by assign and with a group
-//   latency    end-to-end latency at 10,000 msg/s for 10 s on one partition, defaults and linger.ms=0
-//   fsync      acks=all against a second broker with log.flush.interval.messages=1
+//   latency    end-to-end latency at 10,000 msg/s for 10 s on one partition, defaults and
+//   linger.ms=0 fsync      acks=all against a second broker with log.flush.interval.messages=1
 //   scale      50 producer connections at once into 1,000 partitions versus into 32 partitions
 //   footprint  exec-to-listening time, VmRSS idle with 100 partitions (peak RSS is printed last)
 //
@@ -18,14 +18,14 @@
 // by broker_process (compat-tests/cpp/broker_fixture.h); the mock cluster lives in this process.
 // Single-threaded driver; the latency and scale workloads start their own client threads and join
 // them before returning.
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <fcntl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -77,11 +77,12 @@ std::string unique_name(const std::string& prefix) {
 // ---------------------------------------------------------------------------------------------
 // Run parameters.
 
-/// Command-line choices and workload sizes; --quick shrinks the sizes. Read-only after main() parses.
+/// Command-line choices and workload sizes; --quick shrinks the sizes. Read-only after main()
+/// parses.
 struct options {
     bool quick = false;
     bool verbose = false;  // --verbose: every repetition's consume figures, not only the medians
-    bool warmup = true;    // --no-warmup: skip writing and deleting warmup_bytes before the workloads
+    bool warmup = true;  // --no-warmup: skip writing and deleting warmup_bytes before the workloads
     std::size_t warmup_bytes = std::size_t{2} << 30;
     int reps = 5;
     std::string only;
@@ -97,11 +98,11 @@ struct options {
 
 /// Writes `bytes` of zeros to a temporary file and deletes it, then returns the seconds it took
 /// (negative when the file cannot be created).
-/// On a virtual machine whose memory the hypervisor backs only on first touch (Firecracker, for one),
-/// the first use of each guest page costs several microseconds, charged as system time to whichever
-/// process touched it. A freshly booted machine would charge that to the first workloads' page-cache
-/// writes and distort their CPU figures by 3x or more; afterwards the kernel reuses the pages this
-/// freed. Costs nothing measurable on a machine that has already been used.
+/// On a virtual machine whose memory the hypervisor backs only on first touch (Firecracker, for
+/// one), the first use of each guest page costs several microseconds, charged as system time to
+/// whichever process touched it. A freshly booted machine would charge that to the first workloads'
+/// page-cache writes and distort their CPU figures by 3x or more; afterwards the kernel reuses the
+/// pages this freed. Costs nothing measurable on a machine that has already been used.
 double warm_up_page_cache(std::size_t bytes) {
     const auto path = std::filesystem::temp_directory_path() / unique_name("broker-bench-warmup");
     const auto start = clock_type::now();
@@ -122,7 +123,9 @@ double warm_up_page_cache(std::size_t bytes) {
     return std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
-bool selected(const options& o, const std::string& name) { return o.only.empty() || o.only == name; }
+bool selected(const options& o, const std::string& name) {
+    return o.only.empty() || o.only == name;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The two peers.
@@ -131,7 +134,9 @@ bool selected(const options& o, const std::string& name) { return o.only.empty()
 /// each repetition so that the disk does not fill up over a long run.
 class ours_peer {
 public:
-    explicit ours_peer(properties overrides = {}) : process_(std::move(overrides)) { process_.start(); }
+    explicit ours_peer(properties overrides = {}) : process_(std::move(overrides)) {
+        process_.start();
+    }
 
     std::string bootstrap() const { return process_.bootstrap(); }
     double cpu_seconds() const { return process_.cpu_seconds(); }
@@ -185,7 +190,8 @@ public:
     std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
 
     void create_topic(const std::string& topic, int partitions) {
-        if (rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
             throw std::runtime_error("mock topic create failed: " + topic);
         }
     }
@@ -210,7 +216,8 @@ private:
 // Clients.
 
 /// Delivery-report tallies of one producer. Written by librdkafka's callback on the thread that
-/// polls the producer, read by the driver afterwards; atomics so the scale threads can share the type.
+/// polls the producer, read by the driver afterwards; atomics so the scale threads can share the
+/// type.
 struct delivery_counts {
     std::atomic<int64_t> ok{0};
     std::atomic<int64_t> failed{0};
@@ -229,7 +236,8 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
 }
 
 /// A producer whose delivery reports count into `counts`.
-kafka_handle make_producer(const std::string& bootstrap, const properties& props, delivery_counts* counts) {
+kafka_handle make_producer(const std::string& bootstrap, const properties& props,
+                           delivery_counts* counts) {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     char err[512];
     properties all = props;
@@ -293,19 +301,20 @@ struct produce_result {
 
 /// Produces `count` messages of `size` bytes with the partitioner's choice of partition, then
 /// flushes. Timed from the first produce call to the last delivery report; bounded by `limit`.
-produce_result produce_messages(rd_kafka_t* rk, delivery_counts& counts, const std::string& topic, int64_t count,
-                                std::size_t size, std::chrono::seconds limit) {
+produce_result produce_messages(rd_kafka_t* rk, delivery_counts& counts, const std::string& topic,
+                                int64_t count, std::size_t size, std::chrono::seconds limit) {
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
     std::vector<char> payload = make_payload(size);
     auto start = clock_type::now();
     auto deadline = start + limit;
     bool out_of_time = false;
     for (int64_t i = 0; i < count && !out_of_time; ++i) {
-        while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload.data(), payload.size(),
-                                nullptr, 0, nullptr) != 0) {
+        while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload.data(),
+                                payload.size(), nullptr, 0, nullptr) != 0) {
             if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_topic_destroy(rkt);
-                throw std::runtime_error(std::string("produce: ") + rd_kafka_err2str(rd_kafka_last_error()));
+                throw std::runtime_error(std::string("produce: ") +
+                                         rd_kafka_err2str(rd_kafka_last_error()));
             }
             rd_kafka_poll(rk, 1);
             if (clock_type::now() > deadline) {
@@ -334,8 +343,8 @@ produce_result produce_messages(rd_kafka_t* rk, delivery_counts& counts, const s
 }
 
 /// One producer client, created and warmed up (metadata known), then timed over the workload.
-produce_result run_produce(const std::string& bootstrap, const std::string& topic, int partitions, int64_t count,
-                           std::size_t size, const properties& props) {
+produce_result run_produce(const std::string& bootstrap, const std::string& topic, int partitions,
+                           int64_t count, std::size_t size, const properties& props) {
     delivery_counts counts;
     auto rk = make_producer(bootstrap, props, &counts);
     wait_topic_ready(rk.get(), topic, partitions);
@@ -343,8 +352,10 @@ produce_result run_produce(const std::string& bootstrap, const std::string& topi
 }
 
 /// A consumer with its own group id; `extra` overrides the defaults.
-kafka_handle make_consumer(const std::string& bootstrap, const std::string& group, const properties& extra = {}) {
-    properties p{{"bootstrap.servers", bootstrap}, {"group.id", group}, {"auto.offset.reset", "earliest"}};
+kafka_handle make_consumer(const std::string& bootstrap, const std::string& group,
+                           const properties& extra = {}) {
+    properties p{
+        {"bootstrap.servers", bootstrap}, {"group.id", group}, {"auto.offset.reset", "earliest"}};
     for (const auto& [k, v] : extra) {
         p[k] = v;
     }
@@ -353,14 +364,16 @@ kafka_handle make_consumer(const std::string& bootstrap, const std::string& grou
 
 /// Sum over partitions of (high watermark - low watermark): the messages a reader from the
 /// beginning will see.
-int64_t retained_messages(const std::string& bootstrap, const std::string& topic, int partitions, int64_t* lost) {
+int64_t retained_messages(const std::string& bootstrap, const std::string& topic, int partitions,
+                          int64_t* lost) {
     auto rk = make_consumer(bootstrap, unique_name("watermarks"));
     int64_t total = 0;
     int64_t missing = 0;
     for (int p = 0; p < partitions; ++p) {
         int64_t lo = 0;
         int64_t hi = 0;
-        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, 10000);
+        rd_kafka_resp_err_t err =
+            rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, 10000);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             throw std::runtime_error(std::string("watermarks: ") + rd_kafka_err2str(err));
         }
@@ -376,8 +389,8 @@ int64_t retained_messages(const std::string& bootstrap, const std::string& topic
 
 /// Outcome of one timed read from the beginning.
 struct consume_result {
-    double seconds = 0;       // from the first message to the last
-    double setup_seconds = 0; // from assign/subscribe to the first message (group join for groups)
+    double seconds = 0;        // from the first message to the last
+    double setup_seconds = 0;  // from assign/subscribe to the first message (group join for groups)
     int64_t received = 0;
     bool complete = false;
     double longest_gap_seconds = 0;  // the longest wait between two consecutive messages
@@ -387,22 +400,25 @@ struct consume_result {
 
 /// Reads `expected` messages of `topic` from the beginning, by assign or by subscribing with a
 /// new consumer group. Bounded by 120 s.
-consume_result run_consume(const std::string& bootstrap, const std::string& topic, int partitions, int64_t expected,
-                           bool group, properties extra = {}) {
+consume_result run_consume(const std::string& bootstrap, const std::string& topic, int partitions,
+                           int64_t expected, bool group, properties extra = {}) {
     if (!group) {
         extra["enable.auto.commit"] = "false";
     }
     auto rk = make_consumer(bootstrap, unique_name("bench-group"), extra);
-    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(group ? 1 : partitions);
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(group ? 1 : partitions);
     if (group) {
         rd_kafka_topic_partition_list_add(list, topic.c_str(), RD_KAFKA_PARTITION_UA);
     } else {
         for (int p = 0; p < partitions; ++p) {
-            rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+            rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
         }
     }
     auto start = clock_type::now();
-    rd_kafka_resp_err_t err = group ? rd_kafka_subscribe(rk.get(), list) : rd_kafka_assign(rk.get(), list);
+    rd_kafka_resp_err_t err =
+        group ? rd_kafka_subscribe(rk.get(), list) : rd_kafka_assign(rk.get(), list);
     rd_kafka_topic_partition_list_destroy(list);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         throw std::runtime_error(std::string("assign/subscribe: ") + rd_kafka_err2str(err));
@@ -420,7 +436,8 @@ consume_result run_consume(const std::string& bootstrap, const std::string& topi
             const clock_type::time_point now = clock_type::now();
             if (r.received == 0) {
                 first = now;
-            } else if (const double gap = std::chrono::duration<double>(now - last).count(); gap > r.longest_gap_seconds) {
+            } else if (const double gap = std::chrono::duration<double>(now - last).count();
+                       gap > r.longest_gap_seconds) {
                 r.longest_gap_seconds = gap;
                 r.gap_at_seconds = std::chrono::duration<double>(now - first).count();
             }
@@ -455,13 +472,14 @@ constexpr uint32_t latency_magic = 0x6c617431;  // "lat1": a timed message, not 
 
 /// Sends `rate` messages per second for `seconds` to partition 0 of a one-partition topic, each
 /// carrying its send time, while a consumer positioned at the end records arrival minus send time.
-latency_result run_latency(const std::string& bootstrap, const std::string& topic, int rate, int seconds,
-                           const properties& producer_props) {
+latency_result run_latency(const std::string& bootstrap, const std::string& topic, int rate,
+                           int seconds, const properties& producer_props) {
     delivery_counts counts;
     auto producer = make_producer(bootstrap, producer_props, &counts);
     wait_topic_ready(producer.get(), topic, 1);
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer.get(), topic.c_str(), nullptr);
-    auto consumer = make_consumer(bootstrap, unique_name("bench-latency"), {{"enable.auto.commit", "false"}});
+    auto consumer =
+        make_consumer(bootstrap, unique_name("bench-latency"), {{"enable.auto.commit", "false"}});
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_END;
     rd_kafka_assign(consumer.get(), list);
@@ -503,7 +521,8 @@ latency_result run_latency(const std::string& bootstrap, const std::string& topi
     auto probe_deadline = clock_type::now() + std::chrono::seconds(20);
     while (!probe_seen.load() && clock_type::now() < probe_deadline) {
         std::memset(payload.data(), 0, 4);
-        rd_kafka_produce(rkt, 0, RD_KAFKA_MSG_F_COPY, payload.data(), payload.size(), nullptr, 0, nullptr);
+        rd_kafka_produce(rkt, 0, RD_KAFKA_MSG_F_COPY, payload.data(), payload.size(), nullptr, 0,
+                         nullptr);
         rd_kafka_poll(producer.get(), 100);
     }
     latency_result r;
@@ -515,8 +534,8 @@ latency_result run_latency(const std::string& bootstrap, const std::string& topi
             int64_t now = clock_type::now().time_since_epoch().count();
             std::memcpy(payload.data(), &latency_magic, 4);
             std::memcpy(payload.data() + 4, &now, 8);
-            while (rd_kafka_produce(rkt, 0, RD_KAFKA_MSG_F_COPY, payload.data(), payload.size(), nullptr, 0,
-                                    nullptr) != 0 &&
+            while (rd_kafka_produce(rkt, 0, RD_KAFKA_MSG_F_COPY, payload.data(), payload.size(),
+                                    nullptr, 0, nullptr) != 0 &&
                    seconds_since(start) < seconds + 30) {
                 rd_kafka_poll(producer.get(), 1);
             }
@@ -557,14 +576,16 @@ latency_result run_latency(const std::string& bootstrap, const std::string& topi
 
 /// `producers` clients, each on its own thread and connection, together send `count` messages of
 /// 100 B to a topic of `partitions` partitions. Timed from a common start to the last flush.
-produce_result run_many_producers(const std::string& bootstrap, const std::string& topic, int partitions,
-                                  int producers, int64_t count, const std::function<double()>& cpu_seconds = {},
+produce_result run_many_producers(const std::string& bootstrap, const std::string& topic,
+                                  int partitions, int producers, int64_t count,
+                                  const std::function<double()>& cpu_seconds = {},
                                   double* cpu_at_start = nullptr) {
     std::vector<std::unique_ptr<delivery_counts>> counts;
     std::vector<kafka_handle> clients;
     for (int i = 0; i < producers; ++i) {
         counts.push_back(std::make_unique<delivery_counts>());
-        clients.push_back(make_producer(bootstrap, {{"sticky.partitioning.linger.ms", "0"}}, counts.back().get()));
+        clients.push_back(make_producer(bootstrap, {{"sticky.partitioning.linger.ms", "0"}},
+                                        counts.back().get()));
     }
     for (auto& c : clients) {
         wait_topic_ready(c.get(), topic, partitions);
@@ -580,9 +601,9 @@ produce_result run_many_producers(const std::string& bootstrap, const std::strin
             while (!go.load()) {
                 std::this_thread::yield();
             }
-            results[static_cast<std::size_t>(i)] =
-                produce_messages(clients[static_cast<std::size_t>(i)].get(), *counts[static_cast<std::size_t>(i)],
-                                 topic, each, 100, std::chrono::seconds(180));
+            results[static_cast<std::size_t>(i)] = produce_messages(
+                clients[static_cast<std::size_t>(i)].get(), *counts[static_cast<std::size_t>(i)],
+                topic, each, 100, std::chrono::seconds(180));
         });
     }
     auto ready_deadline = clock_type::now() + std::chrono::seconds(30);
@@ -614,13 +635,17 @@ produce_result run_many_producers(const std::string& bootstrap, const std::strin
 /// Time from fork+exec of the broker binary to the first accepted connection, on an empty data dir.
 /// Polls connect() every 200 us, so the resolution is well under a millisecond.
 double exec_to_listening_ms(const std::string& binary) {
-    std::string dir = (std::filesystem::temp_directory_path() / unique_name("broker-bench-start")).string();
+    std::string dir =
+        (std::filesystem::temp_directory_path() / unique_name("broker-bench-start")).string();
     std::filesystem::create_directories(dir);
     int port = free_loopback_port();
     std::vector<std::string> args{binary,
-                                  "--override", "listeners=PLAINTEXT://127.0.0.1:" + std::to_string(port),
-                                  "--override", "log.dirs=" + dir + "/data",
-                                  "--override", "http.listeners="};
+                                  "--override",
+                                  "listeners=PLAINTEXT://127.0.0.1:" + std::to_string(port),
+                                  "--override",
+                                  "log.dirs=" + dir + "/data",
+                                  "--override",
+                                  "http.listeners="};
     auto start = clock_type::now();
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -751,9 +776,9 @@ public:
         if (!l.mock.empty()) {
             std::snprintf(mock_text, sizeof(mock_text), "%.4g", m);
         }
-        std::printf("%-46s %-10s ours %10.4g [%s]  mock %10s [%s]  ours/mock %5s  %s\n", l.name.c_str(),
-                    l.unit.c_str(), o, spread(l.ours).c_str(), mock_text, spread(l.mock).c_str(), ratio_text,
-                    verdict.c_str());
+        std::printf("%-46s %-10s ours %10.4g [%s]  mock %10s [%s]  ours/mock %5s  %s\n",
+                    l.name.c_str(), l.unit.c_str(), o, spread(l.ours).c_str(), mock_text,
+                    spread(l.mock).c_str(), ratio_text, verdict.c_str());
         std::fflush(stdout);
     }
     void note(const std::string& text) {
@@ -766,8 +791,8 @@ public:
     }
     /// A ratio of ours to ours (fsync vs default, 1,000 vs 32 partitions) with its verdict.
     void verdict(const std::string& name, double ratio, bool pass, const std::string& text) {
-        std::printf("%-46s %-10s ours %10.2f  %s  %s\n", name.c_str(), "ratio", ratio, pass ? "PASS  " : "MISS  ",
-                    text.c_str());
+        std::printf("%-46s %-10s ours %10.2f  %s  %s\n", name.c_str(), "ratio", ratio,
+                    pass ? "PASS  " : "MISS  ", text.c_str());
         std::fflush(stdout);
         (pass ? passes_ : misses_) += 1;
     }
@@ -789,10 +814,12 @@ std::string count_text(int64_t n) {
     return std::to_string(n);
 }
 
-void warn_incomplete(reporter& out, const std::string& what, const produce_result& r, int64_t wanted) {
+void warn_incomplete(reporter& out, const std::string& what, const produce_result& r,
+                     int64_t wanted) {
     if (!r.complete) {
         out.note(what + ": only " + std::to_string(r.delivered) + " of " + std::to_string(wanted) +
-                 " delivered before the time limit (" + std::to_string(r.failed) + " failed); rate is over those");
+                 " delivered before the time limit (" + std::to_string(r.failed) +
+                 " failed); rate is over those");
     }
 }
 
@@ -843,8 +870,9 @@ void workload_produce(const options& o, reporter& out, ours_peer& ours, mock_pee
 }
 
 void workload_produce_1k(const options& o, reporter& out, ours_peer& ours, mock_peer& mock) {
-    out.header("produce " + count_text(o.produce_1k_messages) +
-               " x 1 KiB to 32 partitions (client defaults: acks=all; sticky.partitioning.linger.ms=0)");
+    out.header(
+        "produce " + count_text(o.produce_1k_messages) +
+        " x 1 KiB to 32 partitions (client defaults: acks=all; sticky.partitioning.linger.ms=0)");
     report_line rate{"produce 1 KiB acks=all", "msg/s", {}, {}, {}};
     report_line mbs{"produce 1 KiB acks=all (values)", "MB/s", {}, {}, {}};
     report_line cpu{"broker CPU per 1M produced, 1 KiB", "s/1M", {}, {}, {}};
@@ -858,11 +886,13 @@ void workload_produce_1k(const options& o, reporter& out, ours_peer& ours, mock_
 }
 
 void workload_consume(const options& o, reporter& out, ours_peer& ours, mock_peer& mock) {
-    out.header("consume " + count_text(o.produce_messages) + " x 100 B from the beginning, 32 partitions");
-    out.note("librdkafka's mock keeps only about 5 MiB per partition, so the data set is spread over 32 "
-             "partitions (about " +
-             std::to_string(o.produce_messages * 100 / 32 / 1024) +
-             " KiB of values each) and the mock holds all of it; checked with watermarks below");
+    out.header("consume " + count_text(o.produce_messages) +
+               " x 100 B from the beginning, 32 partitions");
+    out.note(
+        "librdkafka's mock keeps only about 5 MiB per partition, so the data set is spread over 32 "
+        "partitions (about " +
+        std::to_string(o.produce_messages * 100 / 32 / 1024) +
+        " KiB of values each) and the mock holds all of it; checked with watermarks below");
     std::string topic = unique_name("bench-consume");
     properties props{{"acks", "1"}, {"sticky.partitioning.linger.ms", "0"}};
     ours.create_topic(topic, 32);
@@ -877,20 +907,23 @@ void workload_consume(const options& o, reporter& out, ours_peer& ours, mock_pee
     int64_t expect_ours = retained_messages(ours.bootstrap(), topic, 32, &lost_ours);
     int64_t expect_mock = retained_messages(mock.bootstrap(), topic, 32, &lost_mock);
     out.note("retained: ours " + std::to_string(expect_ours) + " (" + std::to_string(lost_ours) +
-             " dropped), mock " + std::to_string(expect_mock) + " (" + std::to_string(lost_mock) + " dropped)");
+             " dropped), mock " + std::to_string(expect_mock) + " (" + std::to_string(lost_mock) +
+             " dropped)");
 
     // librdkafka 2.0 stops fetching a partition once its local queue holds queued.min.messages
-    // (100,000) or queued.max.messages.kbytes (64 MiB), and then waits a fixed 1 s before it fetches
-    // it again (later versions call this fetch.queue.backoff.ms). A peer that fills the queue fast
-    // meets that timer more often, so with defaults the rates step by whole seconds. The second
-    // setting lifts both thresholds above the data set, so the client never waits on its own timer
-    // and the rate is the peers' delivery rate; the target applies to it.
-    const properties unbounded{{"queued.min.messages", "10000000"}, {"queued.max.messages.kbytes", "2097151"}};
+    // (100,000) or queued.max.messages.kbytes (64 MiB), and then waits a fixed 1 s before it
+    // fetches it again (later versions call this fetch.queue.backoff.ms). A peer that fills the
+    // queue fast meets that timer more often, so with defaults the rates step by whole seconds. The
+    // second setting lifts both thresholds above the data set, so the client never waits on its own
+    // timer and the rate is the peers' delivery rate; the target applies to it.
+    const properties unbounded{{"queued.min.messages", "10000000"},
+                               {"queued.max.messages.kbytes", "2097151"}};
     struct mode {
         bool group;
         bool defaults;
     };
-    for (const mode md : {mode{false, true}, mode{true, true}, mode{false, false}, mode{true, false}}) {
+    for (const mode md :
+         {mode{false, true}, mode{true, true}, mode{false, false}, mode{true, false}}) {
         const bool group = md.group;
         std::string how = std::string(group ? "with a consumer group" : "by assign") +
                           (md.defaults ? ", client defaults" : ", queue unbounded");
@@ -907,14 +940,17 @@ void workload_consume(const options& o, reporter& out, ours_peer& ours, mock_pee
             auto r = run_consume(ours.bootstrap(), topic, 32, expect_ours, group, extra);
             double cpu_used = ours.cpu_seconds() - cpu_before;
             if (!r.complete) {
-                out.note("ours: read only " + std::to_string(r.received) + " of " + std::to_string(expect_ours));
+                out.note("ours: read only " + std::to_string(r.received) + " of " +
+                         std::to_string(expect_ours));
             }
             rate.ours.push_back(r.rate());
-            cpu.ours.push_back(cpu_used / (static_cast<double>(std::max<int64_t>(r.received, 1)) / 1e6));
+            cpu.ours.push_back(cpu_used /
+                               (static_cast<double>(std::max<int64_t>(r.received, 1)) / 1e6));
             setup.ours.push_back(r.setup_seconds * 1000);
             auto m = run_consume(mock.bootstrap(), topic, 32, expect_mock, group, extra);
             if (!m.complete) {
-                out.note("mock: read only " + std::to_string(m.received) + " of " + std::to_string(expect_mock));
+                out.note("mock: read only " + std::to_string(m.received) + " of " +
+                         std::to_string(expect_mock));
             }
             rate.mock.push_back(m.rate());
             setup.mock.push_back(m.setup_seconds * 1000);
@@ -922,7 +958,8 @@ void workload_consume(const options& o, reporter& out, ours_peer& ours, mock_pee
                 for (const auto& [peer, x] : {std::pair{"ours", r}, std::pair{"mock", m}}) {
                     char buf[200];
                     std::snprintf(buf, sizeof buf,
-                                  "rep %d %s: %.0f msg/s over %.3f s, first after %.0f ms, longest gap %.0f ms "
+                                  "rep %d %s: %.0f msg/s over %.3f s, first after %.0f ms, longest "
+                                  "gap %.0f ms "
                                   "ending at %.3f s",
                                   rep + 1, peer, x.rate(), x.seconds, x.setup_seconds * 1000,
                                   x.longest_gap_seconds * 1000, x.gap_at_seconds);
@@ -934,8 +971,9 @@ void workload_consume(const options& o, reporter& out, ours_peer& ours, mock_pee
         out.line(cpu);
         out.line(setup);
     }
-    out.note("consume rates are timed from the first message to the last; the time to the first message "
-             "(assign + first fetch, or group join + sync + offset fetch) is printed separately");
+    out.note(
+        "consume rates are timed from the first message to the last; the time to the first message "
+        "(assign + first fetch, or group join + sync + offset fetch) is printed separately");
     ours.delete_topic(topic);
     mock.reset();
 }
@@ -969,11 +1007,12 @@ void workload_latency(const options& o, reporter& out, ours_peer& ours, mock_pee
                     mock.reset();
                     mock.create_topic(topic, 1);
                 }
-                auto r = run_latency(side == 0 ? ours.bootstrap() : mock.bootstrap(), topic, o.latency_rate,
-                                     o.latency_seconds, v.props);
+                auto r = run_latency(side == 0 ? ours.bootstrap() : mock.bootstrap(), topic,
+                                     o.latency_rate, o.latency_seconds, v.props);
                 if (r.received < r.sent || r.sent == 0) {
-                    out.note(std::string(side == 0 ? "ours" : "mock") + ": received " + std::to_string(r.received) +
-                             " of " + std::to_string(r.sent) + " timed messages");
+                    out.note(std::string(side == 0 ? "ours" : "mock") + ": received " +
+                             std::to_string(r.received) + " of " + std::to_string(r.sent) +
+                             " timed messages");
                 }
                 auto& dst = side == 0 ? p50.ours : p50.mock;
                 dst.push_back(r.p50_ms);
@@ -990,7 +1029,9 @@ void workload_latency(const options& o, reporter& out, ours_peer& ours, mock_pee
         out.line(p999);
         out.line(max);
     }
-    out.note("percentiles are over all messages of one repetition; the figure is the median over repetitions");
+    out.note(
+        "percentiles are over all messages of one repetition; the figure is the median over "
+        "repetitions");
 }
 
 void workload_fsync(const options& o, reporter& out, ours_peer& ours, mock_peer& mock) {
@@ -1009,7 +1050,8 @@ void workload_fsync(const options& o, reporter& out, ours_peer& ours, mock_peer&
         double cpu_used = fsync_broker.cpu_seconds() - cpu_before;
         warn_incomplete(out, "ours (fsync)", r, o.produce_messages);
         rate.ours.push_back(r.rate());
-        cpu.ours.push_back(cpu_used / (static_cast<double>(std::max<int64_t>(r.delivered, 1)) / 1e6));
+        cpu.ours.push_back(cpu_used /
+                           (static_cast<double>(std::max<int64_t>(r.delivered, 1)) / 1e6));
         fsync_broker.delete_topic(topic);
 
         // The default mode, interleaved so that both see the same background load.
@@ -1030,7 +1072,8 @@ void workload_fsync(const options& o, reporter& out, ours_peer& ours, mock_peer&
     out.line(rate);
     out.line(defaults);
     out.line(cpu);
-    out.note("mock columns: the mock's acks=all rate (it keeps everything in memory and never fsyncs)");
+    out.note(
+        "mock columns: the mock's acks=all rate (it keeps everything in memory and never fsyncs)");
     double ratio = median(rate.ours) / median(defaults.ours);
     out.verdict("fsync per batch / default mode (ours)", ratio, ratio >= 0.5, ">= 0.5x default");
     std::printf("  peak RSS (VmHWM) of the fsync broker: %.1f MiB\n",
@@ -1040,14 +1083,28 @@ void workload_fsync(const options& o, reporter& out, ours_peer& ours, mock_peer&
 void workload_scale(const options& o, reporter& out, ours_peer& ours, mock_peer& mock) {
     out.header("scale: " + std::to_string(o.scale_producers) + " producer connections at once, " +
                count_text(o.scale_messages) + " x 100 B in total, client defaults (acks=all)");
-    report_line small{"produce, " + std::to_string(o.scale_producers) + " producers, 32 partitions", "msg/s", {}, {},
+    report_line small{"produce, " + std::to_string(o.scale_producers) + " producers, 32 partitions",
+                      "msg/s",
+                      {},
+                      {},
                       {}};
     report_line big{"produce, " + std::to_string(o.scale_producers) + " producers, " +
                         std::to_string(o.scale_partitions) + " partitions",
-                    "msg/s", {}, {}, {}};
+                    "msg/s",
+                    {},
+                    {},
+                    {}};
     report_line cpu_small{"broker CPU per 1M, 32 partitions", "s/1M", {}, {}, {}};
-    report_line cpu{"broker CPU per 1M, " + std::to_string(o.scale_partitions) + " partitions", "s/1M", {}, {}, {}};
-    report_line create{"create topic, " + std::to_string(o.scale_partitions) + " partitions (wall)", "ms", {}, {}, {}};
+    report_line cpu{"broker CPU per 1M, " + std::to_string(o.scale_partitions) + " partitions",
+                    "s/1M",
+                    {},
+                    {},
+                    {}};
+    report_line create{"create topic, " + std::to_string(o.scale_partitions) + " partitions (wall)",
+                       "ms",
+                       {},
+                       {},
+                       {}};
     report_line create_cpu{"create topic + first metadata, broker CPU", "s", {}, {}, {}};
     for (int rep = 0; rep < o.reps; ++rep) {
         for (int parts : {32, o.scale_partitions}) {
@@ -1057,13 +1114,15 @@ void workload_scale(const options& o, reporter& out, ours_peer& ours, mock_peer&
             ours.create_topic(topic, parts);
             double create_ms = seconds_since(t0) * 1000;
             double cpu_before = 0;
-            auto r = run_many_producers(ours.bootstrap(), topic, parts, o.scale_producers, o.scale_messages,
-                                        [&] { return ours.cpu_seconds(); }, &cpu_before);
+            auto r = run_many_producers(
+                ours.bootstrap(), topic, parts, o.scale_producers, o.scale_messages,
+                [&] { return ours.cpu_seconds(); }, &cpu_before);
             double cpu_used = ours.cpu_seconds() - cpu_before;
             warn_incomplete(out, "ours", r, o.scale_messages);
             (parts == 32 ? small.ours : big.ours).push_back(r.rate());
             (parts == 32 ? cpu_small.ours : cpu.ours)
-                .push_back(cpu_used / (static_cast<double>(std::max<int64_t>(r.delivered, 1)) / 1e6));
+                .push_back(cpu_used /
+                           (static_cast<double>(std::max<int64_t>(r.delivered, 1)) / 1e6));
             if (parts != 32) {
                 create.ours.push_back(create_ms);
                 create_cpu.ours.push_back(cpu_before - cpu_create);
@@ -1072,7 +1131,8 @@ void workload_scale(const options& o, reporter& out, ours_peer& ours, mock_peer&
 
             mock.reset();
             mock.create_topic(topic, parts);
-            auto m = run_many_producers(mock.bootstrap(), topic, parts, o.scale_producers, o.scale_messages);
+            auto m = run_many_producers(mock.bootstrap(), topic, parts, o.scale_producers,
+                                        o.scale_messages);
             warn_incomplete(out, "mock", m, o.scale_messages);
             (parts == 32 ? small.mock : big.mock).push_back(m.rate());
         }
@@ -1085,10 +1145,11 @@ void workload_scale(const options& o, reporter& out, ours_peer& ours, mock_peer&
     out.line(create_cpu);
     double ratio = median(big.ours) / median(small.ours);
     double mock_ratio = median(big.mock) / median(small.mock);
-    out.verdict("ours " + std::to_string(o.scale_partitions) + " / 32 partitions", ratio, ratio >= 0.8,
-                ">= 0.8x of 32 partitions");
+    out.verdict("ours " + std::to_string(o.scale_partitions) + " / 32 partitions", ratio,
+                ratio >= 0.8, ">= 0.8x of 32 partitions");
     char buf[96];
-    std::snprintf(buf, sizeof(buf), "the mock's own %d / 32 partitions ratio is %.2f", o.scale_partitions, mock_ratio);
+    std::snprintf(buf, sizeof(buf), "the mock's own %d / 32 partitions ratio is %.2f",
+                  o.scale_partitions, mock_ratio);
     out.note(buf);
 }
 
@@ -1106,13 +1167,19 @@ void workload_footprint(const options& o, reporter& out, const std::string& bina
         rd_kafka_mock_cluster_destroy(mc);
     }
     out.line(start);
-    out.note("mock: time for rd_kafka_mock_cluster_new() to return with its listener bound (a thread, no exec)");
+    out.note(
+        "mock: time for rd_kafka_mock_cluster_new() to return with its listener bound (a thread, "
+        "no exec)");
 
     ours_peer idle;
     idle.create_topic(unique_name("bench-idle"), 100);
-    // Idle means: no client connected and the topic's partitions open; give background work a moment.
+    // Idle means: no client connected and the topic's partitions open; give background work a
+    // moment.
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    report_line rss{"VmRSS idle, 100 partitions", "MiB", {proc_status_kib(idle.process().pid(), "VmRSS") / 1024}, {},
+    report_line rss{"VmRSS idle, 100 partitions",
+                    "MiB",
+                    {proc_status_kib(idle.process().pid(), "VmRSS") / 1024},
+                    {},
                     {}};
     rss.goal = {target::value_below, 64, "< 64 MiB"};
     out.line(rss);
@@ -1136,7 +1203,7 @@ int main(int argc, char** argv) {
             reps_given = true;
         } else if (a == "--only" && i + 1 < argc) {
             o.only = argv[++i];
-            const std::vector<std::string> known{"produce", "produce1k", "consume", "latency",
+            const std::vector<std::string> known{"produce", "produce1k", "consume",  "latency",
                                                  "fsync",   "scale",     "footprint"};
             if (std::find(known.begin(), known.end(), o.only) == known.end()) {
                 std::fprintf(stderr, "unknown workload: %s\n", o.only.c_str());
@@ -1144,7 +1211,8 @@ int main(int argc, char** argv) {
             }
         } else {
             std::fprintf(stderr,
-                         "usage: %s [--quick] [--verbose] [--no-warmup] [--reps N] [--only produce|produce1k|consume|"
+                         "usage: %s [--quick] [--verbose] [--no-warmup] [--reps N] [--only "
+                         "produce|produce1k|consume|"
                          "latency|fsync|scale|footprint]\n",
                          argv[0]);
             return 2;
@@ -1165,19 +1233,26 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     std::printf("broker_bench: broker %s\n", binary.c_str());
-    std::printf("ours = the broker binary (one process, its own temp log dir on local disk); mock = librdkafka %s "
-                "rd_kafka_mock_cluster (1 broker, in memory, in this process)\n",
-                rd_kafka_version_str());
-    std::printf("figures: median of %d repetition(s) [min..max]; ratio = ours/mock; ours and mock alternate%s\n",
-                o.reps, o.quick ? "; --quick sizes" : "");
+    std::printf(
+        "ours = the broker binary (one process, its own temp log dir on local disk); mock = "
+        "librdkafka %s "
+        "rd_kafka_mock_cluster (1 broker, in memory, in this process)\n",
+        rd_kafka_version_str());
+    std::printf(
+        "figures: median of %d repetition(s) [min..max]; ratio = ours/mock; ours and mock "
+        "alternate%s\n",
+        o.reps, o.quick ? "; --quick sizes" : "");
     if (o.warmup) {
         const double took = warm_up_page_cache(o.warmup_bytes);
         if (took < 0) {
-            std::printf("warm-up: skipped, cannot create a file in %s\n", std::filesystem::temp_directory_path().c_str());
+            std::printf("warm-up: skipped, cannot create a file in %s\n",
+                        std::filesystem::temp_directory_path().c_str());
         } else {
-            std::printf("warm-up: wrote and deleted %zu MiB in %s in %.2f s (page-cache memory touched once "
-                        "before any workload; --no-warmup skips it)\n",
-                        o.warmup_bytes >> 20, std::filesystem::temp_directory_path().c_str(), took);
+            std::printf(
+                "warm-up: wrote and deleted %zu MiB in %s in %.2f s (page-cache memory touched "
+                "once "
+                "before any workload; --no-warmup skips it)\n",
+                o.warmup_bytes >> 20, std::filesystem::temp_directory_path().c_str(), took);
         }
     }
     std::fflush(stdout);

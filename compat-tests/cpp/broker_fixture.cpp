@@ -1,23 +1,23 @@
 #include "compat-tests/cpp/broker_fixture.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <netinet/in.h>
 #include <sstream>
 #include <stdexcept>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 namespace broker::compat {
@@ -64,7 +64,9 @@ void fail_program_at_exit() {
     static std::once_flag registered;
     std::call_once(registered, [] {
         std::atexit([] {
-            std::fputs("broker_process: a broker exited uncleanly (see above); failing the program\n", stderr);
+            std::fputs(
+                "broker_process: a broker exited uncleanly (see above); failing the program\n",
+                stderr);
             std::_Exit(1);
         });
     });
@@ -80,7 +82,8 @@ broker_process::broker_process(std::map<std::string, std::string> overrides, std
         binary_ = env != nullptr ? env : "build/bin/broker";
     }
     if (log_dir_.empty()) {
-        std::string templ = (std::filesystem::temp_directory_path() / "broker-compat-XXXXXX").string();
+        std::string templ =
+            (std::filesystem::temp_directory_path() / "broker-compat-XXXXXX").string();
         std::vector<char> buf(templ.begin(), templ.end());
         buf.push_back('\0');
         if (::mkdtemp(buf.data()) == nullptr) {
@@ -184,10 +187,13 @@ int broker_process::stop(int signal, int timeout_ms) {
     // A broker asked to shut down must exit 0. Anything else (a sanitizer report, which makes the
     // instrumented broker exit non-zero, a crash, a hang) fails the current test even when the
     // caller ignores the status.
-    if ((signal == SIGTERM || signal == SIGINT) && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    if ((signal == SIGTERM || signal == SIGINT) &&
+        !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
         const std::string out = output();
-        std::fprintf(stderr, "broker_process: broker did not exit cleanly after signal %d (wait status %d):\n%s\n",
-                     signal, status, out.substr(out.size() > 20000 ? out.size() - 20000 : 0).c_str());
+        std::fprintf(
+            stderr,
+            "broker_process: broker did not exit cleanly after signal %d (wait status %d):\n%s\n",
+            signal, status, out.substr(out.size() > 20000 ? out.size() - 20000 : 0).c_str());
         fail_program_at_exit();
     }
     return status;

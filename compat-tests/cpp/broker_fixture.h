@@ -1,13 +1,14 @@
 #pragma once
-// Starts the real broker binary as a child process for librdkafka-based compat tests and benchmarks.
+// Starts the real broker binary as a child process for librdkafka-based compat tests and
+// benchmarks.
 //
-// broker_process owns one child: a free loopback port, a log dir (a fresh temporary one unless given),
-// and the broker's combined output in <log dir>/broker.out. start() waits until the port accepts
-// connections; stop() sends a signal and waits. Restart tests call start() again on the same log dir.
-// Not thread-safe; one owner.
+// broker_process owns one child: a free loopback port, a log dir (a fresh temporary one unless
+// given), and the broker's combined output in <log dir>/broker.out. start() waits until the port
+// accepts connections; stop() sends a signal and waits. Restart tests call start() again on the
+// same log dir. Not thread-safe; one owner.
+#include <sys/types.h>
 #include <map>
 #include <string>
-#include <sys/types.h>
 
 namespace broker::compat {
 
@@ -16,13 +17,14 @@ int free_loopback_port();
 class broker_process {
 public:
     /// `binary` defaults to $BROKER_BIN, then build/bin/broker relative to the working directory.
-    explicit broker_process(std::map<std::string, std::string> overrides = {}, std::string log_dir = {},
-                            std::string binary = {});
+    explicit broker_process(std::map<std::string, std::string> overrides = {},
+                            std::string log_dir = {}, std::string binary = {});
     ~broker_process();
     broker_process(const broker_process&) = delete;
     broker_process& operator=(const broker_process&) = delete;
 
-    /// Starts the broker and waits (bounded) until it listens; throws std::runtime_error on failure.
+    /// Starts the broker and waits (bounded) until it listens; throws std::runtime_error on
+    /// failure.
     void start();
     /// Sends `signal` and waits up to `timeout_ms`, then SIGKILL. Returns the exit status as
     /// from waitpid (use WIFEXITED etc.), or -1 when not running.

@@ -28,14 +28,17 @@ std::map<std::string, int> list_topics(rd_kafka_t* rk) {
     return out;
 }
 
-std::map<std::string, std::string> describe_topic_configs(rd_kafka_t* rk, const std::string& topic,
-                                                          std::map<std::string, rd_kafka_ConfigSource_t>* sources = nullptr) {
-    rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+std::map<std::string, std::string> describe_topic_configs(
+    rd_kafka_t* rk, const std::string& topic,
+    std::map<std::string, rd_kafka_ConfigSource_t>* sources = nullptr) {
+    rd_kafka_ConfigResource_t* res =
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
     rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
     rd_kafka_DescribeConfigs(rk, &res, 1, nullptr, q);
     rd_kafka_event_t* ev = wait_admin_result(q, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, 30000);
     std::map<std::string, std::string> out;
-    EXPECT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_event_error_string(ev);
+    EXPECT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR)
+        << rd_kafka_event_error_string(ev);
     size_t n = 0;
     const rd_kafka_ConfigResource_t** rs =
         rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
@@ -48,7 +51,8 @@ std::map<std::string, std::string> describe_topic_configs(rd_kafka_t* rk, const 
             const char* v = rd_kafka_ConfigEntry_value(entries[i]);
             out[rd_kafka_ConfigEntry_name(entries[i])] = v ? v : "";
             if (sources != nullptr) {
-                (*sources)[rd_kafka_ConfigEntry_name(entries[i])] = rd_kafka_ConfigEntry_source(entries[i]);
+                (*sources)[rd_kafka_ConfigEntry_name(entries[i])] =
+                    rd_kafka_ConfigEntry_source(entries[i]);
             }
         }
     }
@@ -127,7 +131,8 @@ TEST(librdkafka_admin, describe_and_alter_configs) {
     EXPECT_EQ(sources["cleanup.policy"], RD_KAFKA_CONFIG_SOURCE_DEFAULT_CONFIG);
 
     // AlterConfigs replaces the whole set of dynamic configs of the resource.
-    rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, "configured");
+    rd_kafka_ConfigResource_t* res =
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, "configured");
     rd_kafka_ConfigResource_set_config(res, "cleanup.policy", "compact");
     rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
     rd_kafka_AlterConfigs(rk.get(), &res, 1, nullptr, q);
@@ -143,7 +148,8 @@ TEST(librdkafka_admin, describe_and_alter_configs) {
 
     configs = describe_topic_configs(rk.get(), "configured", &sources);
     EXPECT_EQ(configs["cleanup.policy"], "compact");
-    EXPECT_EQ(configs["retention.ms"], "604800000");  // back to the default: AlterConfigs is not incremental
+    EXPECT_EQ(configs["retention.ms"],
+              "604800000");  // back to the default: AlterConfigs is not incremental
     EXPECT_EQ(sources["retention.ms"], RD_KAFKA_CONFIG_SOURCE_DEFAULT_CONFIG);
 
     // An invalid value is refused.

@@ -36,7 +36,8 @@ void produce(const std::string& bootstrap) {
     auto rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}, {"acks", "all"}});
     for (int i = 0; i < partitions * per_partition; ++i) {
         const std::string value = std::string("m").append(std::to_string(i));
-        ASSERT_EQ(rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(i % partitions),
+        ASSERT_EQ(rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(topic),
+                                    RD_KAFKA_V_PARTITION(i % partitions),
                                     RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
                   RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -81,7 +82,8 @@ struct member {
                                                        {"heartbeat.interval.ms", "300"},
                                                        {"partition.assignment.strategy", "range"}};
         for (const auto& [k, v] : props) {
-            if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+            if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) !=
+                RD_KAFKA_CONF_OK) {
                 throw std::runtime_error(err);
             }
         }
@@ -187,7 +189,8 @@ protected:
 TEST_F(librdkafka_group, two_members_split_the_topic_and_the_survivor_takes_all) {
     member a(broker_.bootstrap(), "rk-split", "a");
     member b(broker_.bootstrap(), "rk-split", "b");
-    ASSERT_TRUE(poll_until({&a, &b}, [&] { return a.assigned.size() == 2 && b.assigned.size() == 2; }))
+    ASSERT_TRUE(
+        poll_until({&a, &b}, [&] { return a.assigned.size() == 2 && b.assigned.size() == 2; }))
         << a.assigned.size() << "+" << b.assigned.size();
     std::set<int> all = a.assigned;
     all.insert(b.assigned.begin(), b.assigned.end());
@@ -220,7 +223,8 @@ TEST_F(librdkafka_group, two_members_split_the_topic_and_the_survivor_takes_all)
     const int revokes_before = a.revoke_calls;
     b.close();
     a.seen.clear();
-    ASSERT_TRUE(poll_until({&a}, [&] { return a.assigned.size() == static_cast<std::size_t>(partitions); }));
+    ASSERT_TRUE(poll_until(
+        {&a}, [&] { return a.assigned.size() == static_cast<std::size_t>(partitions); }));
     EXPECT_GT(a.revoke_calls, revokes_before);  // eager rebalance: revoke, then the new assignment
     // Resumed at the commits: the second half of every partition, from its first offset.
     ASSERT_TRUE(poll_until({&a}, [&] {
@@ -252,13 +256,15 @@ TEST_F(librdkafka_group, committed_offsets_survive_restarts) {
             << committed.size();
         std::size_t seen = 0;
         // poll() delivers at most one message, so the member stops at exactly `count`.
-        ASSERT_TRUE(poll_until({&m}, [&] {
-            seen = 0;
-            for (const auto& [p, offsets] : m.seen) {
-                seen += offsets.size();
-            }
-            return seen == count;
-        })) << seen << " of " << count;
+        ASSERT_TRUE(poll_until({&m},
+                               [&] {
+                                   seen = 0;
+                                   for (const auto& [p, offsets] : m.seen) {
+                                       seen += offsets.size();
+                                   }
+                                   return seen == count;
+                               }))
+            << seen << " of " << count;
         for (int p = 0; p < partitions; ++p) {
             const int64_t first = from.at(p) < 0 ? 0 : from.at(p);
             const std::vector<int64_t>& offsets = m.seen[p];
@@ -307,7 +313,8 @@ TEST_F(librdkafka_group, committed_offsets_survive_restarts) {
 
 TEST_F(librdkafka_group, admin_lists_describes_and_deletes_groups) {
     member a(broker_.bootstrap(), "rk-admin", "a");
-    ASSERT_TRUE(poll_until({&a}, [&] { return a.assigned.size() == static_cast<std::size_t>(partitions); }));
+    ASSERT_TRUE(poll_until(
+        {&a}, [&] { return a.assigned.size() == static_cast<std::size_t>(partitions); }));
     ASSERT_EQ(a.commit({{0, 1}}), RD_KAFKA_RESP_ERR_NO_ERROR);
 
     auto admin = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", broker_.bootstrap()}});
@@ -315,7 +322,8 @@ TEST_F(librdkafka_group, admin_lists_describes_and_deletes_groups) {
 
     // ListConsumerGroups: the group is there, Stable, and not a simple (offsets-only) group.
     rd_kafka_ListConsumerGroups(admin.get(), nullptr, q);
-    rd_kafka_event_t* listed = wait_admin_result(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, 30000);
+    rd_kafka_event_t* listed =
+        wait_admin_result(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, 30000);
     size_t listed_count = 0;
     const rd_kafka_ConsumerGroupListing_t** listings = rd_kafka_ListConsumerGroups_result_valid(
         rd_kafka_event_ListConsumerGroups_result(listed), &listed_count);
@@ -478,7 +486,8 @@ struct group_member {
         rd_kafka_conf_t* conf = rd_kafka_conf_new();
         char err[512];
         for (const auto& [k, v] : props) {
-            if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+            if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) !=
+                RD_KAFKA_CONF_OK) {
                 rd_kafka_conf_destroy(conf);
                 throw std::runtime_error(err);
             }
@@ -725,7 +734,8 @@ private:
                 }
                 for (; sent < m.consumed.size(); ++sent) {
                     std::ostringstream line;
-                    line << "M " << m.consumed[sent].first << " " << m.consumed[sent].second << "\n";
+                    line << "M " << m.consumed[sent].first << " " << m.consumed[sent].second
+                         << "\n";
                     report(line.str());
                 }
                 if (!delivered && committed < m.consumed.size() && m.commit_assignment()) {
@@ -794,17 +804,19 @@ protected:
     /// Produces one batch: per_batch messages to every partition.
     void produce_batch() {
         if (!producer_) {
-            producer_ = make_client(RD_KAFKA_PRODUCER,
-                                    {{"bootstrap.servers", broker_.bootstrap()}, {"acks", "all"}, {"linger.ms", "1"}});
+            producer_ = make_client(
+                RD_KAFKA_PRODUCER,
+                {{"bootstrap.servers", broker_.bootstrap()}, {"acks", "all"}, {"linger.ms", "1"}});
         }
         for (int p = 0; p < six_partitions; ++p) {
             for (int i = 0; i < per_batch; ++i) {
                 std::ostringstream text;
                 text << "p" << p << "-" << produced_[p] + i;
                 const std::string value = text.str();
-                ASSERT_EQ(rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(six_topic), RD_KAFKA_V_PARTITION(p),
-                                            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+                ASSERT_EQ(rd_kafka_producev(
+                              producer_.get(), RD_KAFKA_V_TOPIC(six_topic), RD_KAFKA_V_PARTITION(p),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
                           RD_KAFKA_RESP_ERR_NO_ERROR);
             }
             produced_[p] += per_batch;
@@ -833,8 +845,9 @@ protected:
             for (int64_t o = 0; o < produced_[p]; ++o) {
                 expected.insert(o);
             }
-            EXPECT_EQ(by_partition[p], expected) << "partition " << p << ": " << by_partition[p].size()
-                                                 << " consumed for " << produced_[p] << " produced";
+            EXPECT_EQ(by_partition[p], expected)
+                << "partition " << p << ": " << by_partition[p].size() << " consumed for "
+                << produced_[p] << " produced";
         }
     }
 
@@ -898,8 +911,8 @@ protected:
         };
         const auto state = [&] {
             std::ostringstream out;
-            out << "a " << describe(a.assigned) << " b " << describe(b ? b->assigned : none) << " c "
-                << describe(c.assigned) << ", consumed " << consumed_total() << " of "
+            out << "a " << describe(a.assigned) << " b " << describe(b ? b->assigned : none)
+                << " c " << describe(c.assigned) << ", consumed " << consumed_total() << " of "
                 << produced_total();
             for (const auto& e : a.errors) {
                 out << "\n a: " << e;
@@ -951,16 +964,20 @@ protected:
         b = std::make_unique<group_member>(broker_.bootstrap(), b_options);
         const auto a_b = [&] { return partitioned({&a.assigned, &b->assigned}, {3, 3}); };
         produce_for_change(a_b);
-        ASSERT_TRUE(run_until(step, [&] { return a_b() && consumed_total() >= produced_total(); })) << state();
+        ASSERT_TRUE(run_until(step, [&] { return a_b() && consumed_total() >= produced_total(); }))
+            << state();
 
         // c joins: 2 + 2 + 2.
         commit_everything();
         c.start();
         c_started = true;
-        const auto a_b_c = [&] { return partitioned({&a.assigned, &b->assigned, &c.assigned}, {2, 2, 2}); };
+        const auto a_b_c = [&] {
+            return partitioned({&a.assigned, &b->assigned, &c.assigned}, {2, 2, 2});
+        };
         produce_for_change(a_b_c);
-        ASSERT_TRUE(run_until(step, [&] { return a_b_c() && consumed_total() >= produced_total(); }))
-            << state();
+        ASSERT_TRUE(run_until(step, [&] {
+            return a_b_c() && consumed_total() >= produced_total();
+        })) << state();
 
         // b leaves: its revoke commits, its LeaveGroup rebalances a and c to 3 + 3 at once.
         commit_everything();
@@ -968,11 +985,13 @@ protected:
         b->assigned.clear();
         const auto a_c = [&] { return partitioned({&a.assigned, &c.assigned}, {3, 3}); };
         produce_for_change(a_c);
-        ASSERT_TRUE(run_until(step, [&] { return a_c() && consumed_total() >= produced_total(); })) << state();
+        ASSERT_TRUE(run_until(step, [&] { return a_c() && consumed_total() >= produced_total(); }))
+            << state();
 
         // c dies once all it read is committed: the broker removes it when its session expires,
         // and a, the survivor, gets every partition and resumes at c's commits.
-        ASSERT_TRUE(run_until(step, [&] { return c.committed_count == c.consumed.size(); })) << state();
+        ASSERT_TRUE(run_until(step, [&] { return c.committed_count == c.consumed.size(); }))
+            << state();
         commit_everything();
         const std::set<int> c_had = c.assigned;
         c.kill();
@@ -980,7 +999,8 @@ protected:
         c_started = false;
         const auto a_alone = [&] { return partitioned({&a.assigned}, {6}); };
         produce_for_change(a_alone);
-        ASSERT_TRUE(run_until(step, [&] { return a_alone() && consumed_total() >= produced_total(); }))
+        ASSERT_TRUE(
+            run_until(step, [&] { return a_alone() && consumed_total() >= produced_total(); }))
             << state() << "; c had " << describe(c_had);
 
         expect_exactly_once({&a.consumed, &b->consumed, &c.consumed});
@@ -999,8 +1019,8 @@ protected:
         a.close();
     }
 
-    broker_process broker_{{{"group.min.session.timeout.ms", "1000"},
-                            {"group.initial.rebalance.delay.ms", "0"}}};
+    broker_process broker_{
+        {{"group.min.session.timeout.ms", "1000"}, {"group.initial.rebalance.delay.ms", "0"}}};
     kafka_handle producer_;
     std::map<int, int64_t> produced_;
 };
@@ -1034,9 +1054,12 @@ TEST_F(librdkafka_rebalance, static_member_restart_keeps_its_partitions_without_
                b.consumed.size();
     };
     produce_batch();
-    ASSERT_TRUE(run_until(step, [&] {
-        return partitioned({&a->assigned, &b.assigned}, {3, 3}) && consumed_total() >= produced_total();
-    })) << describe(a->assigned) << " " << describe(b.assigned);
+    ASSERT_TRUE(run_until(step,
+                          [&] {
+                              return partitioned({&a->assigned, &b.assigned}, {3, 3}) &&
+                                     consumed_total() >= produced_total();
+                          }))
+        << describe(a->assigned) << " " << describe(b.assigned);
     const std::set<int> a_partitions = a->assigned;
     const int b_assigns = b.assign_calls;
     const int b_revokes = b.revoke_calls;
@@ -1049,7 +1072,8 @@ TEST_F(librdkafka_rebalance, static_member_restart_keeps_its_partitions_without_
     a.reset();
     a2 = std::make_unique<group_member>(broker_.bootstrap(), a_options);
     produce_batch();
-    ASSERT_TRUE(run_until(step, [&] { return !a2->assigned.empty() && consumed_total() >= produced_total(); }))
+    ASSERT_TRUE(run_until(
+        step, [&] { return !a2->assigned.empty() && consumed_total() >= produced_total(); }))
         << describe(a2->assigned) << " " << describe(b.assigned);
     // Same partitions, and b saw nothing: an eager rebalance would have revoked b's partitions
     // before a2 could get any.
@@ -1063,17 +1087,21 @@ TEST_F(librdkafka_rebalance, static_member_restart_keeps_its_partitions_without_
     rd_kafka_queue_t* q = rd_kafka_queue_new(admin.get());
     const char* ids[] = {"rk-static"};
     rd_kafka_DescribeConsumerGroups(admin.get(), ids, 1, nullptr, q);
-    rd_kafka_event_t* described = wait_admin_result(q, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, 30000);
+    rd_kafka_event_t* described =
+        wait_admin_result(q, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, 30000);
     size_t count = 0;
     const rd_kafka_ConsumerGroupDescription_t** groups =
-        rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(described), &count);
+        rd_kafka_DescribeConsumerGroups_result_groups(
+            rd_kafka_event_DescribeConsumerGroups_result(described), &count);
     ASSERT_EQ(count, 1U);
-    EXPECT_EQ(rd_kafka_ConsumerGroupDescription_state(groups[0]), RD_KAFKA_CONSUMER_GROUP_STATE_STABLE);
+    EXPECT_EQ(rd_kafka_ConsumerGroupDescription_state(groups[0]),
+              RD_KAFKA_CONSUMER_GROUP_STATE_STABLE);
     ASSERT_EQ(rd_kafka_ConsumerGroupDescription_member_count(groups[0]), 2U);
     char* a2_id = rd_kafka_memberid(a2->rk.get());
     std::map<std::string, std::string> instances;  // instance id -> member id
     for (size_t i = 0; i < 2; ++i) {
-        const rd_kafka_MemberDescription_t* m = rd_kafka_ConsumerGroupDescription_member(groups[0], i);
+        const rd_kafka_MemberDescription_t* m =
+            rd_kafka_ConsumerGroupDescription_member(groups[0], i);
         const char* instance = rd_kafka_MemberDescription_group_instance_id(m);
         instances[instance != nullptr ? instance : ""] = rd_kafka_MemberDescription_consumer_id(m);
     }

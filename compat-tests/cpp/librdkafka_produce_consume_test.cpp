@@ -73,15 +73,16 @@ struct consumed {
 };
 
 /// Reads `expected` messages from all `partitions` of `topic` from the beginning, by assign.
-std::vector<consumed> consume_all(const std::string& bootstrap, const std::string& topic, int partitions,
-                                  size_t expected) {
+std::vector<consumed> consume_all(const std::string& bootstrap, const std::string& topic,
+                                  int partitions, size_t expected) {
     auto rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
                                               {"group.id", "compat-assign"},
                                               {"enable.auto.commit", "false"},
                                               {"enable.partition.eof", "false"}});
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
     for (int p = 0; p < partitions; ++p) {
-        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
     }
     EXPECT_EQ(rd_kafka_assign(rk.get(), list), RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_topic_partition_list_destroy(list);
@@ -112,9 +113,11 @@ std::vector<consumed> consume_all(const std::string& bootstrap, const std::strin
             const char* name;
             const void* val;
             size_t size;
-            for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+            for (size_t i = 0;
+                 rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
                  ++i) {
-                c.headers.emplace_back(name, val ? std::string(static_cast<const char*>(val), size) : "");
+                c.headers.emplace_back(name,
+                                       val ? std::string(static_cast<const char*>(val), size) : "");
             }
         }
         out.push_back(std::move(c));
@@ -140,12 +143,12 @@ TEST(librdkafka, produce_100k_keyed_idempotent_and_consume_by_assign) {
         std::string seq = std::to_string(i);
         rd_kafka_resp_err_t err;
         do {
-            err = rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("keyed"),
-                                    RD_KAFKA_V_KEY(key.data(), key.size()),
-                                    RD_KAFKA_V_VALUE(value.data(), value.size()),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(base_ts + i),
-                                    RD_KAFKA_V_HEADER("seq", seq.data(), static_cast<ssize_t>(seq.size())),
-                                    RD_KAFKA_V_HEADER("origin", "compat", 6), RD_KAFKA_V_END);
+            err = rd_kafka_producev(
+                producer.get(), RD_KAFKA_V_TOPIC("keyed"), RD_KAFKA_V_KEY(key.data(), key.size()),
+                RD_KAFKA_V_VALUE(value.data(), value.size()),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(base_ts + i),
+                RD_KAFKA_V_HEADER("seq", seq.data(), static_cast<ssize_t>(seq.size())),
+                RD_KAFKA_V_HEADER("origin", "compat", 6), RD_KAFKA_V_END);
             if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(producer.get(), 50);
             }
@@ -216,7 +219,8 @@ TEST_P(librdkafka_codec, produce_and_consume) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(codecs, librdkafka_codec, ::testing::Values("none", "gzip", "snappy", "lz4", "zstd"));
+INSTANTIATE_TEST_SUITE_P(codecs, librdkafka_codec,
+                         ::testing::Values("none", "gzip", "snappy", "lz4", "zstd"));
 
 TEST(librdkafka, message_max_bytes_limit) {
     broker_process broker;
@@ -224,23 +228,28 @@ TEST(librdkafka, message_max_bytes_limit) {
     delivery_stats stats;
     // The client limit is raised so the broker's own limit (message.max.bytes = 1048588) decides.
     auto producer = make_producer(broker.bootstrap(), &stats,
-                                  {{"message.max.bytes", "4000000"}, {"compression.codec", "none"},
-                                   {"enable.idempotence", "false"}, {"linger.ms", "0"},
+                                  {{"message.max.bytes", "4000000"},
+                                   {"compression.codec", "none"},
+                                   {"enable.idempotence", "false"},
+                                   {"linger.ms", "0"},
                                    {"message.send.max.retries", "0"}});
     std::string under(1048588 - 200, 'u');  // batch header and record framing fit in the rest
     std::string over(1048588 + 1000, 'o');
-    ASSERT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("sizes"), RD_KAFKA_V_VALUE(under.data(), under.size()),
+    ASSERT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("sizes"),
+                                RD_KAFKA_V_VALUE(under.data(), under.size()),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
               RD_KAFKA_RESP_ERR_NO_ERROR);
     flush_all(producer.get());
     EXPECT_EQ(stats.delivered, 1);
     EXPECT_EQ(stats.failed, 0) << rd_kafka_err2str(stats.last_error);
-    ASSERT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("sizes"), RD_KAFKA_V_VALUE(over.data(), over.size()),
+    ASSERT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("sizes"),
+                                RD_KAFKA_V_VALUE(over.data(), over.size()),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
               RD_KAFKA_RESP_ERR_NO_ERROR);
     flush_all(producer.get());
     EXPECT_EQ(stats.failed, 1);
-    EXPECT_EQ(stats.last_error, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) << rd_kafka_err2str(stats.last_error);
+    EXPECT_EQ(stats.last_error, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+        << rd_kafka_err2str(stats.last_error);
     auto msgs = consume_all(broker.bootstrap(), "sizes", 1, 1);
     ASSERT_EQ(msgs.size(), 1u);
     EXPECT_EQ(msgs[0].value.size(), under.size());
@@ -253,24 +262,29 @@ TEST(librdkafka, offsets_for_times) {
     auto producer = make_producer(broker.bootstrap(), &stats, {{"linger.ms", "0"}});
     for (int i = 0; i < 10; ++i) {
         std::string v = "t" + std::to_string(i);
-        ASSERT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("times"), RD_KAFKA_V_VALUE(v.data(), v.size()),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                    RD_KAFKA_V_TIMESTAMP(int64_t{1000000} + i * 1000), RD_KAFKA_V_END),
-                  RD_KAFKA_RESP_ERR_NO_ERROR);
+        ASSERT_EQ(
+            rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("times"),
+                              RD_KAFKA_V_VALUE(v.data(), v.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_TIMESTAMP(int64_t{1000000} + i * 1000), RD_KAFKA_V_END),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
         flush_all(producer.get());  // one batch per message, so lookups cross batches
     }
     ASSERT_EQ(stats.delivered, 10);
-    // librdkafka merges a partition listed twice into one lookup, so each timestamp gets its own call.
+    // librdkafka merges a partition listed twice into one lookup, so each timestamp gets its own
+    // call.
     for (auto [ts, expected] : {std::pair<int64_t, int64_t>{1000000 + 4500, 5}, {0, 0}}) {
         rd_kafka_topic_partition_list_t* one = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(one, "times", 0)->offset = ts;
-        ASSERT_EQ(rd_kafka_offsets_for_times(producer.get(), one, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+        ASSERT_EQ(rd_kafka_offsets_for_times(producer.get(), one, 10000),
+                  RD_KAFKA_RESP_ERR_NO_ERROR);
         EXPECT_EQ(one->elems[0].offset, expected) << "timestamp " << ts;
         rd_kafka_topic_partition_list_destroy(one);
     }
     rd_kafka_topic_partition_list_t* list = nullptr;
     list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, "times", 0)->offset = 1000000 + 99000;  // after the last
+    rd_kafka_topic_partition_list_add(list, "times", 0)->offset =
+        1000000 + 99000;  // after the last
     ASSERT_EQ(rd_kafka_offsets_for_times(producer.get(), list, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
     EXPECT_EQ(list->elems[0].offset, -1);  // RD_KAFKA_OFFSET_END: no such message
     rd_kafka_topic_partition_list_destroy(list);

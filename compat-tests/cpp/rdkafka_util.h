@@ -19,8 +19,10 @@ struct rd_kafka_deleter {
 };
 using kafka_handle = std::unique_ptr<rd_kafka_t, rd_kafka_deleter>;
 
-/// Creates a producer or consumer with the given properties; throws with librdkafka's message on error.
-inline kafka_handle make_client(rd_kafka_type_t type, const std::map<std::string, std::string>& props) {
+/// Creates a producer or consumer with the given properties; throws with librdkafka's message on
+/// error.
+inline kafka_handle make_client(rd_kafka_type_t type,
+                                const std::map<std::string, std::string>& props) {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     char err[512];
     for (const auto& [k, v] : props) {
@@ -36,8 +38,10 @@ inline kafka_handle make_client(rd_kafka_type_t type, const std::map<std::string
     return kafka_handle(rk);
 }
 
-/// Waits for one admin result event of `type` on `queue`, bounded by `timeout_ms`. Caller destroys it.
-inline rd_kafka_event_t* wait_admin_result(rd_kafka_queue_t* queue, rd_kafka_event_type_t type, int timeout_ms) {
+/// Waits for one admin result event of `type` on `queue`, bounded by `timeout_ms`. Caller destroys
+/// it.
+inline rd_kafka_event_t* wait_admin_result(rd_kafka_queue_t* queue, rd_kafka_event_type_t type,
+                                           int timeout_ms) {
     for (int waited = 0; waited < timeout_ms; waited += 100) {
         rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 100);
         if (ev == nullptr) {
@@ -58,7 +62,8 @@ inline std::map<std::string, rd_kafka_resp_err_t> create_topics(
     std::vector<rd_kafka_NewTopic_t*> nts;
     char err[512];
     for (const auto& [name, partitions] : topics) {
-        rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(name.c_str(), partitions, replication, err, sizeof(err));
+        rd_kafka_NewTopic_t* nt =
+            rd_kafka_NewTopic_new(name.c_str(), partitions, replication, err, sizeof(err));
         if (nt == nullptr) {
             throw std::runtime_error(err);
         }

@@ -49,8 +49,8 @@ struct delivery_log {
         int32_t partition = -1;
         int64_t offset = -1;
     };
-    std::map<int64_t, ack> acked;                  // sequence number -> where it was written
-    std::map<rd_kafka_resp_err_t, int> failures;   // delivery errors by code
+    std::map<int64_t, ack> acked;                 // sequence number -> where it was written
+    std::map<rd_kafka_resp_err_t, int> failures;  // delivery errors by code
     int64_t acked_since_mark = 0;
 };
 
@@ -101,16 +101,18 @@ kafka_handle make_producer(const std::string& bootstrap, delivery_log* log) {
     return kafka_handle(rk);
 }
 
-/// Produces message `seq` to partition seq % partitions; waits (polling) while the local queue is full.
+/// Produces message `seq` to partition seq % partitions; waits (polling) while the local queue is
+/// full.
 void produce_one(rd_kafka_t* rk, const std::string& topic, int64_t seq) {
     const std::string key = std::to_string(seq);
     std::string value = "seq=" + key + ";";
     value.resize(value.size() + value_padding, 'x');
     for (int attempt = 0; attempt < 6000; ++attempt) {
-        const rd_kafka_resp_err_t err =
-            rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(static_cast<int32_t>(seq % partitions)),
-                              RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(value.data(), value.size()),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        const rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+            RD_KAFKA_V_PARTITION(static_cast<int32_t>(seq % partitions)),
+            RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(value.data(), value.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             return;
         }
@@ -126,7 +128,8 @@ struct stored {
 };
 
 /// Every message of every partition, from the log start to the high watermark, in offset order.
-std::map<int32_t, std::vector<stored>> read_everything(const std::string& bootstrap, const std::string& topic) {
+std::map<int32_t, std::vector<stored>> read_everything(const std::string& bootstrap,
+                                                       const std::string& topic) {
     auto rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
                                               {"group.id", "crash-check"},
                                               {"enable.auto.commit", "false"},
@@ -135,7 +138,8 @@ std::map<int32_t, std::vector<stored>> read_everything(const std::string& bootst
     for (int32_t p = 0; p < partitions; ++p) {
         int64_t lo = 0;
         int64_t hi = 0;
-        const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, 10000);
+        const rd_kafka_resp_err_t err =
+            rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, 10000);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             ADD_FAILURE() << "watermarks of partition " << p << ": " << rd_kafka_err2str(err);
             return {};
@@ -144,7 +148,8 @@ std::map<int32_t, std::vector<stored>> read_everything(const std::string& bootst
     }
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
     for (int32_t p = 0; p < partitions; ++p) {
-        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
     }
     rd_kafka_assign(rk.get(), list);
     rd_kafka_topic_partition_list_destroy(list);
@@ -192,7 +197,8 @@ std::vector<std::string> startup_lines(const std::string& output, std::size_t fr
     std::string line;
     while (std::getline(in, line)) {
         const std::string lower = to_lower(line);
-        if (lower.find("recover") != std::string::npos || lower.find("listening") != std::string::npos ||
+        if (lower.find("recover") != std::string::npos ||
+            lower.find("listening") != std::string::npos ||
             lower.find("truncat") != std::string::npos) {
             out.push_back(line);
         }
@@ -204,13 +210,14 @@ std::vector<std::string> startup_lines(const std::string& output, std::size_t fr
 std::optional<std::chrono::system_clock::time_point> line_time(const std::string& line) {
     std::tm tm{};
     int millis = 0;
-    if (std::sscanf(line.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                    &tm.tm_min, &tm.tm_sec, &millis) != 7) {
+    if (std::sscanf(line.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+                    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis) != 7) {
         return std::nullopt;
     }
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    return std::chrono::system_clock::from_time_t(::timegm(&tm)) + std::chrono::milliseconds(millis);
+    return std::chrono::system_clock::from_time_t(::timegm(&tm)) +
+           std::chrono::milliseconds(millis);
 }
 
 TEST(crash, sigkill_loses_no_acknowledged_message_and_duplicates_none) {
@@ -221,7 +228,8 @@ TEST(crash, sigkill_loses_no_acknowledged_message_and_duplicates_none) {
     std::cout << "[crash] kills=" << kills << " seed=" << seed << std::endl;
 
     // Small segments, so that kills also land during rolls and producer-state snapshots.
-    broker_process broker(std::map<std::string, std::string>{{"log.segment.bytes", "262144"}, {"num.shards", "2"}});
+    broker_process broker(
+        std::map<std::string, std::string>{{"log.segment.bytes", "262144"}, {"num.shards", "2"}});
     broker.start();
     const std::string topic = "crash";
     {
@@ -253,7 +261,8 @@ TEST(crash, sigkill_loses_no_acknowledged_message_and_duplicates_none) {
         while (log.acked_since_mark == 0 && std::chrono::steady_clock::now() < deadline) {
             produce_for(10);
         }
-        ASSERT_GT(log.acked_since_mark, 0) << "no acknowledgement within 30 s of a restart\n" << broker.output();
+        ASSERT_GT(log.acked_since_mark, 0) << "no acknowledgement within 30 s of a restart\n"
+                                           << broker.output();
     };
 
     std::vector<double> recovery_ms;
@@ -270,7 +279,9 @@ TEST(crash, sigkill_loses_no_acknowledged_message_and_duplicates_none) {
         const auto begin = std::chrono::steady_clock::now();
         const auto begin_wall = std::chrono::system_clock::now();
         ASSERT_NO_THROW(broker.start()) << "restart " << k << " failed";
-        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
+                .count();
         recovery_ms.push_back(ms);
         // The broker announces itself on stdout just after it binds: wait (bounded) for the line so
         // that this restart's lines are printed with it.
@@ -281,14 +292,15 @@ TEST(crash, sigkill_loses_no_acknowledged_message_and_duplicates_none) {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
             output = broker.output();
         }
-        std::cout << "[crash] restart " << k << ": listening after " << ms << " ms (exec to accepting connections)"
-                  << std::endl;
+        std::cout << "[crash] restart " << k << ": listening after " << ms
+                  << " ms (exec to accepting connections)" << std::endl;
         for (const std::string& line : startup_lines(output, output_seen)) {
             std::cout << "[crash]   broker: " << line;
             const auto at = line_time(line);
             if (at && line.find("recovered") != std::string::npos) {
                 // Millisecond timestamps from the same clock: exec to the end of log recovery.
-                const double recovered_ms = std::chrono::duration<double, std::milli>(*at - begin_wall).count();
+                const double recovered_ms =
+                    std::chrono::duration<double, std::milli>(*at - begin_wall).count();
                 recovered_log_ms.push_back(recovered_ms);
                 std::cout << "  (" << recovered_ms << " ms after exec)";
             }
@@ -298,10 +310,13 @@ TEST(crash, sigkill_loses_no_acknowledged_message_and_duplicates_none) {
     }
     ASSERT_NO_FATAL_FAILURE(produce_until_acked());
     const int64_t produced = seq;
-    ASSERT_EQ(rd_kafka_flush(producer.get(), 90000), RD_KAFKA_RESP_ERR_NO_ERROR) << "flush timed out";
+    ASSERT_EQ(rd_kafka_flush(producer.get(), 90000), RD_KAFKA_RESP_ERR_NO_ERROR)
+        << "flush timed out";
     char fatal[512];
-    const rd_kafka_resp_err_t fatal_err = rd_kafka_fatal_error(producer.get(), fatal, sizeof(fatal));
-    EXPECT_EQ(fatal_err, RD_KAFKA_RESP_ERR_NO_ERROR) << "the idempotent producer failed fatally: " << fatal;
+    const rd_kafka_resp_err_t fatal_err =
+        rd_kafka_fatal_error(producer.get(), fatal, sizeof(fatal));
+    EXPECT_EQ(fatal_err, RD_KAFKA_RESP_ERR_NO_ERROR)
+        << "the idempotent producer failed fatally: " << fatal;
     producer.reset();
 
     std::cout << "[crash] produced " << produced << ", acknowledged " << log.acked.size();
@@ -311,13 +326,15 @@ TEST(crash, sigkill_loses_no_acknowledged_message_and_duplicates_none) {
     std::cout << std::endl;
     if (!recovery_ms.empty()) {
         std::cout << "[crash] " << recovery_ms.size() << " kills survived; recovery median "
-                  << median(recovery_ms) << " ms, max " << *std::max_element(recovery_ms.begin(), recovery_ms.end())
-                  << " ms" << std::endl;
+                  << median(recovery_ms) << " ms, max "
+                  << *std::max_element(recovery_ms.begin(), recovery_ms.end()) << " ms"
+                  << std::endl;
     }
     if (!recovered_log_ms.empty()) {
-        std::cout << "[crash] broker's \"logs recovered\" line: median " << median(recovered_log_ms) << " ms, max "
-                  << *std::max_element(recovered_log_ms.begin(), recovered_log_ms.end()) << " ms after exec ("
-                  << recovered_log_ms.size() << " restarts)" << std::endl;
+        std::cout << "[crash] broker's \"logs recovered\" line: median " << median(recovered_log_ms)
+                  << " ms, max "
+                  << *std::max_element(recovered_log_ms.begin(), recovered_log_ms.end())
+                  << " ms after exec (" << recovered_log_ms.size() << " restarts)" << std::endl;
     }
     ASSERT_GT(log.acked.size(), 0U);
 
@@ -329,14 +346,15 @@ TEST(crash, sigkill_loses_no_acknowledged_message_and_duplicates_none) {
         for (const stored& m : messages) {
             if (!found.emplace(m.seq, std::make_pair(p, m.offset)).second) {
                 if (++duplicates <= 10) {
-                    ADD_FAILURE() << "sequence " << m.seq << " stored twice: partition " << p << " offsets "
-                                  << found[m.seq].second << " and " << m.offset;
+                    ADD_FAILURE() << "sequence " << m.seq << " stored twice: partition " << p
+                                  << " offsets " << found[m.seq].second << " and " << m.offset;
                 }
             }
             EXPECT_EQ(m.seq % partitions, p) << "sequence " << m.seq << " in the wrong partition";
             if (log.acked.count(m.seq) != 0) {
-                EXPECT_GT(m.seq, last_acked_seq) << "acknowledged messages out of production order in partition " << p
-                                                 << " at offset " << m.offset;
+                EXPECT_GT(m.seq, last_acked_seq)
+                    << "acknowledged messages out of production order in partition " << p
+                    << " at offset " << m.offset;
                 last_acked_seq = m.seq;
             }
         }
@@ -347,17 +365,18 @@ TEST(crash, sigkill_loses_no_acknowledged_message_and_duplicates_none) {
         const auto it = found.find(s);
         if (it == found.end()) {
             if (++missing <= 10) {
-                ADD_FAILURE() << "acknowledged sequence " << s << " (partition " << where.partition << ", offset "
-                              << where.offset << ") is missing";
+                ADD_FAILURE() << "acknowledged sequence " << s << " (partition " << where.partition
+                              << ", offset " << where.offset << ") is missing";
             }
             continue;
         }
         EXPECT_EQ(it->second.first, where.partition) << "sequence " << s;
-        EXPECT_EQ(it->second.second, where.offset) << "sequence " << s << " is not at the acknowledged offset";
+        EXPECT_EQ(it->second.second, where.offset)
+            << "sequence " << s << " is not at the acknowledged offset";
     }
     EXPECT_EQ(missing, 0U);
-    std::cout << "[crash] stored " << found.size() << " distinct messages, " << missing << " acknowledged missing, "
-              << duplicates << " duplicates" << std::endl;
+    std::cout << "[crash] stored " << found.size() << " distinct messages, " << missing
+              << " acknowledged missing, " << duplicates << " duplicates" << std::endl;
     broker.stop();
 }
 

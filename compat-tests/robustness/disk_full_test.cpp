@@ -18,6 +18,11 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -25,14 +30,9 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <netinet/in.h>
 #include <optional>
 #include <string>
-#include <sys/mount.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "common/big_endian.h"
@@ -54,11 +54,13 @@ constexpr std::size_t value_size = 100 * 1024;
 class small_filesystem {
 public:
     explicit small_filesystem(const std::string& size) {
-        if (const char* no_mount = std::getenv("DISK_FULL_TEST_NO_MOUNT"); no_mount != nullptr && *no_mount == '1') {
+        if (const char* no_mount = std::getenv("DISK_FULL_TEST_NO_MOUNT");
+            no_mount != nullptr && *no_mount == '1') {
             why_ = "DISK_FULL_TEST_NO_MOUNT=1";
             return;
         }
-        std::string templ = (std::filesystem::temp_directory_path() / "broker-diskfull-XXXXXX").string();
+        std::string templ =
+            (std::filesystem::temp_directory_path() / "broker-diskfull-XXXXXX").string();
         std::vector<char> buf(templ.begin(), templ.end());
         buf.push_back('\0');
         if (::mkdtemp(buf.data()) == nullptr) {
@@ -137,7 +139,8 @@ public:
     raw_connection(const raw_connection&) = delete;
     raw_connection& operator=(const raw_connection&) = delete;
 
-    /// Sends one Produce v9 request (acks=-1) with a single one-record batch for `topic`/`partition`.
+    /// Sends one Produce v9 request (acks=-1) with a single one-record batch for
+    /// `topic`/`partition`.
     produce_outcome produce(const std::string& topic, int32_t partition, int64_t seq) {
         constexpr int16_t version = 9;
         const std::string key = std::to_string(seq);
@@ -148,7 +151,8 @@ public:
         record.timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-        const std::vector<uint8_t> batch = protocol::build_batch({record}, protocol::batch_build_options{});
+        const std::vector<uint8_t> batch =
+            protocol::build_batch({record}, protocol::batch_build_options{});
 
         protocol::produce_request request;
         request.acks = -1;
@@ -168,7 +172,8 @@ public:
         header.request_api_version = version;
         header.correlation_id = ++correlation_;
         header.client_id = "disk-full-test";
-        protocol::encode_request_header(w, protocol::request_header_version(header.request_api_key, version), header);
+        protocol::encode_request_header(
+            w, protocol::request_header_version(header.request_api_key, version), header);
         protocol::encode(w, version, request);
         const uint32_t size = static_cast<uint32_t>(frame.size() - 4);
         for (int i = 0; i < 4; ++i) {
@@ -180,13 +185,15 @@ public:
         const std::vector<uint8_t> reply = read_frame();
         protocol::reader r(reply);
         protocol::response_header rh;
-        if (protocol::decode_response_header(r, protocol::response_header_version(header.request_api_key, version), rh) !=
+        if (protocol::decode_response_header(
+                r, protocol::response_header_version(header.request_api_key, version), rh) !=
                 protocol::codec_status::ok ||
             rh.correlation_id != correlation_) {
             throw std::runtime_error("bad response header");
         }
         protocol::produce_response response;
-        if (protocol::decode(r, version, response) != protocol::codec_status::ok || response.responses.size() != 1 ||
+        if (protocol::decode(r, version, response) != protocol::codec_status::ok ||
+            response.responses.size() != 1 ||
             response.responses[0].partition_responses.size() != 1) {
             throw std::runtime_error("bad produce response");
         }
@@ -238,14 +245,16 @@ kafka_handle make_admin(const broker_process& broker) {
 
 /// Reads partition 0 of `topic` from the log start to the high watermark: (offset, key) pairs, with
 /// every value checked against the key.
-std::vector<std::pair<int64_t, int64_t>> read_partition(const broker_process& broker, const std::string& topic) {
+std::vector<std::pair<int64_t, int64_t>> read_partition(const broker_process& broker,
+                                                        const std::string& topic) {
     auto rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", broker.bootstrap()},
                                               {"group.id", "disk-full-check"},
                                               {"enable.auto.commit", "false"},
                                               {"fetch.message.max.bytes", "1048576"}});
     int64_t lo = 0;
     int64_t hi = 0;
-    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), 0, &lo, &hi, 10000);
+    const rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), 0, &lo, &hi, 10000);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         ADD_FAILURE() << "watermarks: " << rd_kafka_err2str(err);
         return {};
@@ -314,7 +323,8 @@ rd_kafka_resp_err_t stock_produce(const broker_process& broker, const std::strin
         return RD_KAFKA_RESP_ERR__FAIL;
     }
     const std::string value = value_of(0);
-    rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_KEY("0", 1),
+    rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                      RD_KAFKA_V_KEY("0", 1),
                       RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     rd_kafka_flush(rk.get(), 30000);
@@ -336,12 +346,14 @@ void delete_records(const broker_process& broker, const std::string& topic, int6
     rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
     rd_kafka_DeleteRecords(rk.get(), &del, 1, nullptr, q);
     rd_kafka_event_t* ev = wait_admin_result(q, RD_KAFKA_EVENT_DELETERECORDS_RESULT, 30000);
-    EXPECT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_event_error_string(ev);
+    EXPECT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR)
+        << rd_kafka_event_error_string(ev);
     const rd_kafka_topic_partition_list_t* result =
         rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
     ASSERT_NE(result, nullptr);
     ASSERT_EQ(result->cnt, 1);
-    EXPECT_EQ(result->elems[0].err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(result->elems[0].err);
+    EXPECT_EQ(result->elems[0].err, RD_KAFKA_RESP_ERR_NO_ERROR)
+        << rd_kafka_err2str(result->elems[0].err);
     EXPECT_EQ(result->elems[0].offset, before);
     rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(q);
@@ -355,7 +367,8 @@ void delete_topic(const broker_process& broker, const std::string& topic) {
     rd_kafka_DeleteTopics(rk.get(), &del, 1, nullptr, q);
     rd_kafka_event_t* ev = wait_admin_result(q, RD_KAFKA_EVENT_DELETETOPICS_RESULT, 30000);
     size_t n = 0;
-    const rd_kafka_topic_result_t** res = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
+    const rd_kafka_topic_result_t** res =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
     ASSERT_EQ(n, 1U);
     EXPECT_EQ(rd_kafka_topic_result_error(res[0]), RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_event_destroy(ev);
@@ -364,17 +377,21 @@ void delete_topic(const broker_process& broker, const std::string& topic) {
 }
 
 /// Sets `key`=`value` on `topic` (AlterConfigs; the topic has no other dynamic configs).
-void alter_topic_config(const broker_process& broker, const std::string& topic, const std::string& key,
-                        const std::string& value) {
+void alter_topic_config(const broker_process& broker, const std::string& topic,
+                        const std::string& key, const std::string& value) {
     auto rk = make_admin(broker);
-    rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
-    ASSERT_EQ(rd_kafka_ConfigResource_set_config(res, key.c_str(), value.c_str()), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_ConfigResource_t* res =
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+    ASSERT_EQ(rd_kafka_ConfigResource_set_config(res, key.c_str(), value.c_str()),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
     rd_kafka_AlterConfigs(rk.get(), &res, 1, nullptr, q);
     rd_kafka_event_t* ev = wait_admin_result(q, RD_KAFKA_EVENT_ALTERCONFIGS_RESULT, 30000);
-    EXPECT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_event_error_string(ev);
+    EXPECT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR)
+        << rd_kafka_event_error_string(ev);
     size_t n = 0;
-    const rd_kafka_ConfigResource_t** out = rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
+    const rd_kafka_ConfigResource_t** out =
+        rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
     ASSERT_EQ(n, 1U);
     EXPECT_EQ(rd_kafka_ConfigResource_error(out[0]), RD_KAFKA_RESP_ERR_NO_ERROR)
         << rd_kafka_ConfigResource_error_string(out[0]);
@@ -399,12 +416,14 @@ fill_result fill(raw_connection& conn, const std::string& topic, int64_t& seq, i
         }
         out.acked[r.base_offset] = seq++;
     }
-    ADD_FAILURE() << "the broker accepted " << limit << " messages of " << value_size << " bytes without refusing";
+    ADD_FAILURE() << "the broker accepted " << limit << " messages of " << value_size
+                  << " bytes without refusing";
     return out;
 }
 
 /// Waits (bounded) until a produce to `topic` succeeds again; returns the last outcome.
-produce_outcome produce_until_accepted(raw_connection& conn, const std::string& topic, int64_t& seq) {
+produce_outcome produce_until_accepted(raw_connection& conn, const std::string& topic,
+                                       int64_t& seq) {
     produce_outcome r;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     do {
@@ -428,8 +447,8 @@ void expect_storage_error(const produce_outcome& r, const std::string& must_ment
 }
 
 /// The acknowledged messages are all still there, at their offsets, with their values.
-void expect_intact(const broker_process& broker, const std::string& topic, const std::map<int64_t, int64_t>& acked,
-                   int64_t from_offset) {
+void expect_intact(const broker_process& broker, const std::string& topic,
+                   const std::map<int64_t, int64_t>& acked, int64_t from_offset) {
     const auto stored = read_partition(broker, topic);
     std::map<int64_t, int64_t> by_offset(stored.begin(), stored.end());
     for (const auto& [off, s] : acked) {
@@ -449,10 +468,10 @@ TEST(disk_full, real_filesystem_full_refuses_produce_and_recovers_after_delete_r
                      << "); the reserve test covers disk-full handling";
     }
     broker_process broker(std::map<std::string, std::string>{{"log.dirs", fs.path()},
-                           {"log.dir.min.free.bytes", "0"},
-                           {"log.segment.bytes", "1048576"},
-                           {"log.segment.delete.delay.ms", "0"},
-                           {"num.shards", "2"}});
+                                                             {"log.dir.min.free.bytes", "0"},
+                                                             {"log.segment.bytes", "1048576"},
+                                                             {"log.segment.delete.delay.ms", "0"},
+                                                             {"num.shards", "2"}});
     broker.start();
     const std::string topic = "full";
     create_topic(broker, topic);
@@ -462,8 +481,8 @@ TEST(disk_full, real_filesystem_full_refuses_produce_and_recovers_after_delete_r
     fill_result first = fill(conn, topic, seq, 200);
     ASSERT_GT(first.acked.size(), 10U);
     expect_storage_error(first.refusal, "No space left on device");
-    std::cout << "[disk-full] tmpfs full after " << first.acked.size() << " messages; " << free_bytes(fs.path())
-              << " bytes free" << std::endl;
+    std::cout << "[disk-full] tmpfs full after " << first.acked.size() << " messages; "
+              << free_bytes(fs.path()) << " bytes free" << std::endl;
     // Still full: refused again, and a stock producer sees the same error.
     EXPECT_EQ(conn.produce(topic, 0, seq).error, kafka_storage_error);
     EXPECT_EQ(stock_produce(broker, topic), RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR);
@@ -477,7 +496,8 @@ TEST(disk_full, real_filesystem_full_refuses_produce_and_recovers_after_delete_r
     ASSERT_NO_FATAL_FAILURE(delete_records(broker, topic, cut));
     const produce_outcome resumed = produce_until_accepted(conn, topic, seq);
     ASSERT_EQ(resumed.error, 0) << resumed.message.value_or("");
-    EXPECT_EQ(resumed.base_offset, first.acked.rbegin()->first + 1) << "a refused write left a gap or a torn batch";
+    EXPECT_EQ(resumed.base_offset, first.acked.rbegin()->first + 1)
+        << "a refused write left a gap or a torn batch";
     first.acked[resumed.base_offset] = seq - 1;
 
     // Fill again, then crash: startup recovery must find no torn batch and keep every acknowledged
@@ -502,7 +522,8 @@ TEST(disk_full, reserve_refuses_produce_early_and_topic_deletion_frees_it) {
     } else {
         // Fallback: the ordinary temp dir, with a reserve just below its free space. Other
         // processes writing to the same filesystem can move the point of refusal, not its shape.
-        std::cout << "[disk-full] " << fs.why_not() << "; using the temp dir with a reserve" << std::endl;
+        std::cout << "[disk-full] " << fs.why_not() << "; using the temp dir with a reserve"
+                  << std::endl;
         dir = std::filesystem::temp_directory_path().string();
         const uint64_t available = free_bytes(dir);
         ASSERT_GT(available, 64ULL * 1024 * 1024) << "not enough free space for the fallback";
@@ -525,8 +546,8 @@ TEST(disk_full, reserve_refuses_produce_early_and_topic_deletion_frees_it) {
     fill_result full = fill(conn, filler, seq, 640);
     expect_storage_error(full.refusal, "log.dir.min.free.bytes");
     const uint64_t left = free_bytes(dir);
-    std::cout << "[disk-full] reserve " << reserve << " reached after " << full.acked.size() << " messages; " << left
-              << " bytes free" << std::endl;
+    std::cout << "[disk-full] reserve " << reserve << " reached after " << full.acked.size()
+              << " messages; " << left << " bytes free" << std::endl;
     if (fs.mounted()) {
         // Refused early: the filesystem itself still has about the reserve free.
         EXPECT_GT(left, reserve - 2 * value_size);
@@ -557,7 +578,8 @@ TEST(disk_full, retention_frees_space_and_produce_resumes) {
         settings["log.dirs"] = fs.path();
         settings["log.dir.min.free.bytes"] = "0";
     } else {
-        std::cout << "[disk-full] " << fs.why_not() << "; using the temp dir with a reserve" << std::endl;
+        std::cout << "[disk-full] " << fs.why_not() << "; using the temp dir with a reserve"
+                  << std::endl;
         const uint64_t available = free_bytes(std::filesystem::temp_directory_path().string());
         ASSERT_GT(available, 64ULL * 1024 * 1024) << "not enough free space for the fallback";
         settings["log.dir.min.free.bytes"] = std::to_string(available - 8 * 1024 * 1024);

@@ -55,7 +55,9 @@ protected:
     }
 
     /// Client connections the broker holds (its sockets minus the listening ones).
-    int accepted_connections() const { return proc_socket_count(broker_->pid()) - listening_sockets_; }
+    int accepted_connections() const {
+        return proc_socket_count(broker_->pid()) - listening_sockets_;
+    }
 
     /// Waits (bounded) until the broker holds exactly `n` client connections.
     bool wait_for_accepted(int n, std::chrono::seconds timeout = 20s) {
@@ -97,7 +99,8 @@ TEST_F(connection_limits, max_connections_closes_new_clients_while_full) {
     }
     ASSERT_TRUE(refused) << "more than max.connections connections were served";
     std::cout << fill.size() << " raw connections filled the broker beside "
-              << accepted_connections() - static_cast<int>(fill.size()) << " of the well-behaved client\n";
+              << accepted_connections() - static_cast<int>(fill.size())
+              << " of the well-behaved client\n";
     ASSERT_FALSE(fill.empty());
     ASSERT_LT(fill.size(), static_cast<std::size_t>(max_connections));
     // Existing connections keep working.

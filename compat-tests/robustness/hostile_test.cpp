@@ -36,7 +36,8 @@ bool closed_or_reset(peer_event e) {
 class hostile : public ::testing::Test {
 protected:
     virtual std::map<std::string, std::string> overrides() const {
-        return {{"socket.request.max.bytes", std::to_string(request_max_bytes)}, {"num.shards", "2"}};
+        return {{"socket.request.max.bytes", std::to_string(request_max_bytes)},
+                {"num.shards", "2"}};
     }
 
     void SetUp() override {
@@ -55,7 +56,8 @@ protected:
         if (broker_) {
             if (HasFailure()) {
                 const std::string out = broker_->output();
-                std::cerr << "broker output (tail):\n" << out.substr(out.size() > 4000 ? out.size() - 4000 : 0);
+                std::cerr << "broker output (tail):\n"
+                          << out.substr(out.size() > 4000 ? out.size() - 4000 : 0);
             }
             const int status = broker_->stop();
             EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -136,7 +138,8 @@ TEST_F(hostile, frame_cut_short_and_abandoned_frees_the_connection) {
     }
     // The broker notices the close while waiting for the body and releases the socket.
     const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (proc_socket_count(broker_->pid()) > sockets_before && std::chrono::steady_clock::now() < deadline) {
+    while (proc_socket_count(broker_->pid()) > sockets_before &&
+           std::chrono::steady_clock::now() < deadline) {
         traffic_->wait_for_round_trips(1, 200ms);
     }
     EXPECT_LE(proc_socket_count(broker_->pid()), sockets_before);
@@ -164,7 +167,8 @@ TEST_F(hostile, slowloris_clients_do_not_hold_up_others) {
             EXPECT_EQ(slow.front().wait(0ms), peer_event::nothing);
         }
     }
-    EXPECT_GE(traffic_->round_trips(), before + 3) << "the well-behaved client stalled\n" << problems();
+    EXPECT_GE(traffic_->round_trips(), before + 3) << "the well-behaved client stalled\n"
+                                                   << problems();
     for (raw_socket& s : slow) {
         const auto answer = s.read_frame(10s);
         ASSERT_TRUE(answer.has_value());
@@ -312,7 +316,8 @@ TEST_F(hostile, corrupt_record_batches_are_refused_and_nothing_is_written) {
         SCOPED_TRACE(c.name);
         bytes batch = record_batch({"should-not-be-stored"});
         c.damage(batch);
-        ASSERT_TRUE(s.send_all(request_frame(0, 3, ++correlation, produce_v3_body(topic, 0, batch))));
+        ASSERT_TRUE(
+            s.send_all(request_frame(0, 3, ++correlation, produce_v3_body(topic, 0, batch))));
         const auto answer = s.read_frame(10s);
         ASSERT_TRUE(answer.has_value()) << "connection closed instead of an error response";
         const auto parsed = parse_produce_v3_response(*answer);
@@ -323,13 +328,15 @@ TEST_F(hostile, corrupt_record_batches_are_refused_and_nothing_is_written) {
         // ListOffsets: nothing was appended.
         int64_t low = -1;
         int64_t high = -1;
-        ASSERT_EQ(rd_kafka_query_watermark_offsets(traffic_->producer(), topic.c_str(), 0, &low, &high, 10000),
+        ASSERT_EQ(rd_kafka_query_watermark_offsets(traffic_->producer(), topic.c_str(), 0, &low,
+                                                   &high, 10000),
                   RD_KAFKA_RESP_ERR_NO_ERROR);
         EXPECT_EQ(low, 0);
         EXPECT_EQ(high, 0);
     }
     // A sound batch on the same connection lands at offset 0, and Fetch returns only it.
-    ASSERT_TRUE(s.send_all(request_frame(0, 3, ++correlation, produce_v3_body(topic, 0, record_batch({"good"})))));
+    ASSERT_TRUE(s.send_all(
+        request_frame(0, 3, ++correlation, produce_v3_body(topic, 0, record_batch({"good"})))));
     const auto answer = s.read_frame(10s);
     ASSERT_TRUE(answer.has_value());
     const auto parsed = parse_produce_v3_response(*answer);
@@ -342,7 +349,8 @@ TEST_F(hostile, corrupt_record_batches_are_refused_and_nothing_is_written) {
     EXPECT_EQ(fetched[0].second, "good");
     int64_t low = -1;
     int64_t high = -1;
-    ASSERT_EQ(rd_kafka_query_watermark_offsets(traffic_->producer(), topic.c_str(), 0, &low, &high, 10000),
+    ASSERT_EQ(rd_kafka_query_watermark_offsets(traffic_->producer(), topic.c_str(), 0, &low, &high,
+                                               10000),
               RD_KAFKA_RESP_ERR_NO_ERROR);
     EXPECT_EQ(high, 1);
     expect_traffic_flows();
@@ -395,7 +403,8 @@ TEST_F(hostile_memory, many_large_requests_without_reading_responses_stay_within
             }
         });
     }
-    EXPECT_TRUE(traffic_->wait_for_round_trips(3)) << "stalled while large requests arrive\n" << problems();
+    EXPECT_TRUE(traffic_->wait_for_round_trips(3)) << "stalled while large requests arrive\n"
+                                                   << problems();
     for (std::thread& t : threads) {
         t.join();
     }
@@ -437,7 +446,8 @@ TEST_F(hostile_memory, stalled_large_frames_do_not_starve_small_requests) {
         EXPECT_EQ(s.wait(0ms), peer_event::nothing);  // held open, as Kafka holds them
     }
     const int64_t growth_kib = peak_rss_kib() - baseline_kib;
-    std::cout << "broker peak RSS growth with 5 stalled 16 MiB frames: " << growth_kib / 1024 << " MiB\n";
+    std::cout << "broker peak RSS growth with 5 stalled 16 MiB frames: " << growth_kib / 1024
+              << " MiB\n";
     EXPECT_LT(growth_kib, (memory_budget + large_frame) / 1024);
     stalled.clear();
     // A large request is served once the stalled frames are gone.

@@ -7,10 +7,11 @@ namespace broker::compat::robustness {
 namespace {
 
 // A client whose error callback and delivery callback report to `owner`.
-kafka_handle make_reporting_client(rd_kafka_type_t type, const std::map<std::string, std::string>& props,
-                                   void* owner,
+kafka_handle make_reporting_client(rd_kafka_type_t type,
+                                   const std::map<std::string, std::string>& props, void* owner,
                                    void (*error_cb)(rd_kafka_t*, int, const char*, void*),
-                                   void (*delivery_cb)(rd_kafka_t*, const rd_kafka_message_t*, void*)) {
+                                   void (*delivery_cb)(rd_kafka_t*, const rd_kafka_message_t*,
+                                                       void*)) {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     char err[512];
     for (const auto& [k, v] : props) {
@@ -35,12 +36,13 @@ kafka_handle make_reporting_client(rd_kafka_type_t type, const std::map<std::str
 
 steady_traffic::steady_traffic(std::string bootstrap, std::string topic)
     : bootstrap_(std::move(bootstrap)), topic_(std::move(topic)) {
-    producer_ = make_reporting_client(RD_KAFKA_PRODUCER,
-                                      {{"bootstrap.servers", bootstrap_},
-                                       {"acks", "all"},
-                                       {"linger.ms", "0"},
-                                       {"message.timeout.ms", "30000"}},
-                                      this, &steady_traffic::on_error, &steady_traffic::on_delivery);
+    producer_ =
+        make_reporting_client(RD_KAFKA_PRODUCER,
+                              {{"bootstrap.servers", bootstrap_},
+                               {"acks", "all"},
+                               {"linger.ms", "0"},
+                               {"message.timeout.ms", "30000"}},
+                              this, &steady_traffic::on_error, &steady_traffic::on_delivery);
     if (!ensure_topic(producer_.get(), topic_)) {
         throw std::runtime_error("cannot create topic " + topic_);
     }
@@ -57,7 +59,8 @@ steady_traffic::steady_traffic(std::string bootstrap, std::string topic)
     consumer_topic_ = rd_kafka_topic_new(consumer_.get(), topic_.c_str(), nullptr);
     if (consumer_topic_ == nullptr ||
         rd_kafka_consume_start(consumer_topic_, 0, RD_KAFKA_OFFSET_BEGINNING) != 0) {
-        throw std::runtime_error("consume_start: " + std::string(rd_kafka_err2str(rd_kafka_last_error())));
+        throw std::runtime_error("consume_start: " +
+                                 std::string(rd_kafka_err2str(rd_kafka_last_error())));
     }
     thread_ = std::thread([this] { run(); });
 }
@@ -180,14 +183,16 @@ bool ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions) {
 
 std::vector<std::pair<int64_t, std::string>> consume_from_start(const std::string& bootstrap,
                                                                 const std::string& topic,
-                                                                int32_t partition, std::size_t count,
+                                                                int32_t partition,
+                                                                std::size_t count,
                                                                 std::chrono::milliseconds timeout) {
     auto rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
                                               {"group.id", "robustness-check"},
                                               {"enable.auto.commit", "false"},
                                               {"enable.partition.eof", "false"}});
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(rk.get(), list);
     rd_kafka_topic_partition_list_destroy(list);
     std::vector<std::pair<int64_t, std::string>> out;
@@ -198,9 +203,10 @@ std::vector<std::pair<int64_t, std::string>> consume_from_start(const std::strin
             continue;
         }
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            out.emplace_back(m->offset, m->payload != nullptr
-                                            ? std::string(static_cast<const char*>(m->payload), m->len)
-                                            : std::string());
+            out.emplace_back(m->offset,
+                             m->payload != nullptr
+                                 ? std::string(static_cast<const char*>(m->payload), m->len)
+                                 : std::string());
         }
         rd_kafka_message_destroy(m);
     }

@@ -38,7 +38,8 @@ public:
     steady_traffic& operator=(const steady_traffic&) = delete;
 
     /// Waits until at least `more` round trips complete after this call; false at the deadline.
-    bool wait_for_round_trips(uint64_t more, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    bool wait_for_round_trips(uint64_t more,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
     uint64_t round_trips() const;
     /// Problems recorded so far (errors and stalls), as text.
     std::vector<std::string> problems() const;
@@ -81,7 +82,8 @@ bool ensure_topic(rd_kafka_t* rk, const std::string& topic, int partitions = 1);
 /// messages arrived or `timeout` passed. Returns (offset, value) pairs.
 std::vector<std::pair<int64_t, std::string>> consume_from_start(const std::string& bootstrap,
                                                                 const std::string& topic,
-                                                                int32_t partition, std::size_t count,
+                                                                int32_t partition,
+                                                                std::size_t count,
                                                                 std::chrono::milliseconds timeout);
 
 }  // namespace broker::compat::robustness

@@ -19,14 +19,10 @@ namespace broker::compat::robustness {
 
 const char* to_string(peer_event e) {
     switch (e) {
-    case peer_event::data:
-        return "data";
-    case peer_event::closed:
-        return "closed";
-    case peer_event::reset:
-        return "reset";
-    case peer_event::nothing:
-        return "nothing";
+        case peer_event::data: return "data";
+        case peer_event::closed: return "closed";
+        case peer_event::reset: return "reset";
+        case peer_event::nothing: return "nothing";
     }
     return "?";
 }
@@ -57,7 +53,8 @@ raw_socket::raw_socket(int port, const std::string& source_address) {
     if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
         const int e = errno;
         ::close(fd_);
-        throw std::runtime_error("connect 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(e));
+        throw std::runtime_error("connect 127.0.0.1:" + std::to_string(port) + ": " +
+                                 std::strerror(e));
     }
 }
 
@@ -123,7 +120,8 @@ peer_event raw_socket::wait(std::chrono::milliseconds timeout) {
 namespace {
 
 // Reads exactly `n` bytes before `deadline`.
-bool read_exact(int fd, uint8_t* out, std::size_t n, std::chrono::steady_clock::time_point deadline) {
+bool read_exact(int fd, uint8_t* out, std::size_t n,
+                std::chrono::steady_clock::time_point deadline) {
     std::size_t got = 0;
     while (got < n) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -161,8 +159,9 @@ int16_t get_int16(std::span<const uint8_t> b, std::size_t at) {
 }
 
 int64_t get_int64(std::span<const uint8_t> b, std::size_t at) {
-    return static_cast<int64_t>((static_cast<uint64_t>(static_cast<uint32_t>(get_int32(b, at))) << 32) |
-                                static_cast<uint32_t>(get_int32(b, at + 4)));
+    return static_cast<int64_t>(
+        (static_cast<uint64_t>(static_cast<uint32_t>(get_int32(b, at))) << 32) |
+        static_cast<uint32_t>(get_int32(b, at + 4)));
 }
 
 }  // namespace
@@ -245,7 +244,8 @@ uint32_t crc32c(std::span<const uint8_t> data) {
 }
 
 bytes request_frame(int16_t api_key, int16_t api_version, int32_t correlation_id,
-                    std::span<const uint8_t> body, bool flexible_header, const std::string& client_id) {
+                    std::span<const uint8_t> body, bool flexible_header,
+                    const std::string& client_id) {
     bytes out;
     put_int32(out, 0);  // size, patched below
     put_int16(out, api_key);
@@ -267,13 +267,13 @@ bytes record_batch(const std::vector<std::string>& values) {
     bytes records;
     for (std::size_t i = 0; i < values.size(); ++i) {
         bytes r;
-        put_int8(r, 0);                              // attributes
-        put_varint(r, 0);                            // timestamp delta
-        put_varint(r, static_cast<int64_t>(i));      // offset delta
-        put_varint(r, -1);                           // null key
+        put_int8(r, 0);                          // attributes
+        put_varint(r, 0);                        // timestamp delta
+        put_varint(r, static_cast<int64_t>(i));  // offset delta
+        put_varint(r, -1);                       // null key
         put_varint(r, static_cast<int64_t>(values[i].size()));
         r.insert(r.end(), values[i].begin(), values[i].end());
-        put_varint(r, 0);                            // no headers
+        put_varint(r, 0);  // no headers
         put_varint(records, static_cast<int64_t>(r.size()));
         records.insert(records.end(), r.begin(), r.end());
     }
@@ -281,23 +281,24 @@ bytes record_batch(const std::vector<std::string>& values) {
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
     bytes b;
-    put_int64(b, 0);                                              // base offset
-    put_int32(b, 0);                                              // batch length, patched
-    put_int32(b, -1);                                             // partition leader epoch
-    put_int8(b, 2);                                               // magic
-    put_int32(b, 0);                                              // crc, patched
-    put_int16(b, 0);                                              // attributes: no compression
-    put_int32(b, static_cast<int32_t>(values.size()) - 1);        // last offset delta
-    put_int64(b, now_ms);                                         // base timestamp
-    put_int64(b, now_ms);                                         // max timestamp
-    put_int64(b, -1);                                             // producer id
-    put_int16(b, -1);                                             // producer epoch
-    put_int32(b, -1);                                             // base sequence
-    put_int32(b, static_cast<int32_t>(values.size()));            // record count
+    put_int64(b, 0);                                        // base offset
+    put_int32(b, 0);                                        // batch length, patched
+    put_int32(b, -1);                                       // partition leader epoch
+    put_int8(b, 2);                                         // magic
+    put_int32(b, 0);                                        // crc, patched
+    put_int16(b, 0);                                        // attributes: no compression
+    put_int32(b, static_cast<int32_t>(values.size()) - 1);  // last offset delta
+    put_int64(b, now_ms);                                   // base timestamp
+    put_int64(b, now_ms);                                   // max timestamp
+    put_int64(b, -1);                                       // producer id
+    put_int16(b, -1);                                       // producer epoch
+    put_int32(b, -1);                                       // base sequence
+    put_int32(b, static_cast<int32_t>(values.size()));      // record count
     b.insert(b.end(), records.begin(), records.end());
     const auto length = static_cast<uint32_t>(b.size() - 12);
     for (int i = 0; i < 4; ++i) {
-        b[batch_length_offset + static_cast<std::size_t>(i)] = static_cast<uint8_t>(length >> (24 - 8 * i));
+        b[batch_length_offset + static_cast<std::size_t>(i)] =
+            static_cast<uint8_t>(length >> (24 - 8 * i));
     }
     reseal_batch(b);
     return b;
@@ -306,18 +307,20 @@ bytes record_batch(const std::vector<std::string>& values) {
 void reseal_batch(bytes& batch) {
     const uint32_t crc = crc32c(std::span<const uint8_t>(batch).subspan(batch_attributes_offset));
     for (int i = 0; i < 4; ++i) {
-        batch[batch_crc_offset + static_cast<std::size_t>(i)] = static_cast<uint8_t>(crc >> (24 - 8 * i));
+        batch[batch_crc_offset + static_cast<std::size_t>(i)] =
+            static_cast<uint8_t>(crc >> (24 - 8 * i));
     }
 }
 
-bytes produce_v3_body(const std::string& topic, int32_t partition, std::span<const uint8_t> records) {
+bytes produce_v3_body(const std::string& topic, int32_t partition,
+                      std::span<const uint8_t> records) {
     bytes b;
-    put_int16(b, -1);      // transactional id: null
-    put_int16(b, 1);       // acks
-    put_int32(b, 10000);   // timeout
-    put_int32(b, 1);       // one topic
+    put_int16(b, -1);     // transactional id: null
+    put_int16(b, 1);      // acks
+    put_int32(b, 10000);  // timeout
+    put_int32(b, 1);      // one topic
     put_string(b, topic);
-    put_int32(b, 1);       // one partition
+    put_int32(b, 1);  // one partition
     put_int32(b, partition);
     put_int32(b, static_cast<int32_t>(records.size()));
     b.insert(b.end(), records.begin(), records.end());
@@ -362,7 +365,8 @@ bytes api_versions_v0_frame(int32_t correlation_id) {
     return request_frame(18, 0, correlation_id, {});
 }
 
-bool answers_api_versions(raw_socket& socket, int32_t correlation_id, std::chrono::milliseconds timeout) {
+bool answers_api_versions(raw_socket& socket, int32_t correlation_id,
+                          std::chrono::milliseconds timeout) {
     if (!socket.send_all(api_versions_v0_frame(correlation_id))) {
         return false;
     }

@@ -23,10 +23,10 @@ using bytes = std::vector<uint8_t>;
 
 /// What the peer did, as seen by a client waiting on its socket.
 enum class peer_event {
-    data,         // bytes arrived
-    closed,       // orderly close (EOF)
-    reset,        // ECONNRESET or another socket error
-    nothing,      // the deadline passed with the connection open and silent
+    data,     // bytes arrived
+    closed,   // orderly close (EOF)
+    reset,    // ECONNRESET or another socket error
+    nothing,  // the deadline passed with the connection open and silent
 };
 const char* to_string(peer_event e);
 
@@ -86,7 +86,8 @@ constexpr std::size_t batch_record_count_offset = 57;
 constexpr std::size_t batch_header_bytes = 61;
 
 /// Produce v3 request body (acks=1, 10 s timeout) for one partition.
-bytes produce_v3_body(const std::string& topic, int32_t partition, std::span<const uint8_t> records);
+bytes produce_v3_body(const std::string& topic, int32_t partition,
+                      std::span<const uint8_t> records);
 
 /// The (error code, base offset) of the single partition in a Produce v3 response frame (as
 /// returned by read_frame: correlation id first). nullopt if the frame does not parse.

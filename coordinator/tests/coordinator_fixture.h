@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <deque>
-#include <ostream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 

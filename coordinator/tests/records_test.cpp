@@ -189,7 +189,6 @@ TEST(records, group_metadata_value_v3_layout) {
                                                      "00000000"));
 }
 
-
 TEST(records, group_metadata_value_layouts_every_version) {
     const char* const golden[] = {
         // v0: protocol type, generation, protocol, leader (null), members; a member has no
@@ -272,7 +271,8 @@ TEST(records, group_metadata_value_layouts_every_version) {
         "00",
     };
     for (int16_t version = 0; version <= max_group_metadata_value_version; ++version) {
-        EXPECT_EQ(encode_group_metadata_value(layout_group(), version), hex(golden[version])) << version;
+        EXPECT_EQ(encode_group_metadata_value(layout_group(), version), hex(golden[version]))
+            << version;
         // Reading the golden bytes back gives the fields of that version, the rest at defaults.
         group_metadata_value expected = layout_group();
         if (version < 3) {
@@ -323,16 +323,16 @@ TEST(records, offset_commit_value_layouts_read_back) {
                                              "00000000000003e8")),
               (offset_commit_value{42, 3, "m", 1000, -1}));
     // v4 with a tag this broker does not know: skipped, and not written back.
-    const bytes tagged = hex(
-        "0004"
-        "000000000000002a"
-        "00000003"
-        "026d"
-        "00000000000003e8"
-        "01"
-        "05"
-        "02"
-        "abcd");
+    const bytes tagged =
+        hex("0004"
+            "000000000000002a"
+            "00000003"
+            "026d"
+            "00000000000003e8"
+            "01"
+            "05"
+            "02"
+            "abcd");
     auto decoded = decode_offset_commit_value(tagged);
     ASSERT_TRUE(decoded);
     EXPECT_EQ(*decoded, (offset_commit_value{42, 3, "m", 1000, -1}));
@@ -343,54 +343,61 @@ TEST(records, offset_commit_value_layouts_read_back) {
                                                            "00000000000003e8"
                                                            "00"));
     // Trailing bytes after a complete value are ignored, as Kafka does.
-    EXPECT_TRUE(decode_offset_commit_value(hex("0003"
-                                               "000000000000002a"
-                                               "00000003"
-                                               "00016d"
-                                               "00000000000003e8"
-                                               "ffff")));
+    EXPECT_TRUE(
+        decode_offset_commit_value(hex("0003"
+                                       "000000000000002a"
+                                       "00000003"
+                                       "00016d"
+                                       "00000000000003e8"
+                                       "ffff")));
 }
 
 TEST(records, garbage_values_are_errors) {
     // Null metadata: the string is not nullable.
-    EXPECT_FALSE(decode_offset_commit_value(hex("0003"
-                                                "000000000000002a"
-                                                "00000003"
-                                                "ffff"
-                                                "00000000000003e8")));
+    EXPECT_FALSE(
+        decode_offset_commit_value(hex("0003"
+                                       "000000000000002a"
+                                       "00000003"
+                                       "ffff"
+                                       "00000000000003e8")));
     // A string length below -1.
-    EXPECT_FALSE(decode_offset_commit_value(hex("0000"
-                                                "000000000000002a"
-                                                "fffe"
-                                                "00000000000003e8")));
+    EXPECT_FALSE(
+        decode_offset_commit_value(hex("0000"
+                                       "000000000000002a"
+                                       "fffe"
+                                       "00000000000003e8")));
     // v4: a compact length whose varint never ends.
-    EXPECT_FALSE(decode_offset_commit_value(hex("0004"
-                                                "000000000000002a"
-                                                "00000003"
-                                                "ffffffffffff")));
+    EXPECT_FALSE(
+        decode_offset_commit_value(hex("0004"
+                                       "000000000000002a"
+                                       "00000003"
+                                       "ffffffffffff")));
     // v4: a tagged field longer than what is left.
-    EXPECT_FALSE(decode_offset_commit_value(hex("0004"
-                                                "000000000000002a"
-                                                "00000003"
-                                                "026d"
-                                                "00000000000003e8"
-                                                "01"
-                                                "05"
-                                                "05"
-                                                "abcd")));
+    EXPECT_FALSE(
+        decode_offset_commit_value(hex("0004"
+                                       "000000000000002a"
+                                       "00000003"
+                                       "026d"
+                                       "00000000000003e8"
+                                       "01"
+                                       "05"
+                                       "05"
+                                       "abcd")));
     // A null protocol type, then a null member array: neither is nullable.
-    EXPECT_FALSE(decode_group_metadata_value(hex("0001"
-                                                 "ffff"
-                                                 "00000001"
-                                                 "ffff"
-                                                 "ffff"
-                                                 "00000000")));
-    EXPECT_FALSE(decode_group_metadata_value(hex("0001"
-                                                 "000163"
-                                                 "00000001"
-                                                 "ffff"
-                                                 "ffff"
-                                                 "ffffffff")));
+    EXPECT_FALSE(
+        decode_group_metadata_value(hex("0001"
+                                        "ffff"
+                                        "00000001"
+                                        "ffff"
+                                        "ffff"
+                                        "00000000")));
+    EXPECT_FALSE(
+        decode_group_metadata_value(hex("0001"
+                                        "000163"
+                                        "00000001"
+                                        "ffff"
+                                        "ffff"
+                                        "ffffffff")));
     // Not a value at all.
     EXPECT_FALSE(decode_group_metadata_value(hex("")));
     EXPECT_FALSE(decode_group_metadata_value(hex("0004")));

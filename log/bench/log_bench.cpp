@@ -11,7 +11,8 @@
 // and prints the median MB/s of N runs and the log/raw ratio. Nothing is fsynced (the log's
 // default durability; no segment rolls within the default 1 GiB segment size).
 //
-// Usage: log_bench [directory (default: system temp dir)] [MiB per run (default 128)] [runs (default 5)]
+// Usage: log_bench [directory (default: system temp dir)] [MiB per run (default 128)] [runs
+// (default 5)]
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -91,7 +92,8 @@ rates run_once(const std::filesystem::path& work, std::vector<uint8_t> batch, st
         auto raw_part = [&] {
             auto start = clock_type::now();
             for (std::size_t i = 0; i < n; ++i) {
-                if (::write(fd, raw_batch.data(), raw_batch.size()) != static_cast<ssize_t>(raw_batch.size())) {
+                if (::write(fd, raw_batch.data(), raw_batch.size()) !=
+                    static_cast<ssize_t>(raw_batch.size())) {
                     die("write");
                 }
             }
@@ -142,7 +144,8 @@ rates run_once(const std::filesystem::path& work, std::vector<uint8_t> batch, st
         }
         for (const auto& region : r.value().regions) {
             buffer.resize(std::max<std::size_t>(buffer.size(), region.length));
-            if (::pread(region.fd(), buffer.data(), region.length, static_cast<off_t>(region.position)) !=
+            if (::pread(region.fd(), buffer.data(), region.length,
+                        static_cast<off_t>(region.position)) !=
                 static_cast<ssize_t>(region.length)) {
                 die("pread");
             }
@@ -162,13 +165,15 @@ rates run_once(const std::filesystem::path& work, std::vector<uint8_t> batch, st
     ::close(fd);
     std::filesystem::remove(raw_path);
     std::filesystem::remove_all(log_dir);
-    return {bytes / raw_s / 1e6, bytes / log_s / 1e6, bytes / raw_read_s / 1e6, bytes / log_read_s / 1e6};
+    return {bytes / raw_s / 1e6, bytes / log_s / 1e6, bytes / raw_read_s / 1e6,
+            bytes / log_read_s / 1e6};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::filesystem::path base = argc > 1 ? std::filesystem::path(argv[1]) : std::filesystem::temp_directory_path();
+    std::filesystem::path base =
+        argc > 1 ? std::filesystem::path(argv[1]) : std::filesystem::temp_directory_path();
     const std::size_t mib = argc > 2 ? static_cast<std::size_t>(std::atoll(argv[2])) : 128;
     const int runs = argc > 3 ? std::atoi(argv[3]) : 5;
     if (mib == 0 || runs <= 0) {
@@ -182,10 +187,11 @@ int main(int argc, char** argv) {
         int records;
         std::size_t value_bytes;
     };
-    const workload workloads[] = {{"1 x 1 KiB records/batch", 1, 1024}, {"100 x 100 B records/batch", 100, 100}};
+    const workload workloads[] = {{"1 x 1 KiB records/batch", 1, 1024},
+                                  {"100 x 100 B records/batch", 100, 100}};
     std::printf("log_bench: %zu MiB per run, median of %d runs, in %s\n", mib, runs, work.c_str());
-    std::printf("%-28s %10s %10s %7s | %10s %10s %7s\n", "workload", "raw write", "log append", "ratio", "raw read",
-                "log read", "ratio");
+    std::printf("%-28s %10s %10s %7s | %10s %10s %7s\n", "workload", "raw write", "log append",
+                "ratio", "raw read", "log read", "ratio");
     for (const auto& w : workloads) {
         const auto batch = make_batch(w.records, w.value_bytes);
         const std::size_t count = mib * 1024 * 1024 / batch.size();
@@ -198,8 +204,10 @@ int main(int argc, char** argv) {
             log_r.push_back(r.log_read_mbs);
         }
         double rw = median(raw_w), lw = median(log_w), rr = median(raw_r), lr = median(log_r);
-        std::printf("%-28s %7.0f MB/s %7.0f MB/s %6.1f%% | %7.0f MB/s %7.0f MB/s %6.1f%%   (batch %zu B, %zu batches)\n",
-                    w.name, rw, lw, 100.0 * lw / rw, rr, lr, 100.0 * lr / rr, batch.size(), count);
+        std::printf(
+            "%-28s %7.0f MB/s %7.0f MB/s %6.1f%% | %7.0f MB/s %7.0f MB/s %6.1f%%   (batch %zu B, "
+            "%zu batches)\n",
+            w.name, rw, lw, 100.0 * lw / rw, rr, lr, 100.0 * lr / rr, batch.size(), count);
     }
     std::filesystem::remove_all(work);
     return 0;

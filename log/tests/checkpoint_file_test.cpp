@@ -35,8 +35,8 @@ TEST(checkpoint_file, missing_file_is_empty) {
 TEST(checkpoint_file, malformed_files_are_errors) {
     temp_dir dir;
     auto path = dir.path() / "cp";
-    for (const char* text : {"", "1\n0\n", "0\n2\nt 0 1\n", "0\n1\nt x 1\n", "0\n1\nt 0\n", "0\n1\nt 0 1 2\n",
-                             "0\n-1\n", "0\n1\nt -3 1\n", "zero\n0\n"}) {
+    for (const char* text : {"", "1\n0\n", "0\n2\nt 0 1\n", "0\n1\nt x 1\n", "0\n1\nt 0\n",
+                             "0\n1\nt 0 1 2\n", "0\n-1\n", "0\n1\nt -3 1\n", "zero\n0\n"}) {
         { std::ofstream(path, std::ios::trunc) << text; }
         auto out = read_offset_checkpoint(path);
         EXPECT_FALSE(out) << "accepted: " << text;

@@ -12,9 +12,9 @@ namespace {
 
 using test::kv;
 using test::make_batch;
+using test::open_log;
 using test::read_record;
 using test::read_records;
-using test::open_log;
 using test::temp_dir;
 
 namespace fs = std::filesystem;
@@ -29,7 +29,8 @@ log_config compact_config() {
 }
 
 void append(partition_log& log, const std::vector<kv>& records,
-            protocol::compression_type compression = protocol::compression_type::none, int64_t producer = -1) {
+            protocol::compression_type compression = protocol::compression_type::none,
+            int64_t producer = -1) {
     auto batch = make_batch(records, compression, producer);
     auto r = log.append(batch);
     ASSERT_TRUE(r) << r.error().message();
@@ -70,8 +71,8 @@ TEST(cleaner, keeps_the_latest_value_per_key_with_offsets_unchanged) {
     for (int round = 0; round < 30; ++round) {
         std::vector<kv> batch;
         for (int k = 0; k < 6; ++k) {
-            batch.push_back({test::numbered("key", (round + k) % 9), test::numbered("value-", round * 10 + k),
-                             1000 + round});
+            batch.push_back({test::numbered("key", (round + k) % 9),
+                             test::numbered("value-", round * 10 + k), 1000 + round});
         }
         append(*log, batch);
     }
@@ -100,7 +101,8 @@ TEST(cleaner, keeps_the_latest_value_per_key_with_offsets_unchanged) {
         auto ranges = test::batch_ranges(bytes);
         EXPECT_GE(ranges.front().second, o);
     }
-    // A second round with nothing new to clean does nothing; after a restart the result is the same.
+    // A second round with nothing new to clean does nothing; after a restart the result is the
+    // same.
     EXPECT_FALSE(log->prepare_clean(time.now_ms()));
     ASSERT_FALSE(log->close());
     log = open_log(dir.path() / "t-0", compact_config(), time);
@@ -158,13 +160,13 @@ TEST(cleaner, compressed_batches_stay_compressed) {
     temp_dir dir;
     manual_clock time;
     auto log = open_log(dir.path() / "t-0", compact_config(), time);
-    const compression_type codecs[] = {compression_type::gzip, compression_type::snappy, compression_type::lz4,
-                                       compression_type::zstd};
+    const compression_type codecs[] = {compression_type::gzip, compression_type::snappy,
+                                       compression_type::lz4, compression_type::zstd};
     for (int round = 0; round < 40; ++round) {
         std::vector<kv> batch;
         for (int k = 0; k < 5; ++k) {
-            batch.push_back({test::numbered("k", (round * 2 + k) % 7), std::string(30, static_cast<char>('a' + round)),
-                             2000 + round});
+            batch.push_back({test::numbered("k", (round * 2 + k) % 7),
+                             std::string(30, static_cast<char>('a' + round)), 2000 + round});
         }
         append(*log, batch, codecs[round % 4]);
     }
@@ -188,7 +190,8 @@ TEST(cleaner, compressed_batches_stay_compressed) {
         if (h->record_count > 0) {
             EXPECT_EQ(h->compression(), codecs[index % 4]) << "batch at " << h->base_offset;
         }
-        EXPECT_EQ(protocol::validate_batch(rest.first(h->size_bytes()), false), protocol::batch_error::ok);
+        EXPECT_EQ(protocol::validate_batch(rest.first(h->size_bytes()), false),
+                  protocol::batch_error::ok);
         rest = rest.subspan(h->size_bytes());
         ++seen;
     }
@@ -199,11 +202,14 @@ TEST(cleaner, keeps_a_producers_last_batch_as_an_empty_batch) {
     temp_dir dir;
     manual_clock time;
     auto log = open_log(dir.path() / "t-0", compact_config(), time);
-    append(*log, {{"a", "1", 1}, {"b", "1", 1}}, protocol::compression_type::none, 77);  // producer 77's only batch
+    append(*log, {{"a", "1", 1}, {"b", "1", 1}}, protocol::compression_type::none,
+           77);  // producer 77's only batch
     append(*log, {{"c", "1", 1}}, protocol::compression_type::none, 88);
-    append(*log, {{"c", "2", 1}}, protocol::compression_type::none, 88);  // supersedes producer 88's first batch
+    append(*log, {{"c", "2", 1}}, protocol::compression_type::none,
+           88);  // supersedes producer 88's first batch
     for (int i = 0; i < 12; ++i) {
-        append(*log, {{"a", "2", 1}, {"b", "2", 1}, {test::numbered("z", i), std::string(150, 'z'), 1}});
+        append(*log,
+               {{"a", "2", 1}, {"b", "2", 1}, {test::numbered("z", i), std::string(150, 'z'), 1}});
     }
     ASSERT_TRUE(clean_once(*log, time.now_ms()));
     auto all = log->read(offset(0), 1 << 20, log->log_end_offset()).value().read_all().value();
@@ -213,7 +219,8 @@ TEST(cleaner, keeps_a_producers_last_batch_as_an_empty_batch) {
     EXPECT_EQ(first->record_count, 0);
     EXPECT_EQ(first->base_offset, 0);
     EXPECT_EQ(first->last_offset(), 1);
-    auto second = protocol::parse_batch_header(std::span<const uint8_t>(all).subspan(first->size_bytes()));
+    auto second =
+        protocol::parse_batch_header(std::span<const uint8_t>(all).subspan(first->size_bytes()));
     EXPECT_EQ(second->base_offset, 3);  // producer 88's superseded first batch is gone
     EXPECT_EQ(second->producer_id, 88);
 }
@@ -259,7 +266,8 @@ TEST(cleaner, swap_interrupted_after_the_commit_point_completes_at_startup) {
     {
         auto log = open_log(d, compact_config(), time);
         for (int i = 0; i < 30; ++i) {
-            append(*log, {{test::numbered("k", i % 5), std::string(80, static_cast<char>('a' + i % 26)), 1}});
+            append(*log, {{test::numbered("k", i % 5),
+                           std::string(80, static_cast<char>('a' + i % 26)), 1}});
         }
         before = read_records(*log);
         active_base = log->segment_base_offsets().back().value();
@@ -267,7 +275,8 @@ TEST(cleaner, swap_interrupted_after_the_commit_point_completes_at_startup) {
         ASSERT_TRUE(task);
         ASSERT_FALSE(task->run());
         // Simulate a crash right after ".cleaned -> .swap": rename the cleaned files by hand and
-        // never commit. (The task's files are then not where it left them, so it cannot remove them.)
+        // never commit. (The task's files are then not where it left them, so it cannot remove
+        // them.)
         for (const auto& e : fs::directory_iterator(d)) {
             std::string name = e.path().filename().string();
             if (name.size() > 8 && name.compare(name.size() - 8, 8, ".cleaned") == 0) {
@@ -310,7 +319,8 @@ TEST(cleaner, policy_and_dirty_ratio_gate_a_round) {
     config.min_cleanable_dirty_ratio = 0.01;
     config.min_compaction_lag_ms = 1'000'000;
     ASSERT_FALSE(log->set_config(config));
-    EXPECT_FALSE(log->prepare_clean(time.now_ms()));  // min.compaction.lag.ms holds recent segments back
+    EXPECT_FALSE(
+        log->prepare_clean(time.now_ms()));  // min.compaction.lag.ms holds recent segments back
     time.advance(1'000'001);
     EXPECT_TRUE(log->prepare_clean(time.now_ms()));
 }

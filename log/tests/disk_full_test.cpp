@@ -7,11 +7,11 @@
 // in their own process under ctest, so it cannot leak into another test; each test restores it.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <sys/resource.h>
 
 #include "log/tests/test_util.h"
 
@@ -19,8 +19,8 @@ namespace broker::log {
 namespace {
 
 using test::make_simple_batch;
-using test::read_records;
 using test::open_log;
+using test::read_records;
 using test::temp_dir;
 
 /// Lowers the soft RLIMIT_FSIZE for the scope and ignores SIGXFSZ, so an oversized write fails
@@ -143,12 +143,14 @@ TEST(partition_log_disk_full, torn_write_is_cut_back_and_the_log_recovers_when_s
     EXPECT_EQ(read_records(*reopened).size(), records.size());
 }
 
-TEST(partition_log_disk_full, failed_roll_leaves_no_half_created_segment_and_rolls_once_space_returns) {
+TEST(partition_log_disk_full,
+     failed_roll_leaves_no_half_created_segment_and_rolls_once_space_returns) {
     temp_dir dir;
     manual_clock time;
     log_config config = test::small_config();
     config.segment_bytes = 4096;
-    config.segment_index_bytes = 64 * 1024;  // a new segment's index needs more than the limit allows
+    config.segment_index_bytes =
+        64 * 1024;  // a new segment's index needs more than the limit allows
     const auto path = dir.path() / "t-0";
     auto log = open_log(path, config, time, true);
     ASSERT_TRUE(log);
@@ -211,7 +213,8 @@ TEST(partition_log_disk_full, follower_append_cut_short_is_rolled_back_whole) {
 
     std::vector<uint8_t> run;
     for (int i = 0; i < 4; ++i) {
-        auto b = test::make_batch({{"k", std::string(200, 'v'), 2000}}, protocol::compression_type::none, -1, 3 + i);
+        auto b = test::make_batch({{"k", std::string(200, 'v'), 2000}},
+                                  protocol::compression_type::none, -1, 3 + i);
         run.insert(run.end(), b.begin(), b.end());
     }
     file_size_limit limit;

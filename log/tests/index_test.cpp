@@ -40,7 +40,8 @@ TEST(offset_index, random_lookups_match_a_sorted_map) {
         EXPECT_EQ(index.lookup(target), expected) << "target " << target;
     };
     for (int i = 0; i < 5000; ++i) {
-        expect_lookup(base - 10 + static_cast<int64_t>(rng() % static_cast<uint64_t>(off - base + 50)));
+        expect_lookup(base - 10 +
+                      static_cast<int64_t>(rng() % static_cast<uint64_t>(off - base + 50)));
     }
     expect_lookup(base - 1);
     expect_lookup(off);
@@ -63,7 +64,8 @@ TEST(offset_index, random_lookups_match_a_sorted_map) {
     EXPECT_EQ(reopened.entries(), model.size());
     EXPECT_TRUE(reopened.sane(1u << 30));
     for (int i = 0; i < 1000; ++i) {
-        int64_t target = base + static_cast<int64_t>(rng() % static_cast<uint64_t>(off - base + 10));
+        int64_t target =
+            base + static_cast<int64_t>(rng() % static_cast<uint64_t>(off - base + 10));
         EXPECT_EQ(reopened.lookup(target), index.lookup(target));
     }
 }
@@ -74,8 +76,8 @@ TEST(offset_index, refuses_non_increasing_and_full) {
     ASSERT_FALSE(index.open(3 * 8 + 5, true));  // rounds down to 3 entries
     EXPECT_EQ(index.max_entries(), 3u);
     EXPECT_TRUE(index.append(5, 100));
-    EXPECT_FALSE(index.append(5, 200));   // same offset
-    EXPECT_FALSE(index.append(6, 100));   // same position
+    EXPECT_FALSE(index.append(5, 200));  // same offset
+    EXPECT_FALSE(index.append(6, 100));  // same position
     EXPECT_TRUE(index.append(6, 200));
     EXPECT_TRUE(index.append(7, 300));
     EXPECT_TRUE(index.full());

@@ -29,9 +29,10 @@ TEST(leader_epoch_cache, assign_and_end_offsets) {
     EXPECT_EQ(cache.entries().size(), 3u);
     EXPECT_EQ(*cache.latest_epoch(), 5);
 
-    EXPECT_EQ(cache.end_offset_for(5, 42), std::make_pair(5, int64_t{42}));   // latest: log end
+    EXPECT_EQ(cache.end_offset_for(5, 42), std::make_pair(5, int64_t{42}));  // latest: log end
     EXPECT_EQ(cache.end_offset_for(3, 42), std::make_pair(3, int64_t{20}));
-    EXPECT_EQ(cache.end_offset_for(4, 42), std::make_pair(3, int64_t{20}));   // unknown epoch in a gap
+    EXPECT_EQ(cache.end_offset_for(4, 42),
+              std::make_pair(3, int64_t{20}));  // unknown epoch in a gap
     EXPECT_EQ(cache.end_offset_for(0, 42), std::make_pair(0, int64_t{0}));    // older than all
     EXPECT_EQ(cache.end_offset_for(6, 42), std::make_pair(-1, int64_t{-1}));  // newer than all
     EXPECT_EQ(cache.end_offset_for(-1, 42), std::make_pair(-1, int64_t{-1}));

@@ -57,7 +57,8 @@ TEST(log_manager, create_shutdown_and_reload) {
             log.value()->set_high_watermark(log.value()->log_end_offset());
         }
         // Same partition again: the same log.
-        EXPECT_EQ(manager.get_or_create({"orders", 0}, test::small_config()).value(), manager.get({"orders", 0}));
+        EXPECT_EQ(manager.get_or_create({"orders", 0}, test::small_config()).value(),
+                  manager.get({"orders", 0}));
         // Spread over both dirs.
         EXPECT_EQ(*manager.log_dir_of({"orders", 0}), dir.path() / "d1");
         EXPECT_EQ(*manager.log_dir_of({"orders", 1}), dir.path() / "d2");
@@ -65,9 +66,12 @@ TEST(log_manager, create_shutdown_and_reload) {
         ASSERT_FALSE(manager.shutdown());
     }
     EXPECT_TRUE(fs::exists(dir.path() / "d1" / ".kafka_cleanshutdown"));
-    EXPECT_EQ(text_of(dir.path() / "d1" / "recovery-point-offset-checkpoint"), "0\n2\norders 0 2\norders 2 6\n");
-    EXPECT_EQ(text_of(dir.path() / "d2" / "log-start-offset-checkpoint"), "0\n2\norders 1 0\norders 3 0\n");
-    EXPECT_EQ(text_of(dir.path() / "d2" / "replication-offset-checkpoint"), "0\n2\norders 1 4\norders 3 8\n");
+    EXPECT_EQ(text_of(dir.path() / "d1" / "recovery-point-offset-checkpoint"),
+              "0\n2\norders 0 2\norders 2 6\n");
+    EXPECT_EQ(text_of(dir.path() / "d2" / "log-start-offset-checkpoint"),
+              "0\n2\norders 1 0\norders 3 0\n");
+    EXPECT_EQ(text_of(dir.path() / "d2" / "replication-offset-checkpoint"),
+              "0\n2\norders 1 4\norders 3 8\n");
 
     auto m = log_manager::open(manager_options(dir, time));
     ASSERT_TRUE(m);
@@ -135,7 +139,8 @@ TEST(log_manager, remove_renames_then_deletes_after_the_delay) {
     std::size_t delete_dirs = 0;
     for (const auto& e : fs::directory_iterator(dir.path() / "d1")) {
         std::string name = e.path().filename().string();
-        if (name.rfind("gone-0.", 0) == 0 && name.size() == 7 + 32 + 7 && name.substr(name.size() - 7) == "-delete") {
+        if (name.rfind("gone-0.", 0) == 0 && name.size() == 7 + 32 + 7 &&
+            name.substr(name.size() - 7) == "-delete") {
             ++delete_dirs;
         }
     }
@@ -183,7 +188,8 @@ TEST(log_manager, retention_and_cleaner_passes_respect_the_filter) {
             ASSERT_TRUE(log->append(batch));
             log->set_high_watermark(log->log_end_offset());
         }
-        auto keyed = make_batch({{test::numbered("group-", i % 2), std::string(100, 'o'), time.now_ms()}});
+        auto keyed =
+            make_batch({{test::numbered("group-", i % 2), std::string(100, 'o'), time.now_ms()}});
         ASSERT_TRUE(c->append(keyed));
         c->set_high_watermark(c->log_end_offset());
     }
@@ -200,8 +206,10 @@ TEST(log_manager, retention_and_cleaner_passes_respect_the_filter) {
     EXPECT_EQ(cleaned.logs_cleaned, 1u);
     EXPECT_LT(read_records(*c).size(), 20u);
     ASSERT_FALSE(m->write_checkpoints());
-    auto cleaner_offsets = read_offset_checkpoint(dir.path() / "d1" / "cleaner-offset-checkpoint").value();
-    auto cleaner_offsets2 = read_offset_checkpoint(dir.path() / "d2" / "cleaner-offset-checkpoint").value();
+    auto cleaner_offsets =
+        read_offset_checkpoint(dir.path() / "d1" / "cleaner-offset-checkpoint").value();
+    auto cleaner_offsets2 =
+        read_offset_checkpoint(dir.path() / "d2" / "cleaner-offset-checkpoint").value();
     cleaner_offsets.insert(cleaner_offsets2.begin(), cleaner_offsets2.end());
     const topic_partition offsets_tp{"__consumer_offsets", 0};
     ASSERT_EQ(cleaner_offsets.count(offsets_tp), 1u);

@@ -13,8 +13,8 @@ namespace {
 using test::kv;
 using test::make_batch;
 using test::make_simple_batch;
-using test::read_records;
 using test::open_log;
+using test::read_records;
 using test::temp_dir;
 
 template <typename Batch>
@@ -34,7 +34,8 @@ TEST(partition_log, append_assigns_offsets_and_reads_back) {
     ASSERT_TRUE(log);
     EXPECT_EQ(log->log_end_offset(), offset(0));
     for (int i = 0; i < 10; ++i) {
-        auto batch = make_batch({{test::numbered("k", i), "a", 1}, {std::nullopt, "b", 2}, {"x", "c", 3}});
+        auto batch =
+            make_batch({{test::numbered("k", i), "a", 1}, {std::nullopt, "b", 2}, {"x", "c", 3}});
         auto r = must_append(*log, batch);
         EXPECT_EQ(r.base_offset, offset(i * 3));
         EXPECT_EQ(r.last_offset, offset(i * 3 + 2));
@@ -242,7 +243,8 @@ TEST(partition_log, read_bounds_with_many_index_entries) {
             }
             expected += batches[j].second;
         }
-        EXPECT_EQ(r.value().size_bytes, expected) << "start " << start << " max " << max_bytes << " bound " << bound;
+        EXPECT_EQ(r.value().size_bytes, expected)
+            << "start " << start << " max " << max_bytes << " bound " << bound;
     }
 }
 
@@ -254,7 +256,8 @@ TEST(partition_log, offsets_by_timestamp) {
     // Batch i holds records with timestamps 1000 + 10*i + {0, 3, 6}; one batch out of order.
     for (int i = 0; i < 30; ++i) {
         int64_t base = i == 20 ? 500 : 1000 + 10 * i;
-        must_append(*log, make_batch({{"a", "x", base}, {"b", "y", base + 3}, {"c", "z", base + 6}}));
+        must_append(*log,
+                    make_batch({{"a", "x", base}, {"b", "y", base + 3}, {"c", "z", base + 6}}));
     }
     auto at = [&](int64_t ts) -> int64_t {
         auto r = log->offset_for_timestamp(ts);
@@ -288,7 +291,8 @@ TEST(partition_log, follower_append_keeps_offsets) {
     auto log = open_log(dir.path() / "t-0", test::small_config(), time);
     std::vector<uint8_t> chunk;
     for (int64_t base : {0, 3, 10, 12}) {  // a gap 6..9, as after compaction on the leader
-        auto b = make_batch({{"k", "v", 1}, {"k", "v", 2}}, protocol::compression_type::none, -1, base, 4);
+        auto b = make_batch({{"k", "v", 1}, {"k", "v", 2}}, protocol::compression_type::none, -1,
+                            base, 4);
         chunk.insert(chunk.end(), b.begin(), b.end());
     }
     auto r = log->append_as_follower(chunk);
@@ -311,7 +315,8 @@ TEST(partition_log, follower_append_keeps_offsets) {
     // A big follower chunk rolls as needed.
     std::vector<uint8_t> many;
     for (int i = 0; i < 30; ++i) {
-        auto b = make_batch({{"k", std::string(100, 'v'), 1}}, protocol::compression_type::none, -1, 14 + i, 5);
+        auto b = make_batch({{"k", std::string(100, 'v'), 1}}, protocol::compression_type::none, -1,
+                            14 + i, 5);
         many.insert(many.end(), b.begin(), b.end());
     }
     ASSERT_TRUE(log->append_as_follower(many));
@@ -384,7 +389,8 @@ TEST(partition_log, flush_and_recovery_point) {
     must_append(*log, make_simple_batch(2, 10));
     EXPECT_TRUE(log->flush_due(time.now_ms()));
     EXPECT_EQ(log->recovery_point(), offset(0));
-    // Group commit: one flush covers all appends so far; asking again for an offset it covered is free.
+    // Group commit: one flush covers all appends so far; asking again for an offset it covered is
+    // free.
     auto request = log->prepare_flush(offset(2));
     EXPECT_FALSE(request.empty());
     EXPECT_EQ(request.target(), offset(6));
@@ -531,7 +537,8 @@ TEST(partition_log, flush_and_clean_run_on_a_worker_while_the_owner_appends) {
     auto log = open_log(dir.path() / "t-0", config, time);
     auto append_some = [&](int n, int salt) {
         for (int i = 0; i < n; ++i) {
-            auto batch = make_batch({{test::numbered("k", i % 7), test::numbered("v", salt * 1000 + i), 1}});
+            auto batch =
+                make_batch({{test::numbered("k", i % 7), test::numbered("v", salt * 1000 + i), 1}});
             ASSERT_TRUE(log->append(batch));
         }
         log->set_high_watermark(log->log_end_offset());

@@ -1,5 +1,6 @@
 // Idempotent producer state: sequence and epoch rules, duplicate detection, wrap-around, expiry,
-// truncation, snapshot files, and rebuilding the table from a log after clean and unclean shutdowns.
+// truncation, snapshot files, and rebuilding the table from a log after clean and unclean
+// shutdowns.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -27,7 +28,8 @@ producer_batch batch_at(int32_t first_seq, int32_t count, int64_t first_offset, 
     return b;
 }
 
-sequence_check verdict(const producer_state_table& t, int64_t pid, int16_t epoch, int32_t first, int32_t last) {
+sequence_check verdict(const producer_state_table& t, int64_t pid, int16_t epoch, int32_t first,
+                       int32_t last) {
     return t.check(producer_id_t{pid}, epoch, first, last).status;
 }
 
@@ -52,9 +54,11 @@ TEST(producer_state, in_sequence_batches_are_accepted_and_gaps_refused) {
     producer_state_table t;
     t.record(producer_id_t{1}, 0, batch_at(0, 5, 100));
     EXPECT_EQ(verdict(t, 1, 0, 5, 9), sequence_check::ok);
-    EXPECT_EQ(verdict(t, 1, 0, 6, 9), sequence_check::out_of_order_sequence);   // gap
-    EXPECT_EQ(verdict(t, 1, 0, 4, 9), sequence_check::out_of_order_sequence);   // overlaps, not a cached batch
-    EXPECT_EQ(verdict(t, 1, 0, 0, 3), sequence_check::out_of_order_sequence);   // sub-range of a cached batch
+    EXPECT_EQ(verdict(t, 1, 0, 6, 9), sequence_check::out_of_order_sequence);  // gap
+    EXPECT_EQ(verdict(t, 1, 0, 4, 9),
+              sequence_check::out_of_order_sequence);  // overlaps, not a cached batch
+    EXPECT_EQ(verdict(t, 1, 0, 0, 3),
+              sequence_check::out_of_order_sequence);  // sub-range of a cached batch
     EXPECT_EQ(verdict(t, 1, 0, 200, 201), sequence_check::out_of_order_sequence);
     t.record(producer_id_t{1}, 0, batch_at(5, 5, 105));
     EXPECT_EQ(t.find(producer_id_t{1})->last_sequence(), 9);
@@ -73,7 +77,8 @@ TEST(producer_state, each_of_the_last_five_batches_is_a_duplicate_with_its_offse
         seq = increment_sequence(b.last_sequence, 1);
         offset = b.last_offset + 3;  // other producers' records in between
     }
-    ASSERT_EQ(t.find(producer_id_t{9})->batches.size(), producer_state_table::max_batches_per_producer);
+    ASSERT_EQ(t.find(producer_id_t{9})->batches.size(),
+              producer_state_table::max_batches_per_producer);
     for (std::size_t i = 0; i < written.size(); ++i) {
         const producer_batch& b = written[i];
         auto r = t.check(producer_id_t{9}, 2, b.first_sequence, b.last_sequence);
@@ -100,7 +105,8 @@ TEST(producer_state, epochs_fence_old_producers_and_reset_sequences) {
     EXPECT_EQ(verdict(t, 3, 5, 0, 9), sequence_check::ok);
     t.record(producer_id_t{3}, 5, batch_at(0, 2, 10));
     EXPECT_EQ(t.find(producer_id_t{3})->epoch, 5);
-    ASSERT_EQ(t.find(producer_id_t{3})->batches.size(), 1U);  // the old epoch's batches are forgotten
+    ASSERT_EQ(t.find(producer_id_t{3})->batches.size(),
+              1U);  // the old epoch's batches are forgotten
     EXPECT_EQ(verdict(t, 3, 5, 2, 2), sequence_check::ok);
     EXPECT_EQ(verdict(t, 3, 4, 10, 10), sequence_check::invalid_producer_epoch);
 }
@@ -116,7 +122,8 @@ TEST(producer_state, sequence_wraps_from_int32_max_to_zero) {
     u.record(producer_id_t{6}, 0, batch_at(int32_max - 1, 1, 0));
     const producer_batch spanning = batch_at(int32_max, 3, 1);
     EXPECT_EQ(spanning.last_sequence, 1);
-    EXPECT_EQ(verdict(u, 6, 0, spanning.first_sequence, spanning.last_sequence), sequence_check::ok);
+    EXPECT_EQ(verdict(u, 6, 0, spanning.first_sequence, spanning.last_sequence),
+              sequence_check::ok);
     u.record(producer_id_t{6}, 0, spanning);
     EXPECT_EQ(verdict(u, 6, 0, 2, 2), sequence_check::ok);
     EXPECT_EQ(u.check(producer_id_t{6}, 0, int32_max, 1).status, sequence_check::duplicate);
@@ -167,7 +174,8 @@ TEST(producer_state, randomized_retries_never_write_twice) {
             m.sent.clear();
             ASSERT_EQ(verdict(t, pid, m.epoch, 0, 0), sequence_check::ok) << step;
             if (t.find(producer_id_t{pid}) != nullptr) {
-                ASSERT_EQ(verdict(t, pid, m.epoch, 1, 1), sequence_check::out_of_order_sequence) << step;
+                ASSERT_EQ(verdict(t, pid, m.epoch, 1, 1), sequence_check::out_of_order_sequence)
+                    << step;
             }
         }
     }
@@ -199,10 +207,10 @@ TEST(producer_state, expiry_removes_idle_producers_at_the_configured_interval) {
 
 TEST(producer_state, truncation_forgets_batches_and_emptied_producers) {
     producer_state_table t;
-    t.record(producer_id_t{1}, 0, batch_at(0, 2, 0));    // offsets 0-1
-    t.record(producer_id_t{2}, 0, batch_at(0, 2, 2));    // 2-3
-    t.record(producer_id_t{1}, 0, batch_at(2, 2, 4));    // 4-5
-    t.record(producer_id_t{2}, 0, batch_at(2, 2, 6));    // 6-7
+    t.record(producer_id_t{1}, 0, batch_at(0, 2, 0));  // offsets 0-1
+    t.record(producer_id_t{2}, 0, batch_at(0, 2, 2));  // 2-3
+    t.record(producer_id_t{1}, 0, batch_at(2, 2, 4));  // 4-5
+    t.record(producer_id_t{2}, 0, batch_at(2, 2, 6));  // 6-7
     t.truncate_to(5);
     ASSERT_NE(t.find(producer_id_t{1}), nullptr);
     EXPECT_EQ(t.find(producer_id_t{1})->batches.size(), 1U);
@@ -241,7 +249,9 @@ TEST(producer_state, snapshot_round_trips_and_refuses_damage) {
 
     // Every truncated prefix and every single flipped byte is refused.
     for (std::size_t n = 0; n < bytes.size(); ++n) {
-        EXPECT_FALSE(producer_state_table::parse_snapshot(std::string_view(bytes).substr(0, n), offset)) << n;
+        EXPECT_FALSE(
+            producer_state_table::parse_snapshot(std::string_view(bytes).substr(0, n), offset))
+            << n;
         std::string damaged = bytes;
         damaged[n] = static_cast<char>(damaged[n] ^ 0x20);
         EXPECT_FALSE(producer_state_table::parse_snapshot(damaged, offset)) << n;
@@ -252,7 +262,8 @@ TEST(producer_state, snapshot_round_trips_and_refuses_damage) {
 
     producer_state_table empty;
     ASSERT_TRUE(producer_state_table::parse_snapshot(empty.serialize_snapshot(0), offset));
-    EXPECT_TRUE(producer_state_table::parse_snapshot(empty.serialize_snapshot(0), offset).value().empty());
+    EXPECT_TRUE(
+        producer_state_table::parse_snapshot(empty.serialize_snapshot(0), offset).value().empty());
 }
 
 TEST(producer_state, snapshot_files_are_named_by_offset_and_the_newest_two_kept) {
@@ -274,8 +285,9 @@ TEST(producer_state, snapshot_files_are_named_by_offset_and_the_newest_two_kept)
 // ---------------------------------------------------------------------------------------------
 // Rebuilding from a log
 
-std::vector<uint8_t> producer_batch_bytes(int64_t pid, int16_t epoch, int32_t base_seq, int count, int64_t ts,
-                                          protocol::compression_type compression = protocol::compression_type::none) {
+std::vector<uint8_t> producer_batch_bytes(
+    int64_t pid, int16_t epoch, int32_t base_seq, int count, int64_t ts,
+    protocol::compression_type compression = protocol::compression_type::none) {
     std::vector<protocol::record_data> records;
     for (int i = 0; i < count; ++i) {
         protocol::record_data r;
@@ -292,10 +304,11 @@ std::vector<uint8_t> producer_batch_bytes(int64_t pid, int16_t epoch, int32_t ba
 }
 
 /// Appends to `log` the way the produce path does: check, append, record.
-void produce(partition_log& log, producer_state_table& table, int64_t pid, int16_t epoch, int32_t seq, int count,
-             int64_t ts) {
-    auto bytes = producer_batch_bytes(pid, epoch, seq, count, ts, count % 2 ? protocol::compression_type::lz4
-                                                                             : protocol::compression_type::none);
+void produce(partition_log& log, producer_state_table& table, int64_t pid, int16_t epoch,
+             int32_t seq, int count, int64_t ts) {
+    auto bytes = producer_batch_bytes(
+        pid, epoch, seq, count, ts,
+        count % 2 ? protocol::compression_type::lz4 : protocol::compression_type::none);
     const int32_t last = increment_sequence(seq, count - 1);
     ASSERT_EQ(table.check(producer_id_t{pid}, epoch, seq, last).status, sequence_check::ok);
     auto appended = log.append(bytes, 0);
@@ -356,7 +369,8 @@ TEST_F(producer_state_load, rebuilds_from_the_log_alone_after_an_unclean_shutdow
     EXPECT_EQ(rebuilt.producers(), live.producers());
     // And it goes on enforcing the rules: the last batch of producer 500 is a duplicate.
     const producer_batch& last = rebuilt.find(producer_id_t{500})->batches.back();
-    EXPECT_EQ(rebuilt.check(producer_id_t{500}, 0, last.first_sequence, last.last_sequence).status, sequence_check::duplicate);
+    EXPECT_EQ(rebuilt.check(producer_id_t{500}, 0, last.first_sequence, last.last_sequence).status,
+              sequence_check::duplicate);
 }
 
 TEST_F(producer_state_load, uses_the_snapshot_and_the_batches_after_it) {
@@ -418,7 +432,8 @@ TEST_F(producer_state_load, ignores_snapshots_beyond_the_log_end_and_damaged_one
     ASSERT_FALSE(rebuilt.load(*log));
     EXPECT_EQ(rebuilt.producers(), live.producers());
     EXPECT_EQ(rebuilt.find(producer_id_t{99}), nullptr);
-    EXPECT_EQ(producer_state_table::list_snapshots(dir_).value(), (std::vector<int64_t>{good_offset}));
+    EXPECT_EQ(producer_state_table::list_snapshots(dir_).value(),
+              (std::vector<int64_t>{good_offset}));
 }
 
 TEST_F(producer_state_load, producers_wholly_below_the_log_start_are_dropped) {

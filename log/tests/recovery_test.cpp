@@ -38,12 +38,14 @@ written_log write_log(const fs::path& dir, const clock& time, int batches) {
     for (int i = 0; i < batches; ++i) {
         std::vector<test::kv> records;
         for (int r = 0; r <= i % 3; ++r) {
-            records.push_back({test::numbered("key", i), test::numbered("value-", i * 10 + r), 1000 + i});
+            records.push_back(
+                {test::numbered("key", i), test::numbered("value-", i * 10 + r), 1000 + i});
         }
         auto batch = make_batch(records);
         auto res = w.log->append(batch);
         EXPECT_TRUE(res);
-        w.batches.push_back({res.value().base_offset.value(), res.value().last_offset.value(), batch.size()});
+        w.batches.push_back(
+            {res.value().base_offset.value(), res.value().last_offset.value(), batch.size()});
     }
     w.records = read_records(*w.log);
     return w;
@@ -64,7 +66,8 @@ std::unique_ptr<partition_log> reopen(const fs::path& dir, const clock& time, bo
 fs::path last_log_file(const fs::path& dir) {
     fs::path best;
     for (const auto& e : fs::directory_iterator(dir)) {
-        if (e.path().extension() == ".log" && (best.empty() || e.path().filename() > best.filename())) {
+        if (e.path().extension() == ".log" &&
+            (best.empty() || e.path().filename() > best.filename())) {
             best = e.path();
         }
     }
@@ -181,7 +184,8 @@ TEST(recovery, corruption_in_an_earlier_segment_drops_everything_after_it) {
     w.log.reset();
     ASSERT_GT(bases.size(), 3u);
     // Damage the first batch of the second segment.
-    flip_byte(dir.path() / "t-0" / (segment::file_stem(bases[1].value()) + ".log"), protocol::batch_header_size + 1);
+    flip_byte(dir.path() / "t-0" / (segment::file_stem(bases[1].value()) + ".log"),
+              protocol::batch_header_size + 1);
     // Behind the recovery point: trusted as is.
     {
         auto log = reopen(dir.path() / "t-0", time, false, bases.back().value());
@@ -231,7 +235,8 @@ TEST(recovery, index_pointing_past_its_log_is_rebuilt) {
     auto bases = w.log->segment_base_offsets();
     w.log.reset();
     const auto idx = dir.path() / "t-0" / (segment::file_stem(bases[1].value()) + ".index");
-    const auto log_size = fs::file_size(dir.path() / "t-0" / (segment::file_stem(bases[1].value()) + ".log"));
+    const auto log_size =
+        fs::file_size(dir.path() / "t-0" / (segment::file_stem(bases[1].value()) + ".log"));
     {
         // An extra entry with a larger offset and a position beyond the end of the .log file.
         std::ofstream out(idx, std::ios::app | std::ios::binary);
@@ -277,10 +282,11 @@ TEST(recovery, leftover_cleaned_deleted_and_orphan_swap_files_are_removed) {
     ASSERT_FALSE(w.log->close());
     w.log.reset();
     const fs::path d = dir.path() / "t-0";
-    for (const char* name : {"00000000000000000000.log.cleaned", "00000000000000000000.index.cleaned",
-                             "00000000000000000005.log.deleted", "00000000000000000005.timeindex.deleted",
-                             "00000000000000000099.index.swap", "00000000000000000077.index",
-                             "leader-epoch-checkpoint.tmp"}) {
+    for (const char* name :
+         {"00000000000000000000.log.cleaned", "00000000000000000000.index.cleaned",
+          "00000000000000000005.log.deleted", "00000000000000000005.timeindex.deleted",
+          "00000000000000000099.index.swap", "00000000000000000077.index",
+          "leader-epoch-checkpoint.tmp"}) {
         std::ofstream(d / name) << "junk";
     }
     auto log = reopen(d, time, true);
@@ -327,7 +333,8 @@ TEST(recovery, interrupted_swap_is_completed) {
         all.insert(all.end(), second.begin(), second.end());
         std::vector<int64_t> dropped;
         {
-            std::ofstream swap(d / (segment::file_stem(bases[0].value()) + ".log.swap"), std::ios::binary);
+            std::ofstream swap(d / (segment::file_stem(bases[0].value()) + ".log.swap"),
+                               std::ios::binary);
             for (std::size_t i = 0; i < all.size(); ++i) {
                 auto h = protocol::parse_batch_header(all[i]);
                 if (i % 2 == 1 && i + 1 != all.size()) {
@@ -336,7 +343,8 @@ TEST(recovery, interrupted_swap_is_completed) {
                     }
                     continue;
                 }
-                swap.write(reinterpret_cast<const char*>(all[i].data()), static_cast<std::streamsize>(all[i].size()));
+                swap.write(reinterpret_cast<const char*>(all[i].data()),
+                           static_cast<std::streamsize>(all[i].size()));
             }
         }
         if (old_renamed) {

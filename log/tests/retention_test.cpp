@@ -8,15 +8,16 @@ namespace {
 
 using test::make_batch;
 using test::make_simple_batch;
-using test::read_records;
 using test::open_log;
+using test::read_records;
 using test::temp_dir;
 
 std::size_t count_files(const std::filesystem::path& dir, const std::string& suffix) {
     std::size_t n = 0;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
         std::string name = e.path().filename().string();
-        if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        if (name.size() >= suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
             ++n;
         }
     }
@@ -91,7 +92,8 @@ TEST(retention, size_based) {
     log->set_high_watermark(log->log_end_offset());
     ASSERT_TRUE(log->run_retention(time.now_ms()));
     // Kafka's rule: delete the oldest segment only while what remains is still >= retention.bytes.
-    auto first = dir.path() / "t-0" / (segment::file_stem(log->segment_base_offsets().front().value()) + ".log");
+    auto first = dir.path() / "t-0" /
+                 (segment::file_stem(log->segment_base_offsets().front().value()) + ".log");
     EXPECT_GE(log->size_bytes(), 3000u);
     EXPECT_LT(log->size_bytes() - std::filesystem::file_size(first), 3000u);
     EXPECT_GT(log->log_start_offset(), offset(0));
@@ -116,7 +118,8 @@ TEST(retention, delete_records_moves_the_log_start) {
         auto batch = make_simple_batch(2, 100);
         ASSERT_TRUE(log->append(batch));
     }
-    EXPECT_EQ(log->delete_records(offset(10)), errc::offset_out_of_range);  // above the high watermark
+    EXPECT_EQ(log->delete_records(offset(10)),
+              errc::offset_out_of_range);  // above the high watermark
     log->set_high_watermark(log->log_end_offset());
     auto bases = log->segment_base_offsets();
     const int64_t target = bases[2].value() + 1;
@@ -161,7 +164,8 @@ TEST(retention, deleted_files_wait_for_the_delay_and_readers_keep_working) {
     time.advance(59'000);
     EXPECT_EQ(log->run_retention(time.now_ms()).value().removed_files, 0u);
     time.advance(1'001);
-    EXPECT_EQ(log->run_retention(time.now_ms()).value().removed_files, 3 * r.value().deleted_segments);
+    EXPECT_EQ(log->run_retention(time.now_ms()).value().removed_files,
+              3 * r.value().deleted_segments);
     EXPECT_EQ(count_files(dir.path() / "t-0", ".deleted"), 0u);
     // The read result taken before still reads every byte of the deleted segments.
     auto bytes = held.value().read_all();

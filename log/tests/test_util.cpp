@@ -22,15 +22,18 @@ temp_dir::~temp_dir() {
     std::filesystem::remove_all(path_, ec);
 }
 
-std::vector<uint8_t> to_bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+std::vector<uint8_t> to_bytes(const std::string& s) {
+    return std::vector<uint8_t>(s.begin(), s.end());
+}
 
 std::string numbered(std::string prefix, int64_t n) {
     prefix += std::to_string(n);
     return prefix;
 }
 
-std::vector<uint8_t> make_batch(const std::vector<kv>& records, protocol::compression_type compression,
-                                int64_t producer_id, int64_t base_offset, int32_t leader_epoch) {
+std::vector<uint8_t> make_batch(const std::vector<kv>& records,
+                                protocol::compression_type compression, int64_t producer_id,
+                                int64_t base_offset, int32_t leader_epoch) {
     std::vector<protocol::record_data> data;
     for (const auto& r : records) {
         protocol::record_data d;
@@ -58,7 +61,8 @@ std::vector<uint8_t> make_batch(const std::vector<kv>& records, protocol::compre
 std::vector<uint8_t> make_simple_batch(int count, std::size_t value_bytes, int64_t ts) {
     std::vector<kv> records;
     for (int i = 0; i < count; ++i) {
-        records.push_back({std::nullopt, std::string(value_bytes, static_cast<char>('a' + i % 26)), ts});
+        records.push_back(
+            {std::nullopt, std::string(value_bytes, static_cast<char>('a' + i % 26)), ts});
     }
     return make_batch(records);
 }
@@ -72,7 +76,8 @@ log_config small_config() {
     return c;
 }
 
-partition_log_options options_for(const std::filesystem::path& dir, const log_config& config, const clock& time) {
+partition_log_options options_for(const std::filesystem::path& dir, const log_config& config,
+                                  const clock& time) {
     partition_log_options o;
     o.dir = dir;
     o.partition = topic_partition{"t", 0};
@@ -149,8 +154,8 @@ std::vector<std::pair<int64_t, int64_t>> batch_ranges(const std::vector<uint8_t>
     return out;
 }
 
-std::unique_ptr<partition_log> open_log(const std::filesystem::path& dir, const log_config& config, const clock& time,
-                                        bool clean) {
+std::unique_ptr<partition_log> open_log(const std::filesystem::path& dir, const log_config& config,
+                                        const clock& time, bool clean) {
     auto o = options_for(dir, config, time);
     o.had_clean_shutdown = clean;
     auto log = partition_log::open(std::move(o));

@@ -38,21 +38,23 @@ std::vector<uint8_t> to_bytes(const std::string& s);
 std::string numbered(std::string prefix, int64_t n);
 
 /// One batch of `records` (offsets 0..n-1, to be reassigned by the log).
-std::vector<uint8_t> make_batch(const std::vector<kv>& records,
-                                protocol::compression_type compression = protocol::compression_type::none,
-                                int64_t producer_id = -1, int64_t base_offset = 0, int32_t leader_epoch = -1);
+std::vector<uint8_t> make_batch(
+    const std::vector<kv>& records,
+    protocol::compression_type compression = protocol::compression_type::none,
+    int64_t producer_id = -1, int64_t base_offset = 0, int32_t leader_epoch = -1);
 /// A batch of `count` records with values of `value_bytes` bytes, all with timestamp `ts`.
 std::vector<uint8_t> make_simple_batch(int count, std::size_t value_bytes, int64_t ts = 1000);
 
 /// Small segments and indexes so tests roll and index often.
 log_config small_config();
 
-partition_log_options options_for(const std::filesystem::path& dir, const log_config& config, const clock& time);
+partition_log_options options_for(const std::filesystem::path& dir, const log_config& config,
+                                  const clock& time);
 
 /// Opens the log in `dir` (as after a clean shutdown unless `clean` is false); a failed open is a
 /// test failure and returns nullptr.
-std::unique_ptr<partition_log> open_log(const std::filesystem::path& dir, const log_config& config, const clock& time,
-                                        bool clean = true);
+std::unique_ptr<partition_log> open_log(const std::filesystem::path& dir, const log_config& config,
+                                        const clock& time, bool clean = true);
 
 /// A record read back from a log.
 struct read_record {

@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
                 header.client_id = "fuzz-seed";
                 encode_request_header(w, request_header_version(c.api_key, v), header);
                 c.encode(v, variant, frame);
-                const auto name =
-                    std::to_string(c.api_key) + "_" + std::to_string(v) + "_" + std::to_string(variant);
+                const auto name = std::to_string(c.api_key) + "_" + std::to_string(v) + "_" +
+                                  std::to_string(variant);
                 std::ofstream out(dir / name, std::ios::binary);
                 out.write(reinterpret_cast<const char*>(frame.data()),
                           static_cast<std::streamsize>(frame.size()));

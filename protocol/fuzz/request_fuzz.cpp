@@ -64,7 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     }
     // The registry's by-key decoder must agree with the typed one.
     reader body(r.remaining_bytes());
-    const codec_status by_key = decode_request_body(header.request_api_key, header.request_api_version, body);
+    const codec_status by_key =
+        decode_request_body(header.request_api_key, header.request_api_version, body);
     reader typed(r.remaining_bytes());
     check_round_trip(header, header_version, typed);
     reader typed_again(r.remaining_bytes());

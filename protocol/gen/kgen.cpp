@@ -18,7 +18,8 @@ namespace {
 int16_t parse_version_number(std::string_view text, std::string_view whole) {
     int value = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || ptr != text.data() + text.size() || value < 0 || value >= versions::unbounded) {
+    if (ec != std::errc() || ptr != text.data() + text.size() || value < 0 ||
+        value >= versions::unbounded) {
         throw std::runtime_error("bad version range '" + std::string(whole) + "'");
     }
     return static_cast<int16_t>(value);
@@ -67,7 +68,9 @@ versions versions::hull(const versions& other) const {
 std::string snake_case(std::string_view name) {
     std::string out;
     auto is_upper = [](char c) { return c >= 'A' && c <= 'Z'; };
-    auto is_lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    auto is_lower_or_digit = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    };
     for (std::size_t i = 0; i < name.size(); ++i) {
         const char c = name[i];
         if (is_upper(c) && i > 0) {
@@ -84,16 +87,17 @@ std::string snake_case(std::string_view name) {
 
 std::string escape_identifier(std::string name) {
     static const std::set<std::string> reserved = {
-        "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case",
-        "catch", "char", "char8_t", "char16_t", "char32_t", "class", "compl", "concept", "const", "consteval",
-        "constexpr", "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype",
-        "default", "delete", "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern",
-        "false", "float", "for", "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace",
-        "new", "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq", "private", "protected",
-        "public", "register", "reinterpret_cast", "requires", "return", "short", "signed", "sizeof", "static",
-        "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local", "throw",
-        "true", "try", "typedef", "typeid", "typename", "union", "unsigned", "using", "virtual", "void",
-        "volatile", "wchar_t", "while", "xor", "xor_eq",
+        "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break",
+        "case", "catch", "char", "char8_t", "char16_t", "char32_t", "class", "compl", "concept",
+        "const", "consteval", "constexpr", "constinit", "const_cast", "continue", "co_await",
+        "co_return", "co_yield", "decltype", "default", "delete", "do", "double", "dynamic_cast",
+        "else", "enum", "explicit", "export", "extern", "false", "float", "for", "friend", "goto",
+        "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
+        "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register",
+        "reinterpret_cast", "requires", "return", "short", "signed", "sizeof", "static",
+        "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local",
+        "throw", "true", "try", "typedef", "typeid", "typename", "union", "unsigned", "using",
+        "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
         // Names the generated code itself uses inside struct scope or function bodies.
         "std", "broker", "m", "v", "r", "w", "s", "e"};
     if (reserved.count(name) != 0) {
@@ -113,9 +117,10 @@ struct primitive_name {
     kind k;
 };
 constexpr primitive_name primitives[] = {
-    {"bool", kind::boolean},  {"int8", kind::int8},     {"int16", kind::int16}, {"uint16", kind::uint16},
-    {"int32", kind::int32},   {"uint32", kind::uint32}, {"int64", kind::int64}, {"float64", kind::float64},
-    {"string", kind::string}, {"bytes", kind::bytes},   {"uuid", kind::uuid},   {"records", kind::records},
+    {"bool", kind::boolean},  {"int8", kind::int8},       {"int16", kind::int16},
+    {"uint16", kind::uint16}, {"int32", kind::int32},     {"uint32", kind::uint32},
+    {"int64", kind::int64},   {"float64", kind::float64}, {"string", kind::string},
+    {"bytes", kind::bytes},   {"uuid", kind::uuid},       {"records", kind::records},
 };
 
 std::optional<kind> primitive_kind(std::string_view name) {
@@ -154,7 +159,8 @@ bool nullable_kind(const field_spec& f) {
 }
 
 /// Builds one message_spec from its schema JSON: defines inline structs as it meets them and common
-/// structs on first use, so message_spec::structs ends up in dependency order. Used once per schema.
+/// structs on first use, so message_spec::structs ends up in dependency order. Used once per
+/// schema.
 class parser {
 public:
     explicit parser(message_spec& message) : message_(message) {}
@@ -185,7 +191,8 @@ private:
         }
         auto it = common_json_.find(name);
         if (it == common_json_.end()) {
-            throw std::runtime_error("struct " + name + " is used without fields and is not a common struct");
+            throw std::runtime_error("struct " + name +
+                                     " is used without fields and is not a common struct");
         }
         if (!in_progress_.insert(name).second) {
             throw std::runtime_error("common struct " + name + " contains itself");
@@ -200,7 +207,8 @@ private:
         return add_struct(std::move(s));
     }
 
-    struct_spec* define_inline(const std::string& name, const nlohmann::json& fields, versions present) {
+    struct_spec* define_inline(const std::string& name, const nlohmann::json& fields,
+                               versions present) {
         if (defined_.count(name) != 0 || common_json_.count(name) != 0) {
             throw std::runtime_error("struct " + name + " defined more than once");
         }
@@ -294,8 +302,8 @@ private:
                 throw std::runtime_error(context + ": unknown type " + type);
             }
             f.element = kind::structure;
-            f.structure =
-                j.contains("fields") ? define_inline(type, j.at("fields"), f.present) : resolve_common(type);
+            f.structure = j.contains("fields") ? define_inline(type, j.at("fields"), f.present)
+                                               : resolve_common(type);
         }
 
         // Validation, following the rules the schemas are written against.
@@ -313,7 +321,8 @@ private:
                 throw std::runtime_error(context + ": tagged in versions that are not flexible");
             }
             if (f.tagged.hi < f.present.hi) {
-                throw std::runtime_error(context + ": a field must stay tagged once it becomes tagged");
+                throw std::runtime_error(context +
+                                         ": a field must stay tagged once it becomes tagged");
             }
             if (f.element == kind::records) {
                 throw std::runtime_error(context + ": records cannot be tagged");
@@ -321,7 +330,8 @@ private:
         }
         if (f.default_value && *f.default_value == "null") {
             if (!nullable_kind(f) || !f.nullable.covers(f.present)) {
-                throw std::runtime_error(context + ": null default on a field that is not always nullable");
+                throw std::runtime_error(context +
+                                         ": null default on a field that is not always nullable");
             }
         }
         return f;
@@ -385,14 +395,15 @@ void assign_struct_names(message_spec& m) {
         const std::string base = escape_identifier(snake_case(s->name));
         std::string name = base;
         if (taken.count(name) != 0) {
-            // A struct named like a field (Kafka: type "Cursor", field "Cursor") would be hidden by the
-            // member in C++, so the type gets a suffix.
+            // A struct named like a field (Kafka: type "Cursor", field "Cursor") would be hidden by
+            // the member in C++, so the type gets a suffix.
             name = base + "_data";
             if (taken.count(name) != 0 || originals.count(name) != 0) {
                 name = base + "_struct";
             }
             if (taken.count(name) != 0 || originals.count(name) != 0) {
-                throw std::runtime_error(m.name + ": cannot find a free C++ name for struct " + s->name);
+                throw std::runtime_error(m.name + ": cannot find a free C++ name for struct " +
+                                         s->name);
             }
         }
         s->cpp_name = name;
@@ -455,41 +466,30 @@ std::size_t min_encoded_size(const message_spec& message, const struct_spec& s, 
         if (!f.present.contains(version) || f.tagged.contains(version)) {
             continue;
         }
-        const bool compact = flexible && (!f.flexible_override || f.flexible_override->contains(version));
+        const bool compact =
+            flexible && (!f.flexible_override || f.flexible_override->contains(version));
         if (f.is_array) {
             size += compact ? 1 : 4;
             continue;
         }
         switch (f.element) {
-        case kind::boolean:
-        case kind::int8:
-            size += 1;
-            break;
-        case kind::int16:
-        case kind::uint16:
-            size += 2;
-            break;
-        case kind::int32:
-        case kind::uint32:
-            size += 4;
-            break;
-        case kind::int64:
-        case kind::float64:
-            size += 8;
-            break;
-        case kind::uuid:
-            size += 16;
-            break;
-        case kind::string:
-            size += compact ? 1 : 2;
-            break;
-        case kind::bytes:
-        case kind::records:
-            size += compact ? 1 : 4;
-            break;
-        case kind::structure:
-            size += f.nullable.contains(version) ? 1 : min_encoded_size(message, *f.structure, version);
-            break;
+            case kind::boolean:
+            case kind::int8: size += 1; break;
+            case kind::int16:
+            case kind::uint16: size += 2; break;
+            case kind::int32:
+            case kind::uint32: size += 4; break;
+            case kind::int64:
+            case kind::float64: size += 8; break;
+            case kind::uuid: size += 16; break;
+            case kind::string: size += compact ? 1 : 2; break;
+            case kind::bytes:
+            case kind::records: size += compact ? 1 : 4; break;
+            case kind::structure:
+                size += f.nullable.contains(version)
+                            ? 1
+                            : min_encoded_size(message, *f.structure, version);
+                break;
         }
     }
     return size;
@@ -497,7 +497,8 @@ std::size_t min_encoded_size(const message_spec& message, const struct_spec& s, 
 
 namespace {
 
-constexpr std::string_view generated_banner = "// Generated by kgen from protocol/schemas. Do not edit.\n";
+constexpr std::string_view generated_banner =
+    "// Generated by kgen from protocol/schemas. Do not edit.\n";
 
 std::string banner(const output_options& output) {
     return "// Generated by kgen from " + output.module + "/schemas. Do not edit.\n";
@@ -556,39 +557,27 @@ bool is_optional(const field_spec& f) {
 
 std::string primitive_cpp(kind k) {
     switch (k) {
-    case kind::boolean:
-        return "bool";
-    case kind::int8:
-        return "int8_t";
-    case kind::int16:
-        return "int16_t";
-    case kind::uint16:
-        return "uint16_t";
-    case kind::int32:
-        return "int32_t";
-    case kind::uint32:
-        return "uint32_t";
-    case kind::int64:
-        return "int64_t";
-    case kind::float64:
-        return "double";
-    case kind::string:
-        return "std::string";
-    case kind::bytes:
-        return "std::vector<uint8_t>";
-    case kind::uuid:
-        return "::broker::protocol::uuid";
-    case kind::records:
-        return "::broker::protocol::records_ref";
-    case kind::structure:
-        break;
+        case kind::boolean: return "bool";
+        case kind::int8: return "int8_t";
+        case kind::int16: return "int16_t";
+        case kind::uint16: return "uint16_t";
+        case kind::int32: return "int32_t";
+        case kind::uint32: return "uint32_t";
+        case kind::int64: return "int64_t";
+        case kind::float64: return "double";
+        case kind::string: return "std::string";
+        case kind::bytes: return "std::vector<uint8_t>";
+        case kind::uuid: return "::broker::protocol::uuid";
+        case kind::records: return "::broker::protocol::records_ref";
+        case kind::structure: break;
     }
     throw std::logic_error("not a primitive");
 }
 
 /// `qualifier` is "" inside the message struct and "<message>::" outside it.
 std::string element_cpp(const field_spec& f, const std::string& qualifier) {
-    return f.element == kind::structure ? qualifier + f.structure->cpp_name : primitive_cpp(f.element);
+    return f.element == kind::structure ? qualifier + f.structure->cpp_name
+                                        : primitive_cpp(f.element);
 }
 
 std::string field_cpp(const field_spec& f, const std::string& qualifier) {
@@ -620,26 +609,13 @@ std::string integer_literal(const field_spec& f, const std::string& text) {
     int64_t hi = 0;
     std::string type = primitive_cpp(f.element);
     switch (f.element) {
-    case kind::int8:
-        lo = INT8_MIN, hi = INT8_MAX;
-        break;
-    case kind::int16:
-        lo = INT16_MIN, hi = INT16_MAX;
-        break;
-    case kind::uint16:
-        lo = 0, hi = UINT16_MAX;
-        break;
-    case kind::int32:
-        lo = INT32_MIN, hi = INT32_MAX;
-        break;
-    case kind::uint32:
-        lo = 0, hi = UINT32_MAX;
-        break;
-    case kind::int64:
-        lo = INT64_MIN, hi = INT64_MAX;
-        break;
-    default:
-        throw std::logic_error("not an integer");
+        case kind::int8: lo = INT8_MIN, hi = INT8_MAX; break;
+        case kind::int16: lo = INT16_MIN, hi = INT16_MAX; break;
+        case kind::uint16: lo = 0, hi = UINT16_MAX; break;
+        case kind::int32: lo = INT32_MIN, hi = INT32_MAX; break;
+        case kind::uint32: lo = 0, hi = UINT32_MAX; break;
+        case kind::int64: lo = INT64_MIN, hi = INT64_MAX; break;
+        default: throw std::logic_error("not an integer");
     }
     int64_t value = 0;
     std::string_view digits = text;
@@ -662,8 +638,9 @@ std::string integer_literal(const field_spec& f, const std::string& text) {
         if (magnitude > static_cast<uint64_t>(INT64_MAX) + 1) {
             throw std::runtime_error(f.name + ": default out of range");
         }
-        value =
-            magnitude == static_cast<uint64_t>(INT64_MAX) + 1 ? INT64_MIN : -static_cast<int64_t>(magnitude);
+        value = magnitude == static_cast<uint64_t>(INT64_MAX) + 1
+                    ? INT64_MIN
+                    : -static_cast<int64_t>(magnitude);
     } else {
         if (magnitude > static_cast<uint64_t>(INT64_MAX)) {
             throw std::runtime_error(f.name + ": default out of range");
@@ -686,14 +663,10 @@ int64_t integer_value(const field_spec& f) {
     const std::string lit = integer_literal(f, *f.default_value);
     if (lit.rfind("std::numeric_limits", 0) == 0) {
         switch (f.element) {
-        case kind::int8:
-            return INT8_MIN;
-        case kind::int16:
-            return INT16_MIN;
-        case kind::int32:
-            return INT32_MIN;
-        default:
-            return INT64_MIN;
+            case kind::int8: return INT8_MIN;
+            case kind::int16: return INT16_MIN;
+            case kind::int32: return INT32_MIN;
+            default: return INT64_MIN;
         }
     }
     return std::stoll(lit);
@@ -755,9 +728,11 @@ std::string default_init(const field_spec& f, const std::string& qualifier) {
             if (!d.empty()) {
                 throw std::runtime_error(f.name + ": only empty or null defaults are allowed");
             }
-            // A present, empty value. For structs a temporary, not std::in_place (see decode_field).
-            return f.element == kind::structure && !f.is_array ? qualifier + f.structure->cpp_name + "{}"
-                                                               : "std::in_place";
+            // A present, empty value. For structs a temporary, not std::in_place (see
+            // decode_field).
+            return f.element == kind::structure && !f.is_array
+                       ? qualifier + f.structure->cpp_name + "{}"
+                       : "std::in_place";
         }
         return "std::string(" + (d.empty() ? std::string() : quote(d)) + ")";  // string
     }
@@ -768,30 +743,27 @@ std::string default_init(const field_spec& f, const std::string& qualifier) {
         return "";
     }
     switch (f.element) {
-    case kind::boolean:
-        if (d.empty() || d == "false" || d == "False") {
-            return "false";
-        }
-        if (d == "true" || d == "True") {
-            return "true";
-        }
-        throw std::runtime_error(f.name + ": bad bool default '" + d + "'");
-    case kind::float64:
-        if (d.empty()) {
-            return "0.0";
-        }
-        try {
-            (void)std::stod(d);
-        } catch (const std::exception&) {
-            throw std::runtime_error(f.name + ": bad float64 default '" + d + "'");
-        }
-        return d;
-    case kind::string:
-        return d.empty() ? "" : quote(d);
-    case kind::uuid:
-        return d.empty() ? "" : uuid_literal(f, d);
-    default:
-        return d.empty() ? "0" : integer_literal(f, d);
+        case kind::boolean:
+            if (d.empty() || d == "false" || d == "False") {
+                return "false";
+            }
+            if (d == "true" || d == "True") {
+                return "true";
+            }
+            throw std::runtime_error(f.name + ": bad bool default '" + d + "'");
+        case kind::float64:
+            if (d.empty()) {
+                return "0.0";
+            }
+            try {
+                (void)std::stod(d);
+            } catch (const std::exception&) {
+                throw std::runtime_error(f.name + ": bad float64 default '" + d + "'");
+            }
+            return d;
+        case kind::string: return d.empty() ? "" : quote(d);
+        case kind::uuid: return d.empty() ? "" : uuid_literal(f, d);
+        default: return d.empty() ? "0" : integer_literal(f, d);
     }
 }
 
@@ -828,72 +800,46 @@ std::string min_size_expr(const emit_context& c, const struct_spec& s) {
 
 std::size_t primitive_min_size(kind k, const std::string& compact) {
     switch (k) {
-    case kind::boolean:
-    case kind::int8:
-        return 1;
-    case kind::int16:
-    case kind::uint16:
-        return 2;
-    case kind::int32:
-    case kind::uint32:
-        return 4;
-    case kind::int64:
-    case kind::float64:
-        return 8;
-    case kind::uuid:
-        return 16;
-    default:
-        return compact == "false" ? 2 : 1;  // strings: int16 or uvarint length
+        case kind::boolean:
+        case kind::int8: return 1;
+        case kind::int16:
+        case kind::uint16: return 2;
+        case kind::int32:
+        case kind::uint32: return 4;
+        case kind::int64:
+        case kind::float64: return 8;
+        case kind::uuid: return 16;
+        default: return compact == "false" ? 2 : 1;  // strings: int16 or uvarint length
     }
 }
 
 std::string read_primitive(kind k, const std::string& r) {
     switch (k) {
-    case kind::boolean:
-        return r + ".read_bool()";
-    case kind::int8:
-        return r + ".read_int8()";
-    case kind::int16:
-        return r + ".read_int16()";
-    case kind::uint16:
-        return r + ".read_uint16()";
-    case kind::int32:
-        return r + ".read_int32()";
-    case kind::uint32:
-        return r + ".read_uint32()";
-    case kind::int64:
-        return r + ".read_int64()";
-    case kind::float64:
-        return r + ".read_float64()";
-    case kind::uuid:
-        return r + ".read_uuid()";
-    default:
-        throw std::logic_error("not a fixed-size primitive");
+        case kind::boolean: return r + ".read_bool()";
+        case kind::int8: return r + ".read_int8()";
+        case kind::int16: return r + ".read_int16()";
+        case kind::uint16: return r + ".read_uint16()";
+        case kind::int32: return r + ".read_int32()";
+        case kind::uint32: return r + ".read_uint32()";
+        case kind::int64: return r + ".read_int64()";
+        case kind::float64: return r + ".read_float64()";
+        case kind::uuid: return r + ".read_uuid()";
+        default: throw std::logic_error("not a fixed-size primitive");
     }
 }
 
 std::string write_primitive(kind k, const std::string& w, const std::string& value) {
     switch (k) {
-    case kind::boolean:
-        return w + ".write_bool(" + value + ")";
-    case kind::int8:
-        return w + ".write_int8(" + value + ")";
-    case kind::int16:
-        return w + ".write_int16(" + value + ")";
-    case kind::uint16:
-        return w + ".write_uint16(" + value + ")";
-    case kind::int32:
-        return w + ".write_int32(" + value + ")";
-    case kind::uint32:
-        return w + ".write_uint32(" + value + ")";
-    case kind::int64:
-        return w + ".write_int64(" + value + ")";
-    case kind::float64:
-        return w + ".write_float64(" + value + ")";
-    case kind::uuid:
-        return w + ".write_uuid(" + value + ")";
-    default:
-        throw std::logic_error("not a fixed-size primitive");
+        case kind::boolean: return w + ".write_bool(" + value + ")";
+        case kind::int8: return w + ".write_int8(" + value + ")";
+        case kind::int16: return w + ".write_int16(" + value + ")";
+        case kind::uint16: return w + ".write_uint16(" + value + ")";
+        case kind::int32: return w + ".write_int32(" + value + ")";
+        case kind::uint32: return w + ".write_uint32(" + value + ")";
+        case kind::int64: return w + ".write_int64(" + value + ")";
+        case kind::float64: return w + ".write_float64(" + value + ")";
+        case kind::uuid: return w + ".write_uuid(" + value + ")";
+        default: throw std::logic_error("not a fixed-size primitive");
     }
 }
 
@@ -911,8 +857,8 @@ std::string compact_expr(const emit_context& c, const field_spec& f, versions ra
 
 // ---- decode ----
 
-std::string decode_field(const emit_context& c, const field_spec& f, versions range, const std::string& r,
-                         bool tagged) {
+std::string decode_field(const emit_context& c, const field_spec& f, versions range,
+                         const std::string& r, bool tagged) {
     const std::string m = "m." + f.cpp_name;
     const std::string cx = compact_expr(c, f, range, tagged);
     const std::string nx = make_condition(f.nullable, range).text();
@@ -936,47 +882,48 @@ std::string decode_field(const emit_context& c, const field_spec& f, versions ra
             return "get_nullable_array(" + r + ", " + m + ", " + cx + ", " + nx + ", " + min +
                    ", [&](auto& e) { " + element + " });";
         }
-        return "get_array(" + r + ", " + m + ", " + cx + ", " + min + ", [&](auto& e) { " + element + " });";
+        return "get_array(" + r + ", " + m + ", " + cx + ", " + min + ", [&](auto& e) { " +
+               element + " });";
     }
     switch (f.element) {
-    case kind::string:
-        return is_optional(f) ? r + ".read_nullable_string(" + m + ", " + cx + ", " + nx + ");"
-                              : r + ".read_string(" + m + ", " + cx + ");";
-    case kind::bytes:
-        return is_optional(f) ? r + ".read_nullable_bytes(" + m + ", " + cx + ", " + nx + ");"
-                              : r + ".read_bytes(" + m + ", " + cx + ");";
-    case kind::records:
-        return r + ".read_records(" + m + ", " + cx + ", " + nx + ");";
-    case kind::structure: {
-        if (!is_optional(f)) {
-            return "dec(" + r + ", v, " + m + ");";
+        case kind::string:
+            return is_optional(f) ? r + ".read_nullable_string(" + m + ", " + cx + ", " + nx + ");"
+                                  : r + ".read_string(" + m + ", " + cx + ");";
+        case kind::bytes:
+            return is_optional(f) ? r + ".read_nullable_bytes(" + m + ", " + cx + ", " + nx + ");"
+                                  : r + ".read_bytes(" + m + ", " + cx + ");";
+        case kind::records: return r + ".read_records(" + m + ", " + cx + ", " + nx + ");";
+        case kind::structure: {
+            if (!is_optional(f)) {
+                return "dec(" + r + ", v, " + m + ");";
+            }
+            const condition nullable = make_condition(f.nullable, range);
+            // Nullable structs carry a presence marker: int8 (-1 null, 1 present) in regular fields
+            // and an unsigned varint (0 null, 1 present) inside a tagged field.
+            const std::string marker =
+                tagged ? r + ".read_unsigned_varint() == 0" : r + ".read_int8() < 0";
+            // Assign a temporary instead of emplace(): clang rejects default-constructing a nested
+            // struct with member initializers through std::optional's constrained emplace().
+            const std::string present = m + " = " + c.qualifier + f.structure->cpp_name +
+                                        "{}; dec(" + r + ", v, *" + m + ");";
+            if (nullable.never) {
+                return present;
+            }
+            const std::string body =
+                "if (" + marker + ") { " + m + ".reset(); } else { " + present + " }";
+            if (nullable.always()) {
+                return body;
+            }
+            return "if (" + nullable.expr + ") { " + body + " } else { " + present + " }";
         }
-        const condition nullable = make_condition(f.nullable, range);
-        // Nullable structs carry a presence marker: int8 (-1 null, 1 present) in regular fields and an
-        // unsigned varint (0 null, 1 present) inside a tagged field.
-        const std::string marker = tagged ? r + ".read_unsigned_varint() == 0" : r + ".read_int8() < 0";
-        // Assign a temporary instead of emplace(): clang rejects default-constructing a nested struct
-        // with member initializers through std::optional's constrained emplace().
-        const std::string present =
-            m + " = " + c.qualifier + f.structure->cpp_name + "{}; dec(" + r + ", v, *" + m + ");";
-        if (nullable.never) {
-            return present;
-        }
-        const std::string body = "if (" + marker + ") { " + m + ".reset(); } else { " + present + " }";
-        if (nullable.always()) {
-            return body;
-        }
-        return "if (" + nullable.expr + ") { " + body + " } else { " + present + " }";
-    }
-    default:
-        return m + " = " + read_primitive(f.element, r) + ";";
+        default: return m + " = " + read_primitive(f.element, r) + ";";
     }
 }
 
 // ---- encode ----
 
-std::string encode_field(const emit_context& c, const field_spec& f, versions range, const std::string& w,
-                         bool tagged) {
+std::string encode_field(const emit_context& c, const field_spec& f, versions range,
+                         const std::string& w, bool tagged) {
     const std::string m = "m." + f.cpp_name;
     const std::string cx = compact_expr(c, f, range, tagged);
     const std::string nx = make_condition(f.nullable, range).text();
@@ -992,42 +939,45 @@ std::string encode_field(const emit_context& c, const field_spec& f, versions ra
             element = write_primitive(f.element, w, "e") + ";";
         }
         if (is_optional(f)) {
-            return "put_nullable_array(" + w + ", " + m + ", " + cx + ", " + nx + ", [&](const auto& e) { " +
-                   element + " });";
+            return "put_nullable_array(" + w + ", " + m + ", " + cx + ", " + nx +
+                   ", [&](const auto& e) { " + element + " });";
         }
-        return "put_array(" + w + ", " + m + ", " + cx + ", [&](const auto& e) { " + element + " });";
+        return "put_array(" + w + ", " + m + ", " + cx + ", [&](const auto& e) { " + element +
+               " });";
     }
     switch (f.element) {
-    case kind::string:
-        return is_optional(f) ? "put_nullable_string(" + w + ", " + m + ", " + cx + ", " + nx + ");"
-                              : w + ".write_string(" + m + ", " + cx + ");";
-    case kind::bytes:
-        return is_optional(f) ? "put_nullable_bytes(" + w + ", " + m + ", " + cx + ", " + nx + ");"
-                              : w + ".write_bytes(" + m + ", " + cx + ");";
-    case kind::records:
-        return "put_records(" + w + ", " + m + ", " + cx + ", " + nx + ");";
-    case kind::structure: {
-        if (!is_optional(f)) {
-            return "enc(" + w + ", v, " + m + ");";
+        case kind::string:
+            return is_optional(f)
+                       ? "put_nullable_string(" + w + ", " + m + ", " + cx + ", " + nx + ");"
+                       : w + ".write_string(" + m + ", " + cx + ");";
+        case kind::bytes:
+            return is_optional(f)
+                       ? "put_nullable_bytes(" + w + ", " + m + ", " + cx + ", " + nx + ");"
+                       : w + ".write_bytes(" + m + ", " + cx + ");";
+        case kind::records: return "put_records(" + w + ", " + m + ", " + cx + ", " + nx + ");";
+        case kind::structure: {
+            if (!is_optional(f)) {
+                return "enc(" + w + ", v, " + m + ");";
+            }
+            const condition nullable = make_condition(f.nullable, range);
+            const std::string type = c.qualifier + f.structure->cpp_name;
+            // Where the version has no null, an empty optional is sent as the default struct.
+            const std::string plain = "enc(" + w + ", v, " + m + " ? *" + m + " : " + type + "{});";
+            if (nullable.never) {
+                return plain;
+            }
+            const std::string present_marker =
+                tagged ? w + ".write_unsigned_varint(1);" : w + ".write_int8(1);";
+            const std::string null_marker =
+                tagged ? w + ".write_unsigned_varint(0);" : w + ".write_int8(-1);";
+            const std::string body = "if (" + m + ") { " + present_marker + " enc(" + w + ", v, *" +
+                                     m + "); } else { " + null_marker + " }";
+            if (nullable.always()) {
+                return body;
+            }
+            return "if (" + nullable.expr + ") { " + body + " } else { " + plain + " }";
         }
-        const condition nullable = make_condition(f.nullable, range);
-        const std::string type = c.qualifier + f.structure->cpp_name;
-        // Where the version has no null, an empty optional is sent as the default struct.
-        const std::string plain = "enc(" + w + ", v, " + m + " ? *" + m + " : " + type + "{});";
-        if (nullable.never) {
-            return plain;
-        }
-        const std::string present_marker = tagged ? w + ".write_unsigned_varint(1);" : w + ".write_int8(1);";
-        const std::string null_marker = tagged ? w + ".write_unsigned_varint(0);" : w + ".write_int8(-1);";
-        const std::string body = "if (" + m + ") { " + present_marker + " enc(" + w + ", v, *" + m +
-                                 "); } else { " + null_marker + " }";
-        if (nullable.always()) {
-            return body;
-        }
-        return "if (" + nullable.expr + ") { " + body + " } else { " + plain + " }";
-    }
-    default:
-        return write_primitive(f.element, w, m) + ";";
+        default: return write_primitive(f.element, w, m) + ";";
     }
 }
 
@@ -1075,8 +1025,8 @@ void emit_decode_function(std::ostringstream& out, const emit_context& c, const 
         if (mandatory.empty()) {
             continue;
         }
-        emit_guarded(out, make_condition(mandatory, context), decode_field(c, f, mandatory, "r", false),
-                     "    ");
+        emit_guarded(out, make_condition(mandatory, context),
+                     decode_field(c, f, mandatory, "r", false), "    ");
     }
     const condition flexible = make_condition(c.message.flexible, context);
     if (!flexible.never) {
@@ -1089,13 +1039,15 @@ void emit_decode_function(std::ostringstream& out, const emit_context& c, const 
             lambda << "get_tags(r, m.unknown_tags, [&](uint32_t tag, reader& s) -> bool {\n";
             lambda << "        switch (tag) {\n";
             for (const auto& t : tagged) {
-                const condition when = make_condition(t.range, context.intersect(c.message.flexible));
+                const condition when =
+                    make_condition(t.range, context.intersect(c.message.flexible));
                 lambda << "        case " << *t.field->tag << ":\n";
                 const std::string read = decode_field(c, *t.field, t.range, "s", true);
                 if (when.always()) {
                     lambda << "            " << read << "\n            return true;\n";
                 } else {
-                    lambda << "            if (" << when.text() << ") { " << read << " return true; }\n";
+                    lambda << "            if (" << when.text() << ") { " << read
+                           << " return true; }\n";
                     lambda << "            return false;\n";
                 }
             }
@@ -1109,14 +1061,15 @@ void emit_decode_function(std::ostringstream& out, const emit_context& c, const 
 
 void emit_encode_function(std::ostringstream& out, const emit_context& c, const struct_spec& s) {
     const versions context = context_of(c, s);
-    out << "template <typename W>\nvoid enc(W& w, int16_t v, const " << struct_qualified(c, s) << "& m) {\n";
+    out << "template <typename W>\nvoid enc(W& w, int16_t v, const " << struct_qualified(c, s)
+        << "& m) {\n";
     for (const auto& f : s.fields) {
         const versions mandatory = mandatory_versions(f).intersect(context);
         if (mandatory.empty()) {
             continue;
         }
-        emit_guarded(out, make_condition(mandatory, context), encode_field(c, f, mandatory, "w", false),
-                     "    ");
+        emit_guarded(out, make_condition(mandatory, context),
+                     encode_field(c, f, mandatory, "w", false), "    ");
     }
     const condition flexible = make_condition(c.message.flexible, context);
     if (!flexible.never) {
@@ -1132,9 +1085,10 @@ void emit_encode_function(std::ostringstream& out, const emit_context& c, const 
             std::string count;
             for (std::size_t i = 0; i < tagged.size(); ++i) {
                 const auto& t = tagged[i];
-                const condition when = make_condition(t.range, context.intersect(c.message.flexible));
-                std::string present =
-                    "!(m." + t.field->cpp_name + " == " + default_value_expr(*t.field, c.qualifier) + ")";
+                const condition when =
+                    make_condition(t.range, context.intersect(c.message.flexible));
+                std::string present = "!(m." + t.field->cpp_name +
+                                      " == " + default_value_expr(*t.field, c.qualifier) + ")";
                 if (!when.always()) {
                     present = when.expr + " && " + present;
                 }
@@ -1144,8 +1098,9 @@ void emit_encode_function(std::ostringstream& out, const emit_context& c, const 
             out << indent << "tag_writer<W> tags(w, m.unknown_tags, " << count << ");\n";
             for (std::size_t i = 0; i < tagged.size(); ++i) {
                 const auto& t = tagged[i];
-                out << indent << "if (t" << i << ") { tags.field(" << *t.field->tag << ", [&](auto& s) { "
-                    << encode_field(c, *t.field, t.range, "s", true) << " }); }\n";
+                out << indent << "if (t" << i << ") { tags.field(" << *t.field->tag
+                    << ", [&](auto& s) { " << encode_field(c, *t.field, t.range, "s", true)
+                    << " }); }\n";
             }
             out << indent << "tags.finish();\n";
             if (!flexible.always()) {
@@ -1193,13 +1148,16 @@ std::string emit_header(const message_spec& message, const output_options& outpu
         out << ", api key " << *message.api_key;
     }
     out << "), versions " << message.valid.lo << "-" << message.valid.hi << ", flexible from "
-        << (message.flexible.empty() ? std::string("never") : std::to_string(message.flexible.lo)) << ".\n";
-    out << "#include <cstddef>\n#include <cstdint>\n#include <limits>\n#include <optional>\n#include "
+        << (message.flexible.empty() ? std::string("never") : std::to_string(message.flexible.lo))
+        << ".\n";
+    out << "#include <cstddef>\n#include <cstdint>\n#include <limits>\n#include "
+           "<optional>\n#include "
            "<string>\n"
            "#include <utility>\n#include <vector>\n\n#include \"protocol/wire.h\"\n\n";
     out << "namespace " << output.cpp_namespace << " {\n\n";
     out << "struct " << message.cpp_name << " {\n";
-    out << "    static constexpr int16_t api_key = " << (message.api_key ? *message.api_key : -1) << ";\n";
+    out << "    static constexpr int16_t api_key = " << (message.api_key ? *message.api_key : -1)
+        << ";\n";
     out << "    static constexpr int16_t min_version = " << message.valid.lo << ";\n";
     out << "    static constexpr int16_t max_version = " << message.valid.hi << ";\n";
     out << "    static constexpr int16_t first_flexible = " << message.first_flexible() << ";\n\n";
@@ -1213,11 +1171,12 @@ std::string emit_header(const message_spec& message, const output_options& outpu
     out << "\n    bool operator==(const " << message.cpp_name << "&) const = default;\n";
     out << "};\n\n";
     const std::string wire = wire_qualifier(output);
-    out << "[[nodiscard]] " << wire << "codec_status decode(" << wire << "reader& r, int16_t version, "
-        << message.cpp_name << "& out);\n";
+    out << "[[nodiscard]] " << wire << "codec_status decode(" << wire
+        << "reader& r, int16_t version, " << message.cpp_name << "& out);\n";
     out << "void encode(" << wire << "writer& w, int16_t version, const " << message.cpp_name
         << "& message);\n";
-    out << "std::size_t encoded_size(int16_t version, const " << message.cpp_name << "& message);\n\n";
+    out << "std::size_t encoded_size(int16_t version, const " << message.cpp_name
+        << "& message);\n\n";
     out << "}  // namespace " << output.cpp_namespace << "\n";
     return out.str();
 }
@@ -1244,8 +1203,8 @@ std::string emit_codec_batch(const std::vector<const message_spec*>& messages,
         const emit_context c{*m, m->cpp_name + "::"};
         for (const auto* s : used_structs(*m)) {
             out << "void dec(reader& r, int16_t v, " << struct_qualified(c, *s) << "& m);\n";
-            out << "template <typename W>\nvoid enc(W& w, int16_t v, const " << struct_qualified(c, *s)
-                << "& m);\n";
+            out << "template <typename W>\nvoid enc(W& w, int16_t v, const "
+                << struct_qualified(c, *s) << "& m);\n";
         }
     }
     out << "\n";
@@ -1280,7 +1239,8 @@ std::string emit_codec_batch(const std::vector<const message_spec*>& messages,
     for (const auto* m : messages) {
         const std::string& t = m->cpp_name;
         out << "codec_status decode(reader& r, int16_t version, " << t << "& out) {\n";
-        out << "    if (version < " << t << "::min_version || version > " << t << "::max_version) {\n";
+        out << "    if (version < " << t << "::min_version || version > " << t
+            << "::max_version) {\n";
         out << "        r.fail(codec_status::invalid);\n        return r.status();\n    }\n";
         out << "    out = " << t << "{};\n    dec(r, version, out);\n    return r.status();\n}\n\n";
         out << "void encode(writer& w, int16_t version, const " << t
@@ -1302,53 +1262,38 @@ namespace {
 std::string sample_value(const field_spec& f, int salt, const std::string& index) {
     const std::string offset = index.empty() ? std::string() : " + " + index;
     switch (f.element) {
-    case kind::boolean: {
-        const std::string d = f.default_value.value_or("false");
-        return (d == "true" || d == "True") ? "false" : "true";
-    }
-    case kind::float64:
-        return "double(" + std::to_string(salt) + ".5" + offset + ")";
-    case kind::string:
-        return "std::string(\"s" + std::to_string(salt) + "_\")" +
-               (index.empty() ? "" : " + std::to_string(" + index + ")");
-    case kind::bytes:
-        return "sample_bytes(" + std::to_string(salt) + offset + ")";
-    case kind::uuid:
-        return "sample_uuid(" + std::to_string(salt) + offset + ")";
-    case kind::records:
-        return "sample_records()";
-    default: {
-        const int64_t d = f.is_array ? 0 : integer_value(f);
-        int64_t hi = 0;
-        switch (f.element) {
-        case kind::int8:
-            hi = INT8_MAX;
-            break;
-        case kind::int16:
-            hi = INT16_MAX;
-            break;
-        case kind::uint16:
-            hi = UINT16_MAX;
-            break;
-        case kind::int32:
-            hi = INT32_MAX;
-            break;
-        case kind::uint32:
-            hi = UINT32_MAX;
-            break;
-        default:
-            hi = INT64_MAX;
-            break;
+        case kind::boolean: {
+            const std::string d = f.default_value.value_or("false");
+            return (d == "true" || d == "True") ? "false" : "true";
         }
-        // Arrays add the element index (at most 1), so keep room for it.
-        const int64_t value = d <= hi - salt - 2 ? d + salt : d - salt - 2;
-        return "static_cast<" + primitive_cpp(f.element) + ">(" + std::to_string(value) +
-               (value < 0 ? "LL" : "") + offset + ")";
-    }
+        case kind::float64: return "double(" + std::to_string(salt) + ".5" + offset + ")";
+        case kind::string:
+            return "std::string(\"s" + std::to_string(salt) + "_\")" +
+                   (index.empty() ? "" : " + std::to_string(" + index + ")");
+        case kind::bytes: return "sample_bytes(" + std::to_string(salt) + offset + ")";
+        case kind::uuid: return "sample_uuid(" + std::to_string(salt) + offset + ")";
+        case kind::records: return "sample_records()";
+        default: {
+            const int64_t d = f.is_array ? 0 : integer_value(f);
+            int64_t hi = 0;
+            switch (f.element) {
+                case kind::int8: hi = INT8_MAX; break;
+                case kind::int16: hi = INT16_MAX; break;
+                case kind::uint16: hi = UINT16_MAX; break;
+                case kind::int32: hi = INT32_MAX; break;
+                case kind::uint32: hi = UINT32_MAX; break;
+                default: hi = INT64_MAX; break;
+            }
+            // Arrays add the element index (at most 1), so keep room for it.
+            const int64_t value = d <= hi - salt - 2 ? d + salt : d - salt - 2;
+            return "static_cast<" + primitive_cpp(f.element) + ">(" + std::to_string(value) +
+                   (value < 0 ? "LL" : "") + offset + ")";
+        }
     }
 }
 
-void emit_sample_function(std::ostringstream& out, const emit_context& c, const struct_spec& s, int& salt) {
+void emit_sample_function(std::ostringstream& out, const emit_context& c, const struct_spec& s,
+                          int& salt) {
     const versions context = context_of(c, s);
     out << "void smp(" << struct_qualified(c, s) << "& m, int16_t v, int variant) {\n";
     for (const auto& f : s.fields) {
@@ -1359,8 +1304,8 @@ void emit_sample_function(std::ostringstream& out, const emit_context& c, const 
         const versions mandatory = mandatory_versions(f).intersect(context);
         const versions tagged = f.tagged.intersect(present);
         ++salt;
-        // Where to set the field: every version it is a regular field; tagged versions only in variant 0
-        // (variant 1 leaves tagged fields at their default so they are not written).
+        // Where to set the field: every version it is a regular field; tagged versions only in
+        // variant 0 (variant 1 leaves tagged fields at their default so they are not written).
         std::string when;
         const condition cm = make_condition(mandatory, context);
         const condition ct = make_condition(tagged, context);
@@ -1371,7 +1316,8 @@ void emit_sample_function(std::ostringstream& out, const emit_context& c, const 
         } else {
             when = "(" + cm.text() + ") || ((" + ct.text() + ") && variant == 0)";
         }
-        const std::string nullable = "variant == 1 && (" + make_condition(f.nullable, present).text() + ")";
+        const std::string nullable =
+            "variant == 1 && (" + make_condition(f.nullable, present).text() + ")";
         const std::string m = "m." + f.cpp_name;
         std::string body;
         if (f.is_array) {
@@ -1380,18 +1326,18 @@ void emit_sample_function(std::ostringstream& out, const emit_context& c, const 
             if (f.element == kind::structure) {
                 fill = "for (auto& e : a) { smp(e, v, variant); }";
             } else {
-                fill = "for (std::size_t i = 0; i < a.size(); ++i) { a[i] = " + sample_value(f, salt, "i") +
-                       "; }";
+                fill = "for (std::size_t i = 0; i < a.size(); ++i) { a[i] = " +
+                       sample_value(f, salt, "i") + "; }";
             }
             body = "auto& a = " + target + "; a.resize(variant == 0 ? 2 : 1); " + fill;
             if (is_optional(f)) {
                 body = "if (" + nullable + ") { " + m + ".reset(); } else { " + body + " }";
             }
         } else if (f.element == kind::structure) {
-            body = is_optional(f)
-                       ? "if (" + nullable + ") { " + m + ".reset(); } else { " + m + " = " + c.qualifier +
-                             f.structure->cpp_name + "{}; smp(*" + m + ", v, variant); }"
-                       : "smp(" + m + ", v, variant);";
+            body = is_optional(f) ? "if (" + nullable + ") { " + m + ".reset(); } else { " + m +
+                                        " = " + c.qualifier + f.structure->cpp_name + "{}; smp(*" +
+                                        m + ", v, variant); }"
+                                  : "smp(" + m + ", v, variant);";
         } else if (is_optional(f)) {
             body = "if (" + nullable + ") { " + m + ".reset(); } else { " + m + " = " +
                    sample_value(f, salt, "") + "; }";
@@ -1417,8 +1363,10 @@ void emit_sample_function(std::ostringstream& out, const emit_context& c, const 
 std::string emit_sample_batch(const std::vector<const message_spec*>& messages, int batch_index) {
     std::ostringstream out;
     out << generated_banner;
-    out << "#include \"protocol/generated/samples.h\"\n#include \"protocol/tests/codec_sample.h\"\n\n";
-    out << "namespace broker::protocol {\nnamespace {\n\nusing namespace ::broker::protocol::testing;\n\n";
+    out << "#include \"protocol/generated/samples.h\"\n#include "
+           "\"protocol/tests/codec_sample.h\"\n\n";
+    out << "namespace broker::protocol {\nnamespace {\n\nusing namespace "
+           "::broker::protocol::testing;\n\n";
     for (const auto* m : messages) {
         const emit_context c{*m, m->cpp_name + "::"};
         for (const auto* s : used_structs(*m)) {
@@ -1442,19 +1390,23 @@ std::string emit_sample_batch(const std::vector<const message_spec*>& messages, 
     out << "std::span<const sample_case> sample_cases_" << batch_index << "() {\n";
     out << "    static const sample_case cases[] = {\n";
     for (const auto* m : messages) {
-        out << "        make_sample_case<" << m->cpp_name << ">(" << quote(m->name) << ", " << quote(m->type)
-            << "),\n";
+        out << "        make_sample_case<" << m->cpp_name << ">(" << quote(m->name) << ", "
+            << quote(m->type) << "),\n";
     }
-    out << "    };\n    return cases;\n}\n\n}  // namespace testing\n}  // namespace broker::protocol\n";
+    out << "    };\n    return cases;\n}\n\n}  // namespace testing\n}  // namespace "
+           "broker::protocol\n";
     return out.str();
 }
 
 std::string emit_samples_header(const std::vector<const message_spec*>& messages) {
     std::ostringstream out;
     out << "#pragma once\n" << generated_banner;
-    out << "// Test-only: fill_sample() sets every field present in `version` to a non-default value.\n";
-    out << "// variant 0: two elements per array, optional fields set, tagged fields and unknown tags set;\n";
-    out << "// variant 1: one element per array, nullable fields null where the version allows it.\n";
+    out << "// Test-only: fill_sample() sets every field present in `version` to a non-default "
+           "value.\n";
+    out << "// variant 0: two elements per array, optional fields set, tagged fields and unknown "
+           "tags set;\n";
+    out << "// variant 1: one element per array, nullable fields null where the version allows "
+           "it.\n";
     out << "#include \"protocol/generated/messages.h\"\n\nnamespace broker::protocol {\n\n";
     for (const auto* m : messages) {
         out << "void fill_sample(" << m->cpp_name << "& m, int16_t version, int variant);\n";
@@ -1471,11 +1423,13 @@ std::string emit_samples_index(int batch_count) {
         out << "std::span<const sample_case> sample_cases_" << i << "();\n";
     }
     out << "\nstd::span<const sample_case> all_sample_cases() {\n";
-    out << "    static const std::vector<sample_case> all = [] {\n        std::vector<sample_case> v;\n";
+    out << "    static const std::vector<sample_case> all = [] {\n        std::vector<sample_case> "
+           "v;\n";
     for (int i = 0; i < batch_count; ++i) {
         out << "        for (const auto& c : sample_cases_" << i << "()) { v.push_back(c); }\n";
     }
-    out << "        return v;\n    }();\n    return all;\n}\n\n}  // namespace broker::protocol::testing\n";
+    out << "        return v;\n    }();\n    return all;\n}\n\n}  // namespace "
+           "broker::protocol::testing\n";
     return out.str();
 }
 
@@ -1501,10 +1455,12 @@ std::vector<const message_spec*> by_key(const std::vector<const message_spec*>& 
             out.push_back(m);
         }
     }
-    std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return *a->api_key < *b->api_key; });
+    std::sort(out.begin(), out.end(),
+              [](const auto* a, const auto* b) { return *a->api_key < *b->api_key; });
     for (std::size_t i = 1; i < out.size(); ++i) {
         if (*out[i]->api_key == *out[i - 1]->api_key) {
-            throw std::runtime_error("two " + type + "s with api key " + std::to_string(*out[i]->api_key));
+            throw std::runtime_error("two " + type + "s with api key " +
+                                     std::to_string(*out[i]->api_key));
         }
     }
     return out;
@@ -1514,8 +1470,10 @@ std::vector<const message_spec*> by_key(const std::vector<const message_spec*>& 
 std::string emit_dispatch_header(const std::vector<const message_spec*>& messages) {
     std::ostringstream out;
     out << "#pragma once\n" << generated_banner;
-    out << "// Calls f(std::type_identity<T>{}) with the request (or response) type of an API key; returns\n";
-    out << "// false for an unknown key. Handlers and tools use it to go from a key to a concrete type.\n";
+    out << "// Calls f(std::type_identity<T>{}) with the request (or response) type of an API key; "
+           "returns\n";
+    out << "// false for an unknown key. Handlers and tools use it to go from a key to a concrete "
+           "type.\n";
     out << "#include <type_traits>\n\n#include \"protocol/generated/messages.h\"\n\nnamespace "
            "broker::protocol {\n\n";
     for (const std::string type : {"request", "response"}) {
@@ -1543,21 +1501,24 @@ std::string emit_registry(const std::vector<const message_spec*>& messages) {
         if (name.size() > 7 && name.compare(name.size() - 7, 7, "Request") == 0) {
             name.resize(name.size() - 7);
         }
-        out << "    {" << *m->api_key << ", " << quote(name) << ", " << m->valid.lo << ", " << m->valid.hi
-            << ", " << m->first_flexible() << ", " << (m->latest_unstable ? "true" : "false") << "},\n";
+        out << "    {" << *m->api_key << ", " << quote(name) << ", " << m->valid.lo << ", "
+            << m->valid.hi << ", " << m->first_flexible() << ", "
+            << (m->latest_unstable ? "true" : "false") << "},\n";
     }
     out << "};\n\n}  // namespace\n\n";
     out << "std::span<const api_info> api_registry() { return registry; }\n\n";
     out << "const api_info* find_api(int16_t key) {\n";
     out << "    const auto* it = std::lower_bound(std::begin(registry), std::end(registry), key,\n";
-    out << "                                      [](const api_info& a, int16_t k) { return a.key < k; });\n";
+    out << "                                      [](const api_info& a, int16_t k) { return a.key "
+           "< k; });\n";
     out << "    return it != std::end(registry) && it->key == key ? it : nullptr;\n}\n\n";
     out << "codec_status decode_request_body(int16_t api_key, int16_t api_version, reader& r) {\n";
     out << "    codec_status status = codec_status::invalid;\n";
     out << "    const bool known = visit_request_type(api_key, [&](auto type) {\n";
     out << "        typename decltype(type)::type message;\n";
     out << "        status = decode(r, api_version, message);\n    });\n";
-    out << "    if (!known) {\n        r.fail(codec_status::invalid);\n        return r.status();\n    }\n";
+    out << "    if (!known) {\n        r.fail(codec_status::invalid);\n        return "
+           "r.status();\n    }\n";
     out << "    return status;\n}\n\n";
     out << "}  // namespace broker::protocol\n";
     return out.str();

@@ -2,12 +2,12 @@
 // kgen: turns Kafka message schemas (protocol/schemas/*.json) into C++ structs and codecs.
 //
 // Pipeline: parse_message() builds a message_spec from one schema (validating names, versions, tags
-// and defaults); the emit_* functions render it. The driver (kgen_main.cpp) writes, per message, one
-// header with the plain-data struct, then groups the codec bodies into a fixed number of .cpp batches
-// (compile time on two cores), plus the API registry, a by-key dispatch header, and test samples.
-// With --module it instead renders another module's data schemas (no registry, no samples) into
-// that module's folder and namespace.
-// docs/codec.md describes the emitted code and the decisions behind it.
+// and defaults); the emit_* functions render it. The driver (kgen_main.cpp) writes, per message,
+// one header with the plain-data struct, then groups the codec bodies into a fixed number of .cpp
+// batches (compile time on two cores), plus the API registry, a by-key dispatch header, and test
+// samples. With --module it instead renders another module's data schemas (no registry, no samples)
+// into that module's folder and namespace. docs/codec.md describes the emitted code and the
+// decisions behind it.
 //
 // Everything here is single-threaded host-tool code; errors are reported as std::runtime_error.
 #include <cstdint>
@@ -32,7 +32,9 @@ struct versions {
 
     bool empty() const { return hi < lo; }
     bool contains(int16_t v) const { return v >= lo && v <= hi; }
-    bool covers(const versions& other) const { return other.empty() || (lo <= other.lo && hi >= other.hi); }
+    bool covers(const versions& other) const {
+        return other.empty() || (lo <= other.lo && hi >= other.hi);
+    }
     versions intersect(const versions& other) const;
     /// Smallest range containing both.
     versions hull(const versions& other) const;
@@ -76,9 +78,9 @@ struct field_spec {
 };
 
 struct struct_spec {
-    std::string name;                     // schema name
-    std::string cpp_name;                 // snake_case, renamed when it would clash with a field name
-    versions present;                     // versions in which the struct can appear
+    std::string name;      // schema name
+    std::string cpp_name;  // snake_case, renamed when it would clash with a field name
+    versions present;      // versions in which the struct can appear
     versions context = versions::none();  // hull of the versions of every place it is used
     std::vector<field_spec> fields;
     bool common = false;
@@ -102,7 +104,8 @@ struct message_spec {
     int16_t first_flexible() const { return flexible.empty() ? int16_t{-1} : flexible.lo; }
 };
 
-/// PascalCase -> snake_case ("ProduceRequest" -> "produce_request", "KRaftVersion" -> "k_raft_version").
+/// PascalCase -> snake_case ("ProduceRequest" -> "produce_request", "KRaftVersion" ->
+/// "k_raft_version").
 std::string snake_case(std::string_view name);
 /// Appends '_' to C++ keywords and reserved spellings.
 std::string escape_identifier(std::string name);

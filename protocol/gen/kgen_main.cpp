@@ -1,7 +1,8 @@
 // kgen driver: kgen <schema dir> <output dir> <codec batches> <sample batches>
 // Reads every *.json schema, then writes into <output dir>/protocol/generated/:
 //   <message>.h for each schema, messages.h, dispatch.h, registry.cpp,
-//   codec_<i>.cpp (i < codec batches), samples.h, samples_<i>.cpp (i < sample batches), samples_index.cpp.
+//   codec_<i>.cpp (i < codec batches), samples.h, samples_<i>.cpp (i < sample batches),
+//   samples_index.cpp.
 // Messages are spread over the batches by size so the parallel compile jobs get similar work.
 //
 // kgen --module <module> <namespace> <schema dir> <output dir>
@@ -29,7 +30,8 @@ std::size_t weight(const message_spec& m) {
     return n * static_cast<std::size_t>(m.valid.hi - m.valid.lo + 2);
 }
 
-std::vector<std::vector<const message_spec*>> batches(const std::vector<message_spec>& messages, int count) {
+std::vector<std::vector<const message_spec*>> batches(const std::vector<message_spec>& messages,
+                                                      int count) {
     std::vector<const message_spec*> order;
     for (const auto& m : messages) {
         order.push_back(&m);
@@ -45,7 +47,8 @@ std::vector<std::vector<const message_spec*>> batches(const std::vector<message_
         load[lightest] += weight(*m);
     }
     for (auto& b : out) {  // stable, readable order inside each file
-        std::sort(b.begin(), b.end(), [](const auto* a, const auto* b2) { return a->name < b2->name; });
+        std::sort(b.begin(), b.end(),
+                  [](const auto* a, const auto* b2) { return a->name < b2->name; });
     }
     return out;
 }
@@ -74,7 +77,8 @@ std::vector<message_spec> load_schemas(const fs::path& schema_dir) {
     messages.reserve(files.size());
     for (const auto& path : files) {
         std::ifstream in(path);
-        auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+        auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false,
+                                          /*ignore_comments=*/true);
         if (json.is_discarded()) {
             throw std::runtime_error(path.string() + ": not valid JSON");
         }
@@ -87,8 +91,8 @@ std::vector<message_spec> load_schemas(const fs::path& schema_dir) {
 }
 
 /// kgen --module: headers and one codec file for a module's data schemas.
-void generate_module(const std::string& module, const std::string& cpp_namespace, const fs::path& schema_dir,
-                     const fs::path& out_root) {
+void generate_module(const std::string& module, const std::string& cpp_namespace,
+                     const fs::path& schema_dir, const fs::path& out_root) {
     const broker::kgen::output_options output{module, cpp_namespace};
     if (module.empty() || module == "protocol" || output.is_protocol()) {
         throw std::runtime_error("--module is for modules other than protocol");
@@ -98,7 +102,8 @@ void generate_module(const std::string& module, const std::string& cpp_namespace
     for (const auto& m : messages) {
         // Requests, responses and headers belong to the API registry, which only protocol/ has.
         if (m.type != "data") {
-            throw std::runtime_error(m.name + ": only \"data\" schemas can be generated with --module");
+            throw std::runtime_error(m.name +
+                                     ": only \"data\" schemas can be generated with --module");
         }
         all.push_back(&m);
     }

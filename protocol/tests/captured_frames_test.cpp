@@ -102,8 +102,9 @@ std::set<std::pair<int16_t, int16_t>> check_file(const std::string& file) {
     const auto frames = load(file);
     EXPECT_FALSE(frames.empty());
     for (const captured_frame& f : frames) {
-        SCOPED_TRACE(file + ": api " + std::to_string(f.api_key) + " v" + std::to_string(f.api_version) +
-                     " correlation " + std::to_string(f.correlation_id));
+        SCOPED_TRACE(file + ": api " + std::to_string(f.api_key) + " v" +
+                     std::to_string(f.api_version) + " correlation " +
+                     std::to_string(f.correlation_id));
         reader r(f.bytes);
         request_header header;
         int16_t header_version = -1;
@@ -172,7 +173,8 @@ const std::vector<captured_frame>& kept_frames(const std::string& file) {
 template <typename Body>
 Body first_body(const std::string& file, const std::string& client, int16_t key, int16_t version) {
     for (const captured_frame& f : kept_frames(file)) {
-        if (f.api_key != key || f.api_version != version || !f.client_id || !f.client_id->starts_with(client)) {
+        if (f.api_key != key || f.api_version != version || !f.client_id ||
+            !f.client_id->starts_with(client)) {
             continue;
         }
         reader r(f.bytes);
@@ -195,7 +197,8 @@ Body first_body(const std::string& file, const std::string& client, int16_t key,
 constexpr const char* sessions = "captured_client_frames.jsonl";
 
 TEST(captured_frames, fields_decode_to_what_the_clients_sent) {
-    const auto versions = first_body<api_versions_request>("captured_handshake_frames.jsonl", "rdkafka", 18, 3);
+    const auto versions =
+        first_body<api_versions_request>("captured_handshake_frames.jsonl", "rdkafka", 18, 3);
     EXPECT_EQ(versions.client_software_name, "librdkafka");
     EXPECT_EQ(versions.client_software_version, "2.0.2");
 
@@ -210,7 +213,8 @@ TEST(captured_frames, fields_decode_to_what_the_clients_sent) {
     EXPECT_EQ(produce.topic_data[0].name, "capp");
     ASSERT_FALSE(produce.topic_data[0].partition_data.empty());
     decoded_batch batch;
-    ASSERT_EQ(decode_batch(produce.topic_data[0].partition_data[0].records->bytes, batch), batch_error::ok);
+    ASSERT_EQ(decode_batch(produce.topic_data[0].partition_data[0].records->bytes, batch),
+              batch_error::ok);
     ASSERT_FALSE(batch.records.empty());
     ASSERT_EQ(batch.records[0].headers.size(), 1u);
     EXPECT_EQ(batch.records[0].headers[0].key, "h");
@@ -221,7 +225,8 @@ TEST(captured_frames, fields_decode_to_what_the_clients_sent) {
     ASSERT_FALSE(js_produce.topic_data.empty());
     ASSERT_FALSE(js_produce.topic_data[0].partition_data.empty());
     decoded_batch js_batch;
-    ASSERT_EQ(decode_batch(js_produce.topic_data[0].partition_data[0].records->bytes, js_batch), batch_error::ok);
+    ASSERT_EQ(decode_batch(js_produce.topic_data[0].partition_data[0].records->bytes, js_batch),
+              batch_error::ok);
     EXPECT_EQ(js_batch.header.compression(), compression_type::gzip);
     EXPECT_GE(js_batch.header.producer_id, 0);
     EXPECT_EQ(js_batch.header.base_sequence, 0);

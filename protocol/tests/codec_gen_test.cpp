@@ -112,23 +112,26 @@ TEST(CodecGenerator, HeaderHasDefaultsAndConstants) {
     EXPECT_TRUE(contains(h, "::broker::protocol::uuid id{};"));
     EXPECT_TRUE(contains(h, "::broker::protocol::tagged_fields unknown_tags;"));
     EXPECT_TRUE(contains(h, "bool operator==(const example_thing_request&) const = default;"));
-    EXPECT_TRUE(contains(
-        h, "[[nodiscard]] codec_status decode(reader& r, int16_t version, example_thing_request& out);"));
+    EXPECT_TRUE(contains(h,
+                         "[[nodiscard]] codec_status decode(reader& r, int16_t version, "
+                         "example_thing_request& out);"));
 }
 
 TEST(CodecGenerator, CodecGuardsEachFieldByVersion) {
     const message_spec m = parse_message(schema(example));
     const std::string code = emit_codec_batch({&m});
     // Present from v1, nullable from v2, compact from v3.
-    EXPECT_TRUE(contains(code, "if (v >= 1) { r.read_nullable_string(m.group_id, v >= 3, v >= 2); }"));
+    EXPECT_TRUE(
+        contains(code, "if (v >= 1) { r.read_nullable_string(m.group_id, v >= 3, v >= 2); }"));
     EXPECT_TRUE(contains(code, "m.timeout_ms = r.read_int32();"));
     EXPECT_TRUE(contains(code, "if (v >= 4) { m.id = r.read_uuid(); }"));
     // The array's minimum element size depends on the version, so it comes from a table.
-    EXPECT_TRUE(
-        contains(code, "constexpr uint32_t min_example_thing_request__topic_data[] = {6, 6, 6, 3, 19};"));
+    EXPECT_TRUE(contains(
+        code, "constexpr uint32_t min_example_thing_request__topic_data[] = {6, 6, 6, 3, 19};"));
     // Tagged field: decoded from the tag section, written only when it differs from its default.
     EXPECT_TRUE(contains(code, "case 0:"));
-    EXPECT_TRUE(contains(code, "    if (v >= 3) {\n        const bool t0 = !(m.label == std::string{\"x\"});"));
+    EXPECT_TRUE(contains(
+        code, "    if (v >= 3) {\n        const bool t0 = !(m.label == std::string{\"x\"});"));
     EXPECT_TRUE(contains(code, "if (v >= 3) { get_tags(r, m.unknown_tags); }"));
 }
 
@@ -145,18 +148,21 @@ TEST(CodecGenerator, FieldLevelFlexibleVersionsOverride) {
 
 TEST(CodecGenerator, RejectsInvalidSchemas) {
     auto parse = [](const char* fields) {
-        std::string text = R"({"apiKey": 1, "type": "request", "name": "BadRequest", "validVersions": "0-3",
+        std::string text =
+            R"({"apiKey": 1, "type": "request", "name": "BadRequest", "validVersions": "0-3",
                               "flexibleVersions": "2+", "fields": [)";
         text += fields;
         text += "]}";
         return parse_message(schema(text.c_str()));
     };
     EXPECT_NO_THROW(parse(R"({"name": "A", "type": "int32", "versions": "0+"})"));
-    EXPECT_THROW(parse(R"({"name": "A", "type": "int32", "versions": "0+", "nullableVersions": "0+"})"),
-                 std::runtime_error)
+    EXPECT_THROW(
+        parse(R"({"name": "A", "type": "int32", "versions": "0+", "nullableVersions": "0+"})"),
+        std::runtime_error)
         << "ints cannot be nullable";
     EXPECT_THROW(
-        parse(R"({"name": "A", "type": "int32", "versions": "0+", "taggedVersions": "0+", "tag": 0})"),
+        parse(
+            R"({"name": "A", "type": "int32", "versions": "0+", "taggedVersions": "0+", "tag": 0})"),
         std::runtime_error)
         << "tagged in non-flexible versions";
     EXPECT_THROW(parse(R"({"name": "A", "type": "string", "versions": "0+", "default": "null"})"),
@@ -164,18 +170,22 @@ TEST(CodecGenerator, RejectsInvalidSchemas) {
         << "null default on a non-nullable field";
     EXPECT_THROW(parse(R"({"name": "A", "type": "int8", "versions": "0+", "default": "300"})"),
                  std::runtime_error);
-    EXPECT_THROW(parse(R"({"name": "A", "type": "float32", "versions": "0+"})"), std::runtime_error);
-    EXPECT_THROW(parse(R"({"name": "A", "type": "[]Missing", "versions": "0+"})"), std::runtime_error);
-    EXPECT_THROW(parse(R"({"name": "A", "type": "int8", "versions": "2+", "taggedVersions": "2+", "tag": 1},
+    EXPECT_THROW(parse(R"({"name": "A", "type": "float32", "versions": "0+"})"),
+                 std::runtime_error);
+    EXPECT_THROW(parse(R"({"name": "A", "type": "[]Missing", "versions": "0+"})"),
+                 std::runtime_error);
+    EXPECT_THROW(
+        parse(R"({"name": "A", "type": "int8", "versions": "2+", "taggedVersions": "2+", "tag": 1},
                           {"name": "B", "type": "int8", "versions": "2+", "taggedVersions": "2+", "tag": 1})"),
-                 std::runtime_error)
+        std::runtime_error)
         << "duplicate tag";
     EXPECT_THROW(
         parse(
             R"({"name": "A", "type": "int8", "versions": "0+"}, {"name": "A", "type": "int8", "versions": "0+"})"),
         std::runtime_error);
     EXPECT_THROW(
-        parse(R"({"name": "A", "type": "records", "versions": "2+", "taggedVersions": "2+", "tag": 0})"),
+        parse(
+            R"({"name": "A", "type": "records", "versions": "2+", "taggedVersions": "2+", "tag": 0})"),
         std::runtime_error);
 }
 
@@ -191,19 +201,24 @@ TEST(CodecGenerator, AnotherModulesDataSchemaGetsItsFolderAndNamespace) {
     const output_options output{"coordinator", "broker::server::coordinator::generated"};
     const std::string h = emit_header(m, output);
     EXPECT_TRUE(contains(h, "// Generated by kgen from coordinator/schemas. Do not edit."));
-    EXPECT_TRUE(contains(h, "namespace broker::server::coordinator::generated {\n\nstruct thing_value {"));
+    EXPECT_TRUE(
+        contains(h, "namespace broker::server::coordinator::generated {\n\nstruct thing_value {"));
     EXPECT_TRUE(contains(h, "static constexpr int16_t min_version = 2;"));
     EXPECT_TRUE(contains(h, "std::string protocol_type{};"));
     EXPECT_TRUE(contains(h, "int32_t rebalance_timeout{-1};"));
     // The wire types live in broker::protocol, so the declarations name them in full.
-    EXPECT_TRUE(contains(h, "[[nodiscard]] ::broker::protocol::codec_status decode("
-                            "::broker::protocol::reader& r, int16_t version, thing_value& out);"));
-    EXPECT_TRUE(contains(
-        h, "void encode(::broker::protocol::writer& w, int16_t version, const thing_value& message);"));
+    EXPECT_TRUE(contains(h,
+                         "[[nodiscard]] ::broker::protocol::codec_status decode("
+                         "::broker::protocol::reader& r, int16_t version, thing_value& out);"));
+    EXPECT_TRUE(contains(h,
+                         "void encode(::broker::protocol::writer& w, int16_t version, const "
+                         "thing_value& message);"));
     const std::string code = emit_codec_batch({&m}, output);
     EXPECT_TRUE(contains(code, "#include \"coordinator/generated/thing_value.h\""));
-    EXPECT_TRUE(contains(code, "namespace broker::server::coordinator::generated {\n\n"
-                               "using ::broker::protocol::codec_status;\nusing ::broker::protocol::reader;"));
+    EXPECT_TRUE(
+        contains(code,
+                 "namespace broker::server::coordinator::generated {\n\n"
+                 "using ::broker::protocol::codec_status;\nusing ::broker::protocol::reader;"));
     EXPECT_TRUE(contains(code, "r.read_string(m.protocol_type, v >= 4);"));
     EXPECT_TRUE(contains(code, "if (v >= 3) { m.rebalance_timeout = r.read_int32(); }"));
     EXPECT_TRUE(contains(code, "}  // namespace broker::server::coordinator::generated"));
@@ -220,7 +235,8 @@ TEST(CodecGenerator, RegistryAndDispatchCoverRequestsByKey) {
     const std::string registry = emit_registry({&request, &response});
     EXPECT_TRUE(contains(registry, "{90, \"ExampleThing\", 0, 4, 3, false},"));
     const std::string dispatch = emit_dispatch_header({&request, &response});
-    EXPECT_TRUE(contains(dispatch, "case 90:\n        f(std::type_identity<example_thing_request>{});"));
+    EXPECT_TRUE(
+        contains(dispatch, "case 90:\n        f(std::type_identity<example_thing_request>{});"));
     EXPECT_TRUE(contains(dispatch, "f(std::type_identity<example_thing_response>{});"));
 }
 

@@ -31,9 +31,10 @@ request_header make_header(int16_t key, int16_t version, int32_t correlation,
 }
 
 TEST(CodecHeader, RequestHeaderV1Layout) {
-    // Metadata v4 (not flexible) -> header v1: key, version, correlation id, int16-length client id.
-    const bytes frame =
-        with_string({0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x2a, 0x00, 0x07}, "rdkafka", {0xde, 0xad});
+    // Metadata v4 (not flexible) -> header v1: key, version, correlation id, int16-length client
+    // id.
+    const bytes frame = with_string({0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x2a, 0x00, 0x07},
+                                    "rdkafka", {0xde, 0xad});
     reader r(frame);
     request_header h;
     int16_t header_version = -1;
@@ -52,9 +53,10 @@ TEST(CodecHeader, RequestHeaderV1Layout) {
 }
 
 TEST(CodecHeader, RequestHeaderV2KeepsTheInt16ClientIdLength) {
-    // ApiVersions v3 (flexible) -> header v2: the client id is still int16-length, then a tag section.
-    const bytes frame =
-        with_string({0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x07}, "rdkafka", {0x00});
+    // ApiVersions v3 (flexible) -> header v2: the client id is still int16-length, then a tag
+    // section.
+    const bytes frame = with_string({0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x07},
+                                    "rdkafka", {0x00});
     reader r(frame);
     request_header h;
     int16_t header_version = -1;
@@ -70,7 +72,8 @@ TEST(CodecHeader, RequestHeaderV2KeepsTheInt16ClientIdLength) {
 }
 
 TEST(CodecHeader, RequestHeaderV2WithNullClientIdAndUnknownTag) {
-    const bytes frame = {0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x05, 0xff, 0xff, 0x01, 0x09, 0x01, 0x33};
+    const bytes frame = {0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00,
+                         0x05, 0xff, 0xff, 0x01, 0x09, 0x01, 0x33};
     reader r(frame);
     request_header h;
     int16_t header_version = -1;
@@ -103,7 +106,8 @@ TEST(CodecHeader, ControlledShutdownV0UsesHeaderV0) {
 }
 
 TEST(CodecHeader, UnknownApiKeyStillYieldsCorrelationId) {
-    const bytes frame = with_string({0x03, 0xe7, 0x00, 0x00, 0x00, 0x00, 0x00, 0x63, 0x00, 0x01}, "x");
+    const bytes frame =
+        with_string({0x03, 0xe7, 0x00, 0x00, 0x00, 0x00, 0x00, 0x63, 0x00, 0x01}, "x");
     reader r(frame);
     request_header h;
     int16_t header_version = -1;
@@ -116,12 +120,14 @@ TEST(CodecHeader, UnknownApiKeyStillYieldsCorrelationId) {
 }
 
 TEST(CodecHeader, TruncatedHeadersFail) {
-    const bytes frame = with_string({0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x2a, 0x00, 0x07}, "rdkafka");
+    const bytes frame =
+        with_string({0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x2a, 0x00, 0x07}, "rdkafka");
     for (std::size_t k = 0; k < frame.size(); ++k) {
         reader r(std::span<const uint8_t>(frame.data(), k));
         request_header h;
         int16_t header_version = 0;
-        EXPECT_EQ(decode_request_header(r, h, header_version), codec_status::truncated) << "prefix " << k;
+        EXPECT_EQ(decode_request_header(r, h, header_version), codec_status::truncated)
+            << "prefix " << k;
     }
 }
 
@@ -143,7 +149,8 @@ TEST(CodecHeader, ResponseHeaderLayouts) {
 
 TEST(CodecHeader, ResponseHeaderVersionRules) {
     EXPECT_EQ(response_header_version(18, 0), 0);
-    EXPECT_EQ(response_header_version(18, 3), 0) << "KIP-511: ApiVersions responses always use header v0";
+    EXPECT_EQ(response_header_version(18, 3), 0)
+        << "KIP-511: ApiVersions responses always use header v0";
     EXPECT_EQ(response_header_version(18, 4), 0);
     EXPECT_EQ(response_header_version(3, 8), 0);
     EXPECT_EQ(response_header_version(3, 9), 1);

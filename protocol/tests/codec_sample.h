@@ -19,14 +19,16 @@ struct sample_case {
     int16_t min_version;
     int16_t max_version;
     int16_t first_flexible;
-    /// Encodes sample `variant` (0 or 1) at `version`, appending to `out`; returns encoded_size()'s answer.
+    /// Encodes sample `variant` (0 or 1) at `version`, appending to `out`; returns encoded_size()'s
+    /// answer.
     std::size_t (*encode)(int16_t version, int variant, std::vector<uint8_t>& out);
     /// Encodes a default-constructed message at `version`, appending to `out`.
     void (*encode_default)(int16_t version, std::vector<uint8_t>& out);
-    /// Decodes `bytes` at `version`. On success also reports how many bytes were consumed, whether the
-    /// value equals sample `variant`, and re-encodes the decoded value into `reencoded`.
+    /// Decodes `bytes` at `version`. On success also reports how many bytes were consumed, whether
+    /// the value equals sample `variant`, and re-encodes the decoded value into `reencoded`.
     codec_status (*round_trip)(int16_t version, int variant, std::span<const uint8_t> bytes,
-                               std::size_t& consumed, bool& equals_sample, std::vector<uint8_t>& reencoded);
+                               std::size_t& consumed, bool& equals_sample,
+                               std::vector<uint8_t>& reencoded);
     /// Decodes only.
     codec_status (*decode)(int16_t version, std::span<const uint8_t> bytes);
 };
@@ -37,7 +39,8 @@ std::span<const sample_case> all_sample_cases();
 // ---- values used by the generated fill_sample() ----
 
 inline std::vector<uint8_t> sample_bytes(int salt) {
-    return {static_cast<uint8_t>(salt), static_cast<uint8_t>(salt + 1), static_cast<uint8_t>(salt + 2)};
+    return {static_cast<uint8_t>(salt), static_cast<uint8_t>(salt + 1),
+            static_cast<uint8_t>(salt + 2)};
 }
 
 inline uuid sample_uuid(int salt) {
@@ -81,8 +84,8 @@ sample_case make_sample_case(std::string_view name, std::string_view type) {
         writer w(out);
         encode(w, version, T{});
     };
-    c.round_trip = [](int16_t version, int variant, std::span<const uint8_t> bytes, std::size_t& consumed,
-                      bool& equals_sample, std::vector<uint8_t>& reencoded) {
+    c.round_trip = [](int16_t version, int variant, std::span<const uint8_t> bytes,
+                      std::size_t& consumed, bool& equals_sample, std::vector<uint8_t>& reencoded) {
         T decoded;
         reader r(bytes);
         const codec_status status = decode(r, version, decoded);

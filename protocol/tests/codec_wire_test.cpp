@@ -121,7 +121,8 @@ TEST(Wire, CutVarintIsTruncatedOverlongIsInvalid) {
 }
 
 TEST(Wire, StringsClassicAndCompact) {
-    EXPECT_EQ(encode_with([](writer& w) { w.write_string("ab", false); }), (bytes{0x00, 0x02, 'a', 'b'}));
+    EXPECT_EQ(encode_with([](writer& w) { w.write_string("ab", false); }),
+              (bytes{0x00, 0x02, 'a', 'b'}));
     EXPECT_EQ(encode_with([](writer& w) { w.write_string("ab", true); }), (bytes{0x03, 'a', 'b'}));
     EXPECT_EQ(encode_with([](writer& w) { w.write_null_string(false); }), (bytes{0xff, 0xff}));
     EXPECT_EQ(encode_with([](writer& w) { w.write_null_string(true); }), (bytes{0x00}));
@@ -163,9 +164,11 @@ TEST(Wire, StringLengthLimitedLikeKafka) {
 
 TEST(Wire, BytesAndNullBytes) {
     const bytes payload = {9, 8, 7};
-    EXPECT_EQ(encode_with([&](writer& w) { w.write_bytes(payload, false); }), (bytes{0, 0, 0, 3, 9, 8, 7}));
+    EXPECT_EQ(encode_with([&](writer& w) { w.write_bytes(payload, false); }),
+              (bytes{0, 0, 0, 3, 9, 8, 7}));
     EXPECT_EQ(encode_with([&](writer& w) { w.write_bytes(payload, true); }), (bytes{4, 9, 8, 7}));
-    EXPECT_EQ(encode_with([](writer& w) { w.write_null_bytes(false); }), (bytes{0xff, 0xff, 0xff, 0xff}));
+    EXPECT_EQ(encode_with([](writer& w) { w.write_null_bytes(false); }),
+              (bytes{0xff, 0xff, 0xff, 0xff}));
     const bytes in = {0, 0, 0, 3, 9, 8, 7};
     reader r(in);
     std::vector<uint8_t> out;
@@ -199,7 +202,8 @@ TEST(Wire, HugeArrayCountFailsWithoutAllocating) {
 }
 
 TEST(Wire, HugeCountInsideAMessageFailsWithoutAllocating) {
-    // MetadataRequest v9 (flexible): compact topics array claiming 2^31 - 2 elements, then 25 bytes.
+    // MetadataRequest v9 (flexible): compact topics array claiming 2^31 - 2 elements, then 25
+    // bytes.
     bytes frame = {0xff, 0xff, 0xff, 0xff, 0x07};
     frame.resize(30, 0x00);
     metadata_request request;
@@ -290,7 +294,8 @@ TEST(Wire, UuidTextFormIsUnpaddedBase64Url) {
     EXPECT_EQ(*parsed, u);
     EXPECT_FALSE(uuid::from_string("short").has_value());
     EXPECT_FALSE(uuid::from_string("AAAAAAAAAAAAAAAAAAAAA!").has_value());
-    EXPECT_FALSE(uuid::from_string("AAAAAAAAAAAAAAAAAAAAAB").has_value()) << "non-zero padding bits";
+    EXPECT_FALSE(uuid::from_string("AAAAAAAAAAAAAAAAAAAAAB").has_value())
+        << "non-zero padding bits";
 }
 
 TEST(Wire, RecordsDecodeIsAViewIntoTheFrame) {
@@ -323,7 +328,8 @@ TEST(Wire, RecordsRegionsBecomeSplices) {
     writer w(out);
     encode(w, 9, request);
     ASSERT_EQ(w.splices().size(), 2u);
-    // Records are followed only by the partition's, the topic's and the request's (empty) tag sections.
+    // Records are followed only by the partition's, the topic's and the request's (empty) tag
+    // sections.
     EXPECT_EQ(w.splices()[0].buffer_offset, out.size() - 3);
     EXPECT_EQ(w.splices()[1].buffer_offset, out.size() - 3);
     EXPECT_EQ(w.splices()[0].region.position, 4096);

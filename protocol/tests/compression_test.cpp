@@ -26,29 +26,26 @@ constexpr compression_type real_codecs[] = {compression_type::gzip, compression_
 
 std::string name(compression_type t) {
     switch (t) {
-    case compression_type::none:
-        return "none";
-    case compression_type::gzip:
-        return "gzip";
-    case compression_type::snappy:
-        return "snappy";
-    case compression_type::lz4:
-        return "lz4";
-    case compression_type::zstd:
-        return "zstd";
+        case compression_type::none: return "none";
+        case compression_type::gzip: return "gzip";
+        case compression_type::snappy: return "snappy";
+        case compression_type::lz4: return "lz4";
+        case compression_type::zstd: return "zstd";
     }
     return "?";
 }
 
-bytes text(std::string_view s) { return bytes(s.begin(), s.end()); }
+bytes text(std::string_view s) {
+    return bytes(s.begin(), s.end());
+}
 
 // Half random, half repetitive: exercises both literals and matches.
 bytes mixed_payload(std::size_t n, uint64_t seed) {
     std::mt19937_64 rng(seed);
     bytes v(n);
     for (std::size_t i = 0; i < n; ++i) {
-        v[i] =
-            (i / 512) % 2 == 0 ? static_cast<uint8_t>(rng()) : static_cast<uint8_t>("kafka-record-"[i % 13]);
+        v[i] = (i / 512) % 2 == 0 ? static_cast<uint8_t>(rng())
+                                  : static_cast<uint8_t>("kafka-record-"[i % 13]);
     }
     return v;
 }
@@ -85,8 +82,8 @@ void append_xerial_block(bytes& stream, const bytes& plain) {
 
 TEST(compression, round_trip_every_codec_and_size) {
     // Sizes straddle snappy's 32 KiB xerial blocks and lz4's 64 KiB frame blocks.
-    const std::size_t sizes[] = {0,      1, 13, 1000, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 64 * 1024 + 7,
-                                 1 << 20};
+    const std::size_t sizes[] = {
+        0, 1, 13, 1000, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 64 * 1024 + 7, 1 << 20};
     for (auto codec : codecs) {
         for (std::size_t n : sizes) {
             bytes input = mixed_payload(n, n + 1);
@@ -120,8 +117,8 @@ TEST(compression, wire_forms_match_what_clients_expect) {
     bytes header = xerial_header();
     EXPECT_TRUE(std::equal(header.begin(), header.end(), sn->begin()));
 
-    // LZ4 frame: magic, then FLG = version 01 + independent blocks and no checksums or content size,
-    // BD = 64 KiB blocks: the frame the Java client writes.
+    // LZ4 frame: magic, then FLG = version 01 + independent blocks and no checksums or content
+    // size, BD = 64 KiB blocks: the frame the Java client writes.
     auto lz = compress(compression_type::lz4, input);
     ASSERT_TRUE(lz && lz->size() > 7);
     EXPECT_EQ((bytes{(*lz)[0], (*lz)[1], (*lz)[2], (*lz)[3]}), (bytes{0x04, 0x22, 0x4d, 0x18}));
@@ -147,7 +144,8 @@ TEST(compression, snappy_xerial_blocks_are_32k) {
         pos += 4;
         ASSERT_LE(pos + len, sn->size());
         std::string plain;
-        ASSERT_TRUE(snappy::Uncompress(reinterpret_cast<const char*>(sn->data() + pos), len, &plain));
+        ASSERT_TRUE(
+            snappy::Uncompress(reinterpret_cast<const char*>(sn->data() + pos), len, &plain));
         EXPECT_LE(plain.size(), 32u * 1024);
         joined.insert(joined.end(), plain.begin(), plain.end());
         pos += len;
@@ -193,7 +191,8 @@ TEST(compression, snappy_reads_raw_blocks) {
 TEST(compression, snappy_xerial_framing_errors) {
     bytes header = xerial_header();
     // Magic but a short header.
-    EXPECT_FALSE(decompress(compression_type::snappy, bytes(header.begin(), header.begin() + 12), big_limit));
+    EXPECT_FALSE(decompress(compression_type::snappy, bytes(header.begin(), header.begin() + 12),
+                            big_limit));
     // Block length beyond the input.
     bytes over = header;
     put_be32(over, 100);

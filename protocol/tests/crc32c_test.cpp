@@ -1,5 +1,5 @@
-// CRC-32C: published vectors, and agreement between the hardware path, the slice-by-8 fallback and a
-// bit-at-a-time reference on random buffers of many lengths and alignments.
+// CRC-32C: published vectors, and agreement between the hardware path, the slice-by-8 fallback and
+// a bit-at-a-time reference on random buffers of many lengths and alignments.
 #include "protocol/crc32c.h"
 
 #include <gtest/gtest.h>
@@ -46,18 +46,20 @@ std::vector<vector_case> published_vectors() {
     }
     cases.push_back({ascending, 0x46DD794Eu});
     cases.push_back({descending, 0x113FDB5Cu});
-    cases.push_back(
-        {{0x01, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-          0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x18,
-          0x28, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00},
-         0xD9963A56u});
+    cases.push_back({{0x01, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                      0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,
+                      0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x18, 0x28, 0x00, 0x00, 0x00,
+                      0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00},
+                     0xD9963A56u});
     return cases;
 }
 
 TEST(crc32c, published_vectors_portable) {
     for (const auto& c : published_vectors()) {
-        EXPECT_EQ(crc32c_portable(c.data.data(), c.data.size()), c.expected) << "size " << c.data.size();
-        EXPECT_EQ(reference_crc32c(c.data.data(), c.data.size()), c.expected) << "size " << c.data.size();
+        EXPECT_EQ(crc32c_portable(c.data.data(), c.data.size()), c.expected)
+            << "size " << c.data.size();
+        EXPECT_EQ(reference_crc32c(c.data.data(), c.data.size()), c.expected)
+            << "size " << c.data.size();
     }
 }
 
@@ -69,7 +71,8 @@ TEST(crc32c, published_vectors_dispatched) {
 
 TEST(crc32c, hardware_detected_on_x86) {
 #if defined(__x86_64__)
-    // Every x86-64 machine this broker targets has SSE4.2; if this fails the fast path is dead code.
+    // Every x86-64 machine this broker targets has SSE4.2; if this fails the fast path is dead
+    // code.
     EXPECT_TRUE(crc32c_hardware_available());
 #else
     GTEST_SKIP() << "hardware path exists only on x86";
@@ -121,7 +124,8 @@ TEST(crc32c, incremental_equals_one_shot) {
     uint32_t whole = crc32c(data.data(), data.size());
     for (std::size_t split : {0u, 1u, 7u, 8u, 100u, 769u, 24577u, 29999u, 30000u}) {
         uint32_t first = crc32c(data.data(), split);
-        EXPECT_EQ(crc32c(data.data() + split, data.size() - split, first), whole) << "split " << split;
+        EXPECT_EQ(crc32c(data.data() + split, data.size() - split, first), whole)
+            << "split " << split;
         uint32_t first_portable = crc32c_portable(data.data(), split);
         EXPECT_EQ(crc32c_portable(data.data() + split, data.size() - split, first_portable), whole)
             << "split " << split;

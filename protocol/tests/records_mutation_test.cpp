@@ -1,6 +1,6 @@
-// Deterministic mutation loop: corrupt valid batches in many ways (with and without repairing the CRC so
-// the record parser and decompressors see the damage) and require that validation and decoding return
-// an error or a consistent result, never crash, hang or read out of bounds.
+// Deterministic mutation loop: corrupt valid batches in many ways (with and without repairing the
+// CRC so the record parser and decompressors see the damage) and require that validation and
+// decoding return an error or a consistent result, never crash, hang or read out of bounds.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -18,7 +18,8 @@ using bytes = std::vector<uint8_t>;
 
 constexpr std::size_t decompress_limit = 1024 * 1024;
 
-// "prefix" + number, built by appending: GCC 12 reports a false -Wrestrict for literal + std::string.
+// "prefix" + number, built by appending: GCC 12 reports a false -Wrestrict for literal +
+// std::string.
 std::string numbered(std::string_view prefix, std::size_t i) {
     std::string s(prefix);
     s += std::to_string(i);
@@ -49,8 +50,8 @@ bytes sample_batch(compression_type codec) {
 }
 
 bool inside(std::span<const uint8_t> span, std::span<const uint8_t> region) {
-    return span.empty() ||
-           (span.data() >= region.data() && span.data() + span.size() <= region.data() + region.size());
+    return span.empty() || (span.data() >= region.data() &&
+                            span.data() + span.size() <= region.data() + region.size());
 }
 
 // Every view of a successful decode must lie inside the bytes it was decoded from.
@@ -66,8 +67,8 @@ void check_views(const decoded_batch& d, std::span<const uint8_t> batch) {
             ASSERT_TRUE(inside(*r.value, region));
         }
         for (const auto& h : r.headers) {
-            ASSERT_TRUE(
-                inside(std::span(reinterpret_cast<const uint8_t*>(h.key.data()), h.key.size()), region));
+            ASSERT_TRUE(inside(
+                std::span(reinterpret_cast<const uint8_t*>(h.key.data()), h.key.size()), region));
             if (h.value) {
                 ASSERT_TRUE(inside(*h.value, region));
             }
@@ -79,34 +80,34 @@ void mutate_bytes(bytes& b, std::mt19937_64& rng) {
     int ops = 1 + static_cast<int>(rng() % 4);
     for (int i = 0; i < ops; ++i) {
         switch (rng() % 6) {
-        case 0:  // flip one bit
-            if (!b.empty()) {
-                b[rng() % b.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
-            }
-            break;
-        case 1:  // random byte
-            if (!b.empty()) {
-                b[rng() % b.size()] = static_cast<uint8_t>(rng());
-            }
-            break;
-        case 2:  // truncate
-            b.resize(b.empty() ? 0 : rng() % b.size());
-            break;
-        case 3:  // append junk
-            for (int n = static_cast<int>(rng() % 16); n > 0; --n) {
-                b.push_back(static_cast<uint8_t>(rng()));
-            }
-            break;
-        case 4:  // extreme value in a varint-sized spot
-            if (!b.empty()) {
-                b[rng() % b.size()] = (rng() % 2) ? 0xff : 0x80;
-            }
-            break;
-        default:  // delete a byte from the middle
-            if (!b.empty()) {
-                b.erase(b.begin() + static_cast<std::ptrdiff_t>(rng() % b.size()));
-            }
-            break;
+            case 0:  // flip one bit
+                if (!b.empty()) {
+                    b[rng() % b.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
+                }
+                break;
+            case 1:  // random byte
+                if (!b.empty()) {
+                    b[rng() % b.size()] = static_cast<uint8_t>(rng());
+                }
+                break;
+            case 2:  // truncate
+                b.resize(b.empty() ? 0 : rng() % b.size());
+                break;
+            case 3:  // append junk
+                for (int n = static_cast<int>(rng() % 16); n > 0; --n) {
+                    b.push_back(static_cast<uint8_t>(rng()));
+                }
+                break;
+            case 4:  // extreme value in a varint-sized spot
+                if (!b.empty()) {
+                    b[rng() % b.size()] = (rng() % 2) ? 0xff : 0x80;
+                }
+                break;
+            default:  // delete a byte from the middle
+                if (!b.empty()) {
+                    b.erase(b.begin() + static_cast<std::ptrdiff_t>(rng() % b.size()));
+                }
+                break;
         }
     }
 }
@@ -114,7 +115,8 @@ void mutate_bytes(bytes& b, std::mt19937_64& rng) {
 // Makes batch_length and the CRC consistent again so the damage reaches the deeper layers.
 void repair_frame(bytes& b) {
     if (b.size() >= batch_header_size) {
-        store_be32(b.data() + batch_length_offset, static_cast<uint32_t>(b.size() - batch_overhead));
+        store_be32(b.data() + batch_length_offset,
+                   static_cast<uint32_t>(b.size() - batch_overhead));
         update_crc(b);
     }
 }
@@ -164,8 +166,9 @@ TEST(records_mutation, random_damage_never_crashes) {
                 FAIL() << "codec " << static_cast<int>(codec) << " iteration " << iteration;
             }
         }
-        // Damage only in the header's unchecked fields or repaired CRCs leaves some batches decodable:
-        // the loop must have reached the record parser, not stopped at the CRC every time.
+        // Damage only in the header's unchecked fields or repaired CRCs leaves some batches
+        // decodable: the loop must have reached the record parser, not stopped at the CRC every
+        // time.
         EXPECT_GT(decoded_ok, 0) << static_cast<int>(codec);
     }
 }
@@ -174,8 +177,8 @@ TEST(records_mutation, random_damage_never_crashes) {
 // squarely on the record parser.
 TEST(records_mutation, damaged_records_inside_valid_compression) {
     std::mt19937_64 rng(0xfeedULL);
-    for (auto codec :
-         {compression_type::gzip, compression_type::snappy, compression_type::lz4, compression_type::zstd}) {
+    for (auto codec : {compression_type::gzip, compression_type::snappy, compression_type::lz4,
+                       compression_type::zstd}) {
         const bytes original = sample_batch(codec);
         const bytes plain_records =
             *decompress(codec, std::span(original).subspan(batch_header_size), decompress_limit);

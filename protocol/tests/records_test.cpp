@@ -1,5 +1,5 @@
-// Record batch v2: building, validation, decoding and in-place rewrites, including a batch assembled
-// byte by byte from the format description, and each way a batch can be refused.
+// Record batch v2: building, validation, decoding and in-place rewrites, including a batch
+// assembled byte by byte from the format description, and each way a batch can be refused.
 #include "protocol/records.h"
 
 #include <gtest/gtest.h>
@@ -20,16 +20,21 @@ constexpr compression_type codecs[] = {compression_type::none, compression_type:
                                        compression_type::snappy, compression_type::lz4,
                                        compression_type::zstd};
 
-// "prefix" + number, built by appending: GCC 12 reports a false -Wrestrict for literal + std::string.
+// "prefix" + number, built by appending: GCC 12 reports a false -Wrestrict for literal +
+// std::string.
 std::string numbered(std::string_view prefix, std::size_t i) {
     std::string s(prefix);
     s += std::to_string(i);
     return s;
 }
 
-bytes text(std::string_view s) { return bytes(s.begin(), s.end()); }
+bytes text(std::string_view s) {
+    return bytes(s.begin(), s.end());
+}
 
-std::string as_string(std::span<const uint8_t> s) { return std::string(s.begin(), s.end()); }
+std::string as_string(std::span<const uint8_t> s) {
+    return std::string(s.begin(), s.end());
+}
 
 std::vector<record_data> sample_records() {
     std::vector<record_data> records;
@@ -66,7 +71,8 @@ void expect_records_equal(const decoded_batch& decoded, const std::vector<record
     for (std::size_t i = 0; i < records.size(); ++i) {
         const auto& view = decoded.records[i];
         const auto& want = records[i];
-        EXPECT_EQ(view.offset_delta, want.offset_delta < 0 ? static_cast<int32_t>(i) : want.offset_delta);
+        EXPECT_EQ(view.offset_delta,
+                  want.offset_delta < 0 ? static_cast<int32_t>(i) : want.offset_delta);
         EXPECT_EQ(decoded.header.base_timestamp + view.timestamp_delta, want.timestamp) << i;
         ASSERT_EQ(view.key.has_value(), want.key.has_value()) << i;
         if (want.key) {
@@ -166,7 +172,8 @@ TEST(records, attributes_and_options) {
     EXPECT_EQ(decoded.records[0].timestamp_delta, 4);
 }
 
-// One record, key "k", value "hello", one header ("h" -> "1"), assembled from the format description.
+// One record, key "k", value "hello", one header ("h" -> "1"), assembled from the format
+// description.
 TEST(records, matches_hand_assembled_bytes) {
     // clang-format off
     bytes expected = {
@@ -284,7 +291,8 @@ TEST(records, wrong_record_count) {
     for (auto codec : codecs) {
         bytes more = simple_batch(codec);
         store_be32(more.data() + 57, 4);
-        store_be32(more.data() + 23, 3);  // keep last_offset_delta consistent so the count is what is wrong
+        store_be32(more.data() + 23,
+                   3);  // keep last_offset_delta consistent so the count is what is wrong
         update_crc(more);
         EXPECT_EQ(validate_batch(more), batch_error::bad_record_count) << static_cast<int>(codec);
         decoded_batch decoded;
@@ -371,13 +379,14 @@ TEST(records, bad_magic) {
 }
 
 TEST(records, bad_compression_payload_with_valid_crc) {
-    for (auto codec :
-         {compression_type::gzip, compression_type::snappy, compression_type::lz4, compression_type::zstd}) {
+    for (auto codec : {compression_type::gzip, compression_type::snappy, compression_type::lz4,
+                       compression_type::zstd}) {
         bytes batch = simple_batch();  // uncompressed records, then claim they are compressed
         batch[22] = static_cast<uint8_t>(codec);
         update_crc(batch);
         EXPECT_EQ(validate_batch(batch, false), batch_error::ok);
-        EXPECT_EQ(validate_batch(batch, true), batch_error::bad_compression) << static_cast<int>(codec);
+        EXPECT_EQ(validate_batch(batch, true), batch_error::bad_compression)
+            << static_cast<int>(codec);
         decoded_batch decoded;
         EXPECT_EQ(decode_batch(batch, decoded), batch_error::bad_compression);
     }
@@ -417,7 +426,8 @@ bytes batch_with_records(const bytes& records, int32_t count) {
 }
 
 TEST(records, record_framing_errors) {
-    // A well-formed record: length 7 (zigzag 14): attrs, ts 0, offset 0, key null, value "a", 0 headers.
+    // A well-formed record: length 7 (zigzag 14): attrs, ts 0, offset 0, key null, value "a", 0
+    // headers.
     bytes good = {14, 0, 0, 0, 1, 2, 'a', 0};
     EXPECT_EQ(validate_batch(batch_with_records(good, 1)), batch_error::ok);
 

@@ -58,7 +58,8 @@ public:
     /// `applied` receives the operators used, in order. Request frames keep their first four bytes
     /// (API key and version) most of the time so that mutations reach the body decoders and
     /// handlers instead of stopping at the header check.
-    std::vector<uint8_t> mutate(std::span<const std::vector<uint8_t>> seeds, std::vector<mutation>* applied);
+    std::vector<uint8_t> mutate(std::span<const std::vector<uint8_t>> seeds,
+                                std::vector<mutation>* applied);
 
     rng& random() { return rng_; }
 

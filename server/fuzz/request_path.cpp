@@ -46,7 +46,8 @@ struct in_flight {
 };
 
 /// Copies a response's bytes, reading spliced file regions, into one contiguous frame.
-std::optional<std::vector<uint8_t>> materialise(const response_buffer& response, std::string& problem) {
+std::optional<std::vector<uint8_t>> materialise(const response_buffer& response,
+                                                std::string& problem) {
     std::vector<uint8_t> out;
     out.reserve(response.wire_size());
     std::size_t copied = 0;
@@ -62,8 +63,9 @@ std::optional<std::vector<uint8_t>> materialise(const response_buffer& response,
         out.resize(at + s.region.length);
         std::size_t got = 0;
         while (got < s.region.length) {
-            const ssize_t n = ::pread(s.region.fd, out.data() + at + got, s.region.length - got,
-                                      static_cast<off_t>(s.region.position + static_cast<int64_t>(got)));
+            const ssize_t n =
+                ::pread(s.region.fd, out.data() + at + got, s.region.length - got,
+                        static_cast<off_t>(s.region.position + static_cast<int64_t>(got)));
             if (n <= 0) {
                 problem = "spliced file region cannot be read in full";
                 return std::nullopt;
@@ -71,7 +73,8 @@ std::optional<std::vector<uint8_t>> materialise(const response_buffer& response,
             got += static_cast<std::size_t>(n);
         }
     }
-    out.insert(out.end(), response.bytes.begin() + static_cast<std::ptrdiff_t>(copied), response.bytes.end());
+    out.insert(out.end(), response.bytes.begin() + static_cast<std::ptrdiff_t>(copied),
+               response.bytes.end());
     return out;
 }
 
@@ -93,16 +96,18 @@ std::string check_response(const response_buffer& response, const protocol::requ
     }
     const int16_t key = header.request_api_key;
     // KIP-511: an ApiVersions request of a version the broker does not serve gets a v0 answer.
-    const int16_t body_version = (key == api_versions_key && !version_served) ? 0 : header.request_api_version;
+    const int16_t body_version =
+        (key == api_versions_key && !version_served) ? 0 : header.request_api_version;
     protocol::reader r(std::span<const uint8_t>(*wire).subspan(4));
     protocol::response_header response_header;
     const int16_t header_version = protocol::response_header_version(key, body_version);
-    if (protocol::decode_response_header(r, header_version, response_header) != protocol::codec_status::ok) {
+    if (protocol::decode_response_header(r, header_version, response_header) !=
+        protocol::codec_status::ok) {
         return "response header does not decode (v" + std::to_string(header_version) + ")";
     }
     if (response_header.correlation_id != header.correlation_id) {
-        return "correlation id " + std::to_string(response_header.correlation_id) + ", request had " +
-               std::to_string(header.correlation_id);
+        return "correlation id " + std::to_string(response_header.correlation_id) +
+               ", request had " + std::to_string(header.correlation_id);
     }
     std::string body_problem;
     const bool known = protocol::visit_response_type(key, [&](auto type) {
@@ -111,7 +116,8 @@ std::string check_response(const response_buffer& response, const protocol::requ
         if (protocol::decode(r, body_version, body) != protocol::codec_status::ok) {
             body_problem = "response body does not decode at v" + std::to_string(body_version);
         } else if (r.remaining() != 0) {
-            body_problem = std::to_string(r.remaining()) + " trailing bytes after the response body";
+            body_problem =
+                std::to_string(r.remaining()) + " trailing bytes after the response body";
         }
     });
     if (!known) {
@@ -145,7 +151,8 @@ std::vector<uint8_t> frame_of(int16_t version, int32_t correlation_id, const Bod
     header.request_api_version = version;
     header.correlation_id = correlation_id;
     header.client_id = "fuzz-setup";
-    protocol::encode_request_header(w, protocol::request_header_version(Body::api_key, version), header);
+    protocol::encode_request_header(w, protocol::request_header_version(Body::api_key, version),
+                                    header);
     protocol::encode(w, version, body);
     return out;
 }
@@ -162,16 +169,11 @@ std::string make_temp_dir() {
 
 std::string_view outcome_name(request_outcome::kind k) {
     switch (k) {
-    case request_outcome::kind::closed_before_dispatch:
-        return "closed_before_dispatch";
-    case request_outcome::kind::answered:
-        return "answered";
-    case request_outcome::kind::no_reply:
-        return "no_reply";
-    case request_outcome::kind::closed_by_handler:
-        return "closed_by_handler";
-    case request_outcome::kind::closed_while_parked:
-        return "closed_while_parked";
+        case request_outcome::kind::closed_before_dispatch: return "closed_before_dispatch";
+        case request_outcome::kind::answered: return "answered";
+        case request_outcome::kind::no_reply: return "no_reply";
+        case request_outcome::kind::closed_by_handler: return "closed_by_handler";
+        case request_outcome::kind::closed_while_parked: return "closed_while_parked";
     }
     return "?";
 }
@@ -245,7 +247,8 @@ request_outcome request_path_harness::run(std::span<const uint8_t> frame, unsign
     // The connection's checks, in its order (server/connection.cpp serve()).
     protocol::reader header_reader(state->frame);
     int16_t header_version = 0;
-    if (protocol::decode_request_header(header_reader, state->header, header_version) != protocol::codec_status::ok) {
+    if (protocol::decode_request_header(header_reader, state->header, header_version) !=
+        protocol::codec_status::ok) {
         return outcome;
     }
     outcome.api_key = state->header.request_api_key;
@@ -301,9 +304,11 @@ request_outcome request_path_harness::run(std::span<const uint8_t> frame, unsign
         // What a connection does when the client goes away or the broker shuts down: close, which
         // wakes every parked handler through the close signal.
         parked = true;
-        net::post(server_->shards().shard_executor(shard_id), [state] { state->close_signal.fire(); });
+        net::post(server_->shards().shard_executor(shard_id),
+                  [state] { state->close_signal.fire(); });
         if (done.wait_for(options_.close_limit) != std::future_status::ready) {
-            outcome.violation = "handler still running " + std::to_string(options_.close_limit.count()) +
+            outcome.violation = "handler still running " +
+                                std::to_string(options_.close_limit.count()) +
                                 " ms after its connection closed";
             return outcome;
         }
@@ -352,7 +357,8 @@ std::vector<std::vector<uint8_t>> request_path_harness::setup_frames() {
         records.push_back(std::move(r));
     }
     // The batch outlives the encoded frame only for the duration of frame_of(); encoding copies it.
-    const std::vector<uint8_t> batch = protocol::build_batch(records, protocol::batch_build_options{});
+    const std::vector<uint8_t> batch =
+        protocol::build_batch(records, protocol::batch_build_options{});
     protocol::produce_request produce;
     produce.acks = -1;
     produce.timeout_ms = 5000;

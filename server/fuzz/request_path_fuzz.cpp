@@ -67,10 +67,12 @@ uint64_t fnv1a(std::span<const uint8_t> bytes) {
 std::string save_input(std::span<const uint8_t> input) {
     char name[64];
     const int api = input.size() >= 2 ? (input[0] << 8 | input[1]) : -1;
-    std::snprintf(name, sizeof name, "crash-%d-%016llx.bin", api, static_cast<unsigned long long>(fnv1a(input)));
+    std::snprintf(name, sizeof name, "crash-%d-%016llx.bin", api,
+                  static_cast<unsigned long long>(fnv1a(input)));
     const fs::path path = fs::path(crash_dir) / name;
     std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(input.data()), static_cast<std::streamsize>(input.size()));
+    out.write(reinterpret_cast<const char*>(input.data()),
+              static_cast<std::streamsize>(input.size()));
     return path.string();
 }
 
@@ -83,7 +85,8 @@ std::string save_input(std::span<const uint8_t> input) {
 
 std::vector<uint8_t> read_file(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
-    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
 }
 
 /// Client frames captured from real clients: one JSON object per line with a "hex" member.
@@ -126,7 +129,8 @@ std::vector<std::vector<uint8_t>> sample_frames() {
                 header.request_api_version = version;
                 header.correlation_id = correlation_id++;
                 header.client_id = "fuzz";
-                protocol::encode_request_header(w, protocol::request_header_version(api.api_key, version), header);
+                protocol::encode_request_header(
+                    w, protocol::request_header_version(api.api_key, version), header);
                 protocol::visit_request_type(api.api_key, [&](auto type) {
                     using request_type = typename decltype(type)::type;
                     request_type request;
@@ -214,15 +218,17 @@ int main(int argc, char** argv) {
     const auto started = std::chrono::steady_clock::now();
     request_path_harness harness;
     statistics stats;
-    const auto run_one = [&](const std::vector<uint8_t>& input, unsigned shard, const std::string& what) {
+    const auto run_one = [&](const std::vector<uint8_t>& input, unsigned shard,
+                             const std::string& what) {
         current_input = &input;
         const request_outcome outcome = harness.run(input, shard);
         current_input = nullptr;
         stats.add(outcome);
         if (!outcome.violation.empty()) {
             const std::string path = save_input(input);
-            std::cerr << "VIOLATION (" << what << ", API key " << outcome.api_key << " v" << outcome.api_version
-                      << "): " << outcome.violation << "\ninput saved to " << path << "\n";
+            std::cerr << "VIOLATION (" << what << ", API key " << outcome.api_key << " v"
+                      << outcome.api_version << "): " << outcome.violation << "\ninput saved to "
+                      << path << "\n";
             return false;
         }
         return true;
@@ -278,7 +284,8 @@ int main(int argc, char** argv) {
     uint64_t iteration = 0;
     const auto out_of_time = [&] {
         return s.seconds > 0 &&
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() >= s.seconds;
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() >=
+                   s.seconds;
     };
     for (; iteration < s.iterations && !out_of_time(); ++iteration) {
         if (iteration % s.restart_every == 0) {
@@ -286,17 +293,19 @@ int main(int argc, char** argv) {
             heap_samples.push_back(live_heap_bytes());
         }
         const std::vector<uint8_t> input = m.mutate(seeds, nullptr);
-        if (!run_one(input, static_cast<unsigned>(iteration), "iteration " + std::to_string(iteration))) {
+        if (!run_one(input, static_cast<unsigned>(iteration),
+                     "iteration " + std::to_string(iteration))) {
             return 1;
         }
     }
     harness.restart();
     heap_samples.push_back(live_heap_bytes());
 
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::cout << "request_path_fuzz: seed " << s.seed << ", " << regressions << " regression inputs, "
-              << seeds.size() << " seeds, " << iteration << " mutated inputs, " << stats.runs << " runs in "
-              << elapsed << " s\n";
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cout << "request_path_fuzz: seed " << s.seed << ", " << regressions
+              << " regression inputs, " << seeds.size() << " seeds, " << iteration
+              << " mutated inputs, " << stats.runs << " runs in " << elapsed << " s\n";
     for (const auto& [name, count] : stats.outcomes) {
         std::cout << "  " << name << ": " << count << "\n";
     }
@@ -317,7 +326,8 @@ int main(int argc, char** argv) {
         const std::size_t last = heap_samples.back();
         if (last > base && last - base > s.heap_growth_limit_mb * 1024 * 1024) {
             std::cerr << "VIOLATION: live heap grew by " << (last - base) / (1024 * 1024)
-                      << " MiB across broker restarts (limit " << s.heap_growth_limit_mb << " MiB)\n";
+                      << " MiB across broker restarts (limit " << s.heap_growth_limit_mb
+                      << " MiB)\n";
             return 1;
         }
     }

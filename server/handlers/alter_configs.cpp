@@ -50,7 +50,8 @@ net::awaitable<handler_result> handle_alter_configs(request_context& ctx, protoc
             }
         }
         if (!null_names.empty()) {
-            outcome = topic_result::failure(error_code::invalid_request, "Null value not supported for : " + null_names);
+            outcome = topic_result::failure(error_code::invalid_request,
+                                            "Null value not supported for : " + null_names);
         } else if (r.resource_type == resource_type_topic) {
             if (auto error = check_topic_name(r.resource_name)) {
                 outcome = topic_result::failure(error_code::invalid_topic_exception, *error);
@@ -58,8 +59,9 @@ net::awaitable<handler_result> handle_alter_configs(request_context& ctx, protoc
                 const std::string* name = &r.resource_name;
                 const config_map* wanted = &configs;
                 const bool v = request.validate_only;
-                outcome = co_await ctx.broker.shards().run_blocking(
-                    [admin, name, wanted, v] { return admin->alter_topic_configs(*name, *wanted, v); });
+                outcome = co_await ctx.broker.shards().run_blocking([admin, name, wanted, v] {
+                    return admin->alter_topic_configs(*name, *wanted, v);
+                });
             }
         } else if (r.resource_type == resource_type_broker) {
             std::string error;
@@ -74,9 +76,10 @@ net::awaitable<handler_result> handle_alter_configs(request_context& ctx, protoc
                     [admin, d, wanted, v] { return admin->alter_broker_configs(d, *wanted, v); });
             }
         } else {
-            outcome = topic_result::failure(error_code::invalid_request,
-                                            "AlterConfigs is only supported for topics and brokers, but resource type is " +
-                                                std::to_string(r.resource_type));
+            outcome = topic_result::failure(
+                error_code::invalid_request,
+                "AlterConfigs is only supported for topics and brokers, but resource type is " +
+                    std::to_string(r.resource_type));
         }
         result.error_code = code(outcome.error);
         if (!outcome.ok()) {

@@ -49,8 +49,8 @@ net::awaitable<handler_result> handle_api_versions(request_context& ctx, protoco
         own.min_version = self->min_version;
         own.max_version = self->max_version;
         response.api_keys.push_back(own);
-        co_return handler_result::reply(
-            encode_response(/*header_version=*/0, ctx.correlation_id, /*body_version=*/0, response));
+        co_return handler_result::reply(encode_response(/*header_version=*/0, ctx.correlation_id,
+                                                        /*body_version=*/0, response));
     }
 
     protocol::api_versions_request request;
@@ -72,7 +72,8 @@ net::awaitable<handler_result> handle_api_versions(request_context& ctx, protoco
         response.api_keys.push_back(entry);
     }
     // No features are advertised (supported_features stays empty, finalized_features_epoch at its
-    // default of -1): a ZooKeeper-mode broker without feature versioning looks like this to clients.
+    // default of -1): a ZooKeeper-mode broker without feature versioning looks like this to
+    // clients.
     co_return handler_result::reply(encode_response(ctx, response));
 }
 

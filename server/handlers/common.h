@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
-#include <stdexcept>
 
 #include "common/big_endian.h"
 #include "protocol/errors.h"
@@ -22,11 +22,13 @@ namespace broker::server {
 /// them when `only` is empty, else those whose id it lists), filling the id field `id`, host, port
 /// and rack: the broker lists of Metadata and DescribeCluster and Fetch's node endpoints.
 template <typename Entry>
-void add_broker_entries(std::vector<Entry>& out, const cluster_view& cluster, std::string_view listener,
-                        int32_t Entry::*id, const std::vector<int32_t>& only = {}) {
+void add_broker_entries(std::vector<Entry>& out, const cluster_view& cluster,
+                        std::string_view listener, int32_t Entry::*id,
+                        const std::vector<int32_t>& only = {}) {
     for (const broker_info& b : cluster.brokers) {
         const advertised_endpoint* address = b.endpoint_for(listener);
-        if (address == nullptr || (!only.empty() && std::find(only.begin(), only.end(), b.id) == only.end())) {
+        if (address == nullptr ||
+            (!only.empty() && std::find(only.begin(), only.end(), b.id) == only.end())) {
             continue;
         }
         Entry entry;
@@ -41,13 +43,14 @@ void add_broker_entries(std::vector<Entry>& out, const cluster_view& cluster, st
 /// Encodes a complete response frame: size prefix, response header (`header_version`, the
 /// request's correlation id) and `body` at `body_version`. File regions in `body` become splices.
 template <typename Body>
-response_buffer encode_response(int16_t header_version, int32_t correlation_id, int16_t body_version,
-                                const Body& body) {
+response_buffer encode_response(int16_t header_version, int32_t correlation_id,
+                                int16_t body_version, const Body& body) {
     response_buffer out;
     // encoded_size() counts spliced file regions too, which never enter `bytes`: cap the
     // reservation so a large fetch does not allocate its record bytes for nothing.
     constexpr std::size_t max_reserve = 256 * 1024;
-    out.bytes.reserve(std::min<std::size_t>(4 + 5 + protocol::encoded_size(body_version, body), max_reserve));
+    out.bytes.reserve(
+        std::min<std::size_t>(4 + 5 + protocol::encoded_size(body_version, body), max_reserve));
     protocol::writer w(out.bytes);
     w.write_int32(0);  // size, patched below
     protocol::encode_response_header(w, header_version, correlation_id);

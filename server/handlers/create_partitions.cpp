@@ -22,7 +22,8 @@ using protocol::error_code;
 
 }  // namespace
 
-net::awaitable<handler_result> handle_create_partitions(request_context& ctx, protocol::reader& body) {
+net::awaitable<handler_result> handle_create_partitions(request_context& ctx,
+                                                        protocol::reader& body) {
     request_type request;
     if (protocol::decode(body, ctx.api_version, request) != protocol::codec_status::ok) {
         co_return handler_result::close();
@@ -54,9 +55,11 @@ net::awaitable<handler_result> handle_create_partitions(request_context& ctx, pr
         const auto* wanted = &t;
         const auto* replicas = &assignments;
         const bool validate_only = request.validate_only;
-        const topic_result outcome = co_await ctx.broker.shards().run_blocking([admin, wanted, replicas, validate_only] {
-            return admin->create_partitions(wanted->name, wanted->count, *replicas, validate_only);
-        });
+        const topic_result outcome =
+            co_await ctx.broker.shards().run_blocking([admin, wanted, replicas, validate_only] {
+                return admin->create_partitions(wanted->name, wanted->count, *replicas,
+                                                validate_only);
+            });
         if (!outcome.ok()) {
             result.error_code = code(outcome.error);
             result.error_message = outcome.message;

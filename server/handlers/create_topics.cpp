@@ -2,7 +2,8 @@
 //
 // Kafka's rules (KafkaApis / the ZooKeeper-mode admin manager), per topic:
 //   - a name given twice in one request: every occurrence answers INVALID_REQUEST;
-//   - num_partitions / replication_factor -1 mean num.partitions / default.replication.factor (clients
+//   - num_partitions / replication_factor -1 mean num.partitions / default.replication.factor
+//   (clients
 //     send -1 only from v4, KIP-464, or with a manual assignment; the broker does not check which);
 //     a manual assignment excludes both counts (INVALID_REQUEST) and must name only this broker,
 //     once per partition, for partitions 0..n-1 (INVALID_REPLICA_ASSIGNMENT);
@@ -28,7 +29,8 @@ using request_type = protocol::create_topics_request;
 using response_type = protocol::create_topics_response;
 using protocol::error_code;
 
-std::vector<response_type::creatable_topic_configs> to_response_configs(const std::vector<described_config>& configs) {
+std::vector<response_type::creatable_topic_configs> to_response_configs(
+    const std::vector<described_config>& configs) {
     std::vector<response_type::creatable_topic_configs> out;
     out.reserve(configs.size());
     for (const described_config& c : configs) {
@@ -86,7 +88,8 @@ net::awaitable<handler_result> handle_create_topics(request_context& ctx, protoc
             topic.configs[c.name] = *c.value;
         }
         if (!null_configs.empty()) {
-            fail(error_code::invalid_config, "Null value not supported for topic configs: " + null_configs);
+            fail(error_code::invalid_config,
+                 "Null value not supported for topic configs: " + null_configs);
             bad = true;
         }
         for (const auto& a : t.assignments) {
@@ -94,8 +97,9 @@ net::awaitable<handler_result> handle_create_topics(request_context& ctx, protoc
                 break;
             }
             if (!topic.assignments.emplace(a.partition_index, a.broker_ids).second) {
-                fail(error_code::invalid_replica_assignment,
-                     "Partition " + std::to_string(a.partition_index) + " is assigned more than once.");
+                fail(error_code::invalid_replica_assignment, "Partition " +
+                                                                 std::to_string(a.partition_index) +
+                                                                 " is assigned more than once.");
                 bad = true;
             }
         }
@@ -103,8 +107,10 @@ net::awaitable<handler_result> handle_create_topics(request_context& ctx, protoc
             // Pointer captures only (see broker_core::auto_create_topic on GCC 12 closures).
             const bool validate_only = request.validate_only;
             const new_topic* wanted = &topic;
-            created_topic created = co_await ctx.broker.shards().run_blocking(
-                [admin, wanted, validate_only] { return admin->create_topic(*wanted, validate_only); });
+            created_topic created =
+                co_await ctx.broker.shards().run_blocking([admin, wanted, validate_only] {
+                    return admin->create_topic(*wanted, validate_only);
+                });
             if (!created.result.ok()) {
                 fail(created.result.error, created.result.message.value_or(""));
             } else {

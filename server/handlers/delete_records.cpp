@@ -35,7 +35,8 @@ net::awaitable<handler_result> handle_delete_records(request_context& ctx, proto
             for (const auto& p : t.partitions) {
                 response_type::delete_records_partition_result part;
                 part.partition_index = p.partition_index;
-                const auto [result, low_watermark] = store->delete_records(t.name, p.partition_index, p.offset);
+                const auto [result, low_watermark] =
+                    store->delete_records(t.name, p.partition_index, p.offset);
                 part.error_code = code(result.error);
                 part.low_watermark = result.ok() ? low_watermark : -1;
                 topic.partitions.push_back(part);

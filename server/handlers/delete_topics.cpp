@@ -65,11 +65,13 @@ net::awaitable<handler_result> handle_delete_topics(request_context& ctx, protoc
         if (t.name) {
             result.topic_id = store->topic_id_of(*t.name).value_or(protocol::uuid{});
             const std::string* name = &*t.name;
-            outcome = co_await ctx.broker.shards().run_blocking([admin, name] { return admin->delete_topic(*name); });
+            outcome = co_await ctx.broker.shards().run_blocking(
+                [admin, name] { return admin->delete_topic(*name); });
         } else {
             result.name = store->topic_name_of(t.topic_id);
             const protocol::uuid* id = &t.topic_id;
-            outcome = co_await ctx.broker.shards().run_blocking([admin, id] { return admin->delete_topic(*id); });
+            outcome = co_await ctx.broker.shards().run_blocking(
+                [admin, id] { return admin->delete_topic(*id); });
         }
         if (!outcome.ok()) {
             result.error_code = code(outcome.error);

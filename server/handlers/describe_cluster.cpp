@@ -21,12 +21,14 @@ using response_type = protocol::describe_cluster_response;
 
 // AclOperation codes CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10,
 // ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12; the bitfield sets bit `code`.
-constexpr int32_t cluster_operations = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+constexpr int32_t cluster_operations =
+    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 constexpr int8_t endpoint_type_broker = 1;
 
 }  // namespace
 
-net::awaitable<handler_result> handle_describe_cluster(request_context& ctx, protocol::reader& body) {
+net::awaitable<handler_result> handle_describe_cluster(request_context& ctx,
+                                                       protocol::reader& body) {
     request_type request;
     if (protocol::decode(body, ctx.api_version, request) != protocol::codec_status::ok) {
         co_return handler_result::close();
@@ -39,9 +41,10 @@ net::awaitable<handler_result> handle_describe_cluster(request_context& ctx, pro
     response.error_message = std::nullopt;
     if (ctx.api_version >= 1 && request.endpoint_type != endpoint_type_broker) {
         response.error_code = code(protocol::error_code::unsupported_endpoint_type);
-        response.error_message = "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of "
-                                 "type " +
-                                 std::string(request.endpoint_type == 2 ? "CONTROLLER" : "UNKNOWN");
+        response.error_message =
+            "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of "
+            "type " +
+            std::string(request.endpoint_type == 2 ? "CONTROLLER" : "UNKNOWN");
         co_return handler_result::reply(encode_response(ctx, response));
     }
     const std::shared_ptr<const cluster_view> cluster = broker.metadata().cluster();

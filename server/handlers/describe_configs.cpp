@@ -2,9 +2,10 @@
 //
 // Resources:
 //   - topics (type 2): every Kafka topic config with its effective value and source
-//     (DYNAMIC_TOPIC_CONFIG for an override, else the broker key it came from: DYNAMIC_BROKER_CONFIG,
-//     DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG, or DEFAULT_CONFIG). An illegal name answers
-//     INVALID_TOPIC_EXCEPTION, an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
+//     (DYNAMIC_TOPIC_CONFIG for an override, else the broker key it came from:
+//     DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG, or
+//     DEFAULT_CONFIG). An illegal name answers INVALID_TOPIC_EXCEPTION, an unknown topic
+//     UNKNOWN_TOPIC_OR_PARTITION.
 //   - the broker (type 4): named "" it lists the cluster-wide dynamic defaults only; named by this
 //     broker's id every broker config with value and source (read_only unless it may be altered
 //     at run time); any other name is INVALID_REQUEST, as Kafka answers.
@@ -27,7 +28,8 @@ using request_type = protocol::describe_configs_request;
 using response_type = protocol::describe_configs_response;
 using protocol::error_code;
 
-response_type::describe_configs_resource_result to_entry(const described_config& c, bool include_synonyms) {
+response_type::describe_configs_resource_result to_entry(const described_config& c,
+                                                         bool include_synonyms) {
     response_type::describe_configs_resource_result e;
     e.name = c.name;
     e.value = c.value;
@@ -51,7 +53,8 @@ response_type::describe_configs_resource_result to_entry(const described_config&
 
 }  // namespace
 
-net::awaitable<handler_result> handle_describe_configs(request_context& ctx, protocol::reader& body) {
+net::awaitable<handler_result> handle_describe_configs(request_context& ctx,
+                                                       protocol::reader& body) {
     request_type request;
     if (protocol::decode(body, ctx.api_version, request) != protocol::codec_status::ok) {
         co_return handler_result::close();
@@ -76,23 +79,27 @@ net::awaitable<handler_result> handle_describe_configs(request_context& ctx, pro
             } else if (auto described = store.describe_topic_configs(r.resource_name)) {
                 configs = std::move(*described);
             } else {
-                fail(error_code::unknown_topic_or_partition, "The topic '" + r.resource_name + "' does not exist.");
+                fail(error_code::unknown_topic_or_partition,
+                     "The topic '" + r.resource_name + "' does not exist.");
             }
         } else if (r.resource_type == resource_type_broker) {
             std::string error;
-            const auto is_default = broker_resource_is_default(r.resource_name, ctx.broker.broker_id(), error);
+            const auto is_default =
+                broker_resource_is_default(r.resource_name, ctx.broker.broker_id(), error);
             if (!is_default) {
                 fail(error_code::invalid_request, error);
             } else {
                 configs = store.describe_broker_configs(*is_default);
             }
         } else {
-            fail(error_code::invalid_request,
-                 "Unsupported resource type " + std::to_string(r.resource_type) + " for DescribeConfigs");
+            fail(error_code::invalid_request, "Unsupported resource type " +
+                                                  std::to_string(r.resource_type) +
+                                                  " for DescribeConfigs");
         }
         for (const described_config& c : configs) {
-            if (r.configuration_keys && std::find(r.configuration_keys->begin(), r.configuration_keys->end(),
-                                                  c.name) == r.configuration_keys->end()) {
+            if (r.configuration_keys &&
+                std::find(r.configuration_keys->begin(), r.configuration_keys->end(), c.name) ==
+                    r.configuration_keys->end()) {
                 continue;
             }
             result.configs.push_back(to_entry(c, include_synonyms));

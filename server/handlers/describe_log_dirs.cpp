@@ -21,7 +21,8 @@ using response_type = protocol::describe_log_dirs_response;
 
 }  // namespace
 
-net::awaitable<handler_result> handle_describe_log_dirs(request_context& ctx, protocol::reader& body) {
+net::awaitable<handler_result> handle_describe_log_dirs(request_context& ctx,
+                                                        protocol::reader& body) {
     request_type request;
     if (protocol::decode(body, ctx.api_version, request) != protocol::codec_status::ok) {
         co_return handler_result::close();
@@ -38,8 +39,8 @@ net::awaitable<handler_result> handle_describe_log_dirs(request_context& ctx, pr
     const topic_store* store = &ctx.broker.store();
     // statvfs and the size walk are file-system calls: off the shard.
     const auto* wanted = &only;
-    const std::vector<log_dir_description> dirs =
-        co_await ctx.broker.shards().run_blocking([store, wanted] { return store->describe_log_dirs(*wanted); });
+    const std::vector<log_dir_description> dirs = co_await ctx.broker.shards().run_blocking(
+        [store, wanted] { return store->describe_log_dirs(*wanted); });
 
     response_type response;
     response.throttle_time_ms = 0;

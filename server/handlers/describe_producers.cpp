@@ -14,7 +14,8 @@
 
 namespace broker::server {
 
-net::awaitable<handler_result> handle_describe_producers(request_context& ctx, protocol::reader& body) {
+net::awaitable<handler_result> handle_describe_producers(request_context& ctx,
+                                                         protocol::reader& body) {
     protocol::describe_producers_request request;
     if (protocol::decode(body, ctx.api_version, request) != protocol::codec_status::ok) {
         co_return handler_result::close();

@@ -4,7 +4,8 @@
 //   - v4: isolation_level, last_stable_offset, aborted_transactions (null for read_uncommitted, an
 //     empty list for read_committed: there are no transactions, so nothing was aborted);
 //   - v5: log_start_offset; v7: fetch sessions (server/fetch_session.h) and a top-level error;
-//   - v9: current_leader_epoch is checked (older: FENCED_LEADER_EPOCH, newer: UNKNOWN_LEADER_EPOCH);
+//   - v9: current_leader_epoch is checked (older: FENCED_LEADER_EPOCH, newer:
+//   UNKNOWN_LEADER_EPOCH);
 //   - v10: topics whose compression.type is zstd answer UNSUPPORTED_COMPRESSION_TYPE below v10;
 //   - v11: preferred_read_replica is always -1 (no follower fetching on a single node);
 //   - v12: flexible; last_fetched_epoch is checked against the leader epoch cache and may answer a
@@ -62,10 +63,10 @@ protocol::records_ref to_records(const log::read_result& read) {
         uint64_t left = region.length;
         while (left > 0) {
             // Wire regions are at most INT32_MAX bytes (records fields are int32-sized).
-            const auto chunk = static_cast<uint32_t>(
-                std::min<uint64_t>(left, static_cast<uint64_t>(std::numeric_limits<int32_t>::max())));
-            out.regions.push_back(
-                protocol::file_region{region.fd(), static_cast<int64_t>(position), chunk, region.file});
+            const auto chunk = static_cast<uint32_t>(std::min<uint64_t>(
+                left, static_cast<uint64_t>(std::numeric_limits<int32_t>::max())));
+            out.regions.push_back(protocol::file_region{region.fd(), static_cast<int64_t>(position),
+                                                        chunk, region.file});
             position += chunk;
             left -= chunk;
         }
@@ -88,11 +89,13 @@ int64_t steady_now_ms() {
 // Reads until min_bytes are there, a partition needs an answer now, the connection closes or
 // max_wait passes: a delayed operation watching each partition's high watermark (consumers) or
 // log end (replicas). Every exit follows a fresh read, so the answer is never staler than the wake.
-net::awaitable<fetch_pass> read_with_wait(request_context& ctx, const std::vector<fetch_target>& targets,
-                                          uint64_t max_bytes, int32_t min_bytes, std::chrono::milliseconds max_wait,
+net::awaitable<fetch_pass> read_with_wait(request_context& ctx,
+                                          const std::vector<fetch_target>& targets,
+                                          uint64_t max_bytes, int32_t min_bytes,
+                                          std::chrono::milliseconds max_wait,
                                           const fetch_read_options& options) {
-    const partition_event event =
-        options.replica_id.value() >= 0 ? partition_event::log_end : partition_event::high_watermark;
+    const partition_event event = options.replica_id.value() >= 0 ? partition_event::log_end
+                                                                  : partition_event::high_watermark;
     std::vector<delayed_watch> watches;
     watches.reserve(targets.size());
     for (const fetch_target& t : targets) {
@@ -105,13 +108,15 @@ net::awaitable<fetch_pass> read_with_wait(request_context& ctx, const std::vecto
         pass = fetch_read_targets(targets, max_bytes, options);
         return pass.bytes >= static_cast<uint64_t>(min_bytes) || pass.answer_now;
     };
-    co_await wait_until(watches, std::chrono::steady_clock::now() + max_wait, try_complete, ctx.connection_closed);
+    co_await wait_until(watches, std::chrono::steady_clock::now() + max_wait, try_complete,
+                        ctx.connection_closed);
     co_return pass;
 }
 
 // ---- request and response shapes
 
-fetch_key key_of(bool uses_topic_ids, const std::string& topic, const protocol::uuid& topic_id, int32_t partition) {
+fetch_key key_of(bool uses_topic_ids, const std::string& topic, const protocol::uuid& topic_id,
+                 int32_t partition) {
     fetch_key key;
     if (uses_topic_ids) {
         key.topic_id = topic_id;
@@ -124,7 +129,8 @@ fetch_key key_of(bool uses_topic_ids, const std::string& topic, const protocol::
 
 // Kafka's answer to a request it cannot serve as a whole: the top-level error (v7+) and, before
 // v13, every requested partition carrying it too.
-protocol::fetch_response whole_request_error(int16_t version, const protocol::fetch_request& request,
+protocol::fetch_response whole_request_error(int16_t version,
+                                             const protocol::fetch_request& request,
                                              error_code error) {
     protocol::fetch_response response;
     response.error_code = code(error);
@@ -164,7 +170,8 @@ private:
 
 }  // namespace
 
-partition_data fetch_error_partition(int32_t index, error_code error, const fetch_read_options& options) {
+partition_data fetch_error_partition(int32_t index, error_code error,
+                                     const fetch_read_options& options) {
     partition_data out;
     out.partition_index = index;
     out.error_code = code(error);
@@ -177,8 +184,9 @@ partition_data fetch_error_partition(int32_t index, error_code error, const fetc
     return out;
 }
 
-partition_data fetch_read_partition(partition& p, const fetch_partition_request& request, uint64_t max_bytes,
-                                    bool min_one_batch, const fetch_read_options& options) {
+partition_data fetch_read_partition(partition& p, const fetch_partition_request& request,
+                                    uint64_t max_bytes, bool min_one_batch,
+                                    const fetch_read_options& options) {
     const int32_t index = request.key.partition;
     if (options.version < first_zstd_version && p.config()->compression_type == "zstd") {
         // Clients this old cannot decompress what the topic stores.
@@ -233,9 +241,10 @@ fetch_pass fetch_read_targets(const std::vector<fetch_target>& targets, uint64_t
             // Failed lookups are answered but, as in Kafka, do not end a wait.
             entry.data = fetch_error_partition(t.request.key.partition, t.lookup_error, options);
         } else {
-            const uint64_t partition_max = static_cast<uint64_t>(std::max(t.request.partition_max_bytes, 0));
-            entry.data = fetch_read_partition(*t.partition, t.request, std::min(partition_max, left),
-                                              min_one_batch, options);
+            const uint64_t partition_max =
+                static_cast<uint64_t>(std::max(t.request.partition_max_bytes, 0));
+            entry.data = fetch_read_partition(
+                *t.partition, t.request, std::min(partition_max, left), min_one_batch, options);
             const uint64_t size = records_size(entry.data);
             if (size > 0) {
                 min_one_batch = false;
@@ -252,20 +261,21 @@ fetch_pass fetch_read_targets(const std::vector<fetch_target>& targets, uint64_t
 }
 
 net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reader& body,
-                                           const fetch_partition_lookup& lookup, fetch_session_cache& sessions,
-                                           int32_t fetch_max_bytes) {
+                                           const fetch_partition_lookup& lookup,
+                                           fetch_session_cache& sessions, int32_t fetch_max_bytes) {
     const int16_t version = ctx.api_version;
     protocol::fetch_request request;
     if (protocol::decode(body, version, request) != protocol::codec_status::ok) {
         co_return handler_result::close();
     }
     if (request.isolation_level != 0 && request.isolation_level != 1) {
-        co_return handler_result::reply(
-            encode_response(ctx, whole_request_error(version, request, error_code::invalid_request)));
+        co_return handler_result::reply(encode_response(
+            ctx, whole_request_error(version, request, error_code::invalid_request)));
     }
     const bool uses_topic_ids = version >= first_topic_id_version;
-    const int32_t replica_id =
-        version >= first_replica_state_version ? request.replica_state.replica_id : request.replica_id;
+    const int32_t replica_id = version >= first_replica_state_version
+                                   ? request.replica_state.replica_id
+                                   : request.replica_id;
 
     fetch_read_options options;
     options.version = version;
@@ -292,9 +302,9 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
         }
     }
 
-    fetch_context context = sessions.new_context(fetch_metadata{request.session_id, request.session_epoch},
-                                                 uses_topic_ids, options.replica_id.value() >= 0, std::move(fetch_data),
-                                                 to_forget, steady_now_ms());
+    fetch_context context = sessions.new_context(
+        fetch_metadata{request.session_id, request.session_epoch}, uses_topic_ids,
+        options.replica_id.value() >= 0, std::move(fetch_data), to_forget, steady_now_ms());
 
     std::vector<fetch_target> targets;
     targets.reserve(context.partitions().size());
@@ -305,8 +315,9 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
         if (uses_topic_ids) {
             t.partition = lookup.find(r.key.topic_id, r.key.partition);
             if (!t.partition) {
-                t.lookup_error = lookup.topic_id_known(r.key.topic_id) ? error_code::unknown_topic_or_partition
-                                                                       : error_code::unknown_topic_id;
+                t.lookup_error = lookup.topic_id_known(r.key.topic_id)
+                                     ? error_code::unknown_topic_or_partition
+                                     : error_code::unknown_topic_id;
             }
         } else {
             t.partition = lookup.find(r.key.topic, r.key.partition);
@@ -319,7 +330,8 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
     }
 
     // The request's max_bytes (v3+), bounded by fetch.max.bytes.
-    const uint64_t max_bytes = static_cast<uint64_t>(std::max(std::min(request.max_bytes, fetch_max_bytes), 0));
+    const uint64_t max_bytes =
+        static_cast<uint64_t>(std::max(std::min(request.max_bytes, fetch_max_bytes), 0));
     fetch_pass pass;
     if (request.max_wait_ms <= 0 || request.min_bytes <= 0 || !any_found) {
         pass = fetch_read_targets(targets, max_bytes, options);
@@ -346,9 +358,10 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
     }
     for (fetch_partition_response& entry : pass.partitions) {
         // Consecutive partitions of one topic share a topic entry, as Kafka groups them.
-        const bool same_topic = !response.responses.empty() &&
-                                (uses_topic_ids ? response.responses.back().topic_id == entry.key.topic_id
-                                                : response.responses.back().topic == entry.key.topic);
+        const bool same_topic =
+            !response.responses.empty() &&
+            (uses_topic_ids ? response.responses.back().topic_id == entry.key.topic_id
+                            : response.responses.back().topic == entry.key.topic);
         if (!same_topic) {
             protocol::fetch_response::fetchable_topic_response t;
             t.topic = entry.key.topic;

@@ -24,9 +24,9 @@
 #include "protocol/generated/fetch_response.h"
 #include "protocol/wire.h"
 #include "server/broker_core.h"
-#include "server/request_context.h"
 #include "server/fetch_session.h"
 #include "server/replica/partition.h"
+#include "server/request_context.h"
 
 namespace broker::server {
 
@@ -37,9 +37,10 @@ public:
     virtual ~fetch_partition_lookup() = default;
     /// The partition, or nullptr when the topic or the index is unknown.
     virtual std::shared_ptr<partition> find(std::string_view topic, int32_t index) const = 0;
-    virtual std::shared_ptr<partition> find(const protocol::uuid& topic_id, int32_t index) const = 0;
-    /// True when a topic has this id (an unknown id is UNKNOWN_TOPIC_ID, an unknown index of a known
-    /// topic UNKNOWN_TOPIC_OR_PARTITION).
+    virtual std::shared_ptr<partition> find(const protocol::uuid& topic_id,
+                                            int32_t index) const = 0;
+    /// True when a topic has this id (an unknown id is UNKNOWN_TOPIC_ID, an unknown index of a
+    /// known topic UNKNOWN_TOPIC_OR_PARTITION).
     virtual bool topic_id_known(const protocol::uuid& topic_id) const = 0;
 };
 
@@ -79,16 +80,17 @@ struct fetch_pass {
 
 /// A partition entry for `error`, in Kafka's shape: high watermark, last stable offset and log
 /// start offset -1, empty (not null) records.
-protocol::fetch_response::partition_data fetch_error_partition(int32_t index, protocol::error_code error,
+protocol::fetch_response::partition_data fetch_error_partition(int32_t index,
+                                                               protocol::error_code error,
                                                                const fetch_read_options& options);
 
 /// Reads one partition (partition::read): leader epoch and last-fetched-epoch checks, offset range
 /// ([log start, log end], else OFFSET_OUT_OF_RANGE), then whole batches from the fetch offset up to
 /// the high watermark, at most `max_bytes` unless `min_one_batch` (then the first batch is returned
 /// even when larger). Records are file regions sharing ownership of the segment files.
-protocol::fetch_response::partition_data fetch_read_partition(partition& p, const fetch_partition_request& request,
-                                                              uint64_t max_bytes, bool min_one_batch,
-                                                              const fetch_read_options& options);
+protocol::fetch_response::partition_data fetch_read_partition(
+    partition& p, const fetch_partition_request& request, uint64_t max_bytes, bool min_one_batch,
+    const fetch_read_options& options);
 
 /// Reads every target in order, applying Kafka's limits: each partition gets
 /// min(partition_max_bytes, what is left of `max_bytes`), and until some partition has returned
@@ -100,7 +102,7 @@ fetch_pass fetch_read_targets(const std::vector<fetch_target>& targets, uint64_t
 /// The Fetch handler with its dependencies explicit; handle_fetch() passes the broker's topic
 /// store, session cache and fetch.max.bytes.
 net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reader& body,
-                                           const fetch_partition_lookup& lookup, fetch_session_cache& sessions,
-                                           int32_t fetch_max_bytes);
+                                           const fetch_partition_lookup& lookup,
+                                           fetch_session_cache& sessions, int32_t fetch_max_bytes);
 
 }  // namespace broker::server

@@ -45,7 +45,8 @@ std::string message_of(error_code error) {
     switch (error) {
         case error_code::none: return "NONE";
         case error_code::coordinator_not_available: return "The coordinator is not available.";
-        case error_code::transactional_id_authorization_failed: return "Transactional Id authorization failed.";
+        case error_code::transactional_id_authorization_failed:
+            return "Transactional Id authorization failed.";
         case error_code::invalid_request:
             return "This most likely occurs because of a request being malformed by the client "
                    "library or the message was sent to an incompatible broker. See the broker "
@@ -64,7 +65,8 @@ net::awaitable<coordinator_answer> find(request_context& ctx, int8_t key_type) {
     // The coordinator of every group is this broker; its address comes from the metadata cache.
     const std::shared_ptr<const cluster_view> cluster = ctx.broker.metadata().cluster();
     const broker_info* coordinator = cluster->find(ctx.broker.broker_id());
-    const advertised_endpoint* self = coordinator ? coordinator->endpoint_for(ctx.listener_name) : nullptr;
+    const advertised_endpoint* self =
+        coordinator ? coordinator->endpoint_for(ctx.listener_name) : nullptr;
     if (ready != error_code::none || self == nullptr) {
         answer.error = error_code::coordinator_not_available;
         co_return answer;

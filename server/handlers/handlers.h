@@ -11,20 +11,28 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
 net::awaitable<handler_result> handle_create_topics(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_delete_topics(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_delete_records(request_context& ctx, protocol::reader& body);
-net::awaitable<handler_result> handle_describe_configs(request_context& ctx, protocol::reader& body);
+net::awaitable<handler_result> handle_describe_configs(request_context& ctx,
+                                                       protocol::reader& body);
 net::awaitable<handler_result> handle_alter_configs(request_context& ctx, protocol::reader& body);
-net::awaitable<handler_result> handle_describe_log_dirs(request_context& ctx, protocol::reader& body);
-net::awaitable<handler_result> handle_create_partitions(request_context& ctx, protocol::reader& body);
-net::awaitable<handler_result> handle_incremental_alter_configs(request_context& ctx, protocol::reader& body);
-net::awaitable<handler_result> handle_describe_cluster(request_context& ctx, protocol::reader& body);
+net::awaitable<handler_result> handle_describe_log_dirs(request_context& ctx,
+                                                        protocol::reader& body);
+net::awaitable<handler_result> handle_create_partitions(request_context& ctx,
+                                                        protocol::reader& body);
+net::awaitable<handler_result> handle_incremental_alter_configs(request_context& ctx,
+                                                                protocol::reader& body);
+net::awaitable<handler_result> handle_describe_cluster(request_context& ctx,
+                                                       protocol::reader& body);
 net::awaitable<handler_result> handle_fetch(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_list_offsets(request_context& ctx, protocol::reader& body);
-net::awaitable<handler_result> handle_init_producer_id(request_context& ctx, protocol::reader& body);
-net::awaitable<handler_result> handle_describe_producers(request_context& ctx, protocol::reader& body);
+net::awaitable<handler_result> handle_init_producer_id(request_context& ctx,
+                                                       protocol::reader& body);
+net::awaitable<handler_result> handle_describe_producers(request_context& ctx,
+                                                         protocol::reader& body);
 net::awaitable<handler_result> handle_offset_commit(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_offset_fetch(request_context& ctx, protocol::reader& body);
-net::awaitable<handler_result> handle_find_coordinator(request_context& ctx, protocol::reader& body);
+net::awaitable<handler_result> handle_find_coordinator(request_context& ctx,
+                                                       protocol::reader& body);
 net::awaitable<handler_result> handle_join_group(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_heartbeat(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_leave_group(request_context& ctx, protocol::reader& body);

@@ -2,8 +2,8 @@
 //
 // Operations: SET (0), DELETE (1, back to the inherited value), APPEND (2) and SUBTRACT (3); the
 // last two only for list configs (cleanup.policy, the replication throttle lists, and the broker's
-// log.cleanup.policy), else INVALID_REQUEST, as Kafka answers. A name given twice in one resource is
-// INVALID_REQUEST; an unknown operation INVALID_REQUEST. Resources and validation are as for
+// log.cleanup.policy), else INVALID_REQUEST, as Kafka answers. A name given twice in one resource
+// is INVALID_REQUEST; an unknown operation INVALID_REQUEST. Resources and validation are as for
 // AlterConfigs (alter_configs.cpp). error_message is null on success.
 #include "common/asio.h"
 
@@ -29,8 +29,8 @@ net::awaitable<topic_result> apply(request_context& ctx, admin_backend* admin, i
             co_return topic_result::failure(error_code::invalid_topic_exception, *error);
         } else {
             const std::string* name = &r.resource_name;
-            topic_result result = co_await ctx.broker.shards().run_blocking(
-                [admin, name, wanted, validate_only] {
+            topic_result result =
+                co_await ctx.broker.shards().run_blocking([admin, name, wanted, validate_only] {
                     return admin->incremental_alter_topic_configs(*name, *wanted, validate_only);
                 });
             co_return result;
@@ -42,23 +42,24 @@ net::awaitable<topic_result> apply(request_context& ctx, admin_backend* admin, i
             co_return topic_result::failure(error_code::invalid_request, error);
         } else {
             const bool d = *is_default;
-            topic_result result = co_await ctx.broker.shards().run_blocking(
-                [admin, d, wanted, validate_only] {
+            topic_result result =
+                co_await ctx.broker.shards().run_blocking([admin, d, wanted, validate_only] {
                     return admin->incremental_alter_broker_configs(d, *wanted, validate_only);
                 });
             co_return result;
         }
     } else {
-        co_return topic_result::failure(
-            error_code::invalid_request,
-            "IncrementalAlterConfigs is only supported for topics and brokers, but resource type is " +
-                std::to_string(r.resource_type));
+        co_return topic_result::failure(error_code::invalid_request,
+                                        "IncrementalAlterConfigs is only supported for topics and "
+                                        "brokers, but resource type is " +
+                                            std::to_string(r.resource_type));
     }
 }
 
 }  // namespace
 
-net::awaitable<handler_result> handle_incremental_alter_configs(request_context& ctx, protocol::reader& body) {
+net::awaitable<handler_result> handle_incremental_alter_configs(request_context& ctx,
+                                                                protocol::reader& body) {
     request_type request;
     if (protocol::decode(body, ctx.api_version, request) != protocol::codec_status::ok) {
         co_return handler_result::close();
@@ -77,16 +78,19 @@ net::awaitable<handler_result> handle_incremental_alter_configs(request_context&
         std::set<std::string> names;
         for (const auto& c : r.configs) {
             if (!names.insert(c.name).second) {
-                outcome = topic_result::failure(error_code::invalid_request, "Error due to duplicate config keys");
+                outcome = topic_result::failure(error_code::invalid_request,
+                                                "Error due to duplicate config keys");
                 break;
             }
             if (c.config_operation < 0 || c.config_operation > 3) {
                 outcome = topic_result::failure(error_code::invalid_request,
-                                                "Unknown config operation " + std::to_string(c.config_operation) +
-                                                    " for " + c.name);
+                                                "Unknown config operation " +
+                                                    std::to_string(c.config_operation) + " for " +
+                                                    c.name);
                 break;
             }
-            ops.push_back(config_operation{c.name, static_cast<config_operation::kind>(c.config_operation), c.value});
+            ops.push_back(config_operation{
+                c.name, static_cast<config_operation::kind>(c.config_operation), c.value});
         }
         if (outcome.ok()) {
             outcome = co_await apply(ctx, admin, broker_id, r, ops, request.validate_only);

@@ -22,7 +22,8 @@
 
 namespace broker::server {
 
-net::awaitable<handler_result> handle_init_producer_id(request_context& ctx, protocol::reader& body) {
+net::awaitable<handler_result> handle_init_producer_id(request_context& ctx,
+                                                       protocol::reader& body) {
     protocol::init_producer_id_request request;
     if (protocol::decode(body, ctx.api_version, request) != protocol::codec_status::ok) {
         co_return handler_result::close();

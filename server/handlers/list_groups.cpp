@@ -19,10 +19,10 @@ net::awaitable<handler_result> handle_list_groups(request_context& ctx, protocol
     if (protocol::decode(body, ctx.api_version, request) != protocol::codec_status::ok) {
         co_return handler_result::close();
     }
-    std::vector<std::string> states = ctx.api_version >= 4 ? std::move(request.states_filter)
-                                                            : std::vector<std::string>{};
-    std::vector<std::string> types = ctx.api_version >= 5 ? std::move(request.types_filter)
-                                                          : std::vector<std::string>{};
+    std::vector<std::string> states =
+        ctx.api_version >= 4 ? std::move(request.states_filter) : std::vector<std::string>{};
+    std::vector<std::string> types =
+        ctx.api_version >= 5 ? std::move(request.types_filter) : std::vector<std::string>{};
     auto work = [states = std::move(states),
                  types = std::move(types)](coordinator::group_coordinator& c) {
         return c.list_groups(std::span<const std::string>(states),

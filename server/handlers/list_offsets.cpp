@@ -53,23 +53,23 @@ std::string segment_log_path(const std::filesystem::path& dir, int64_t base) {
 /// start) with the segment file's modification time, plus the log end offset "now" when the active
 /// segment holds data; the newest candidate whose time is <= the target, and older ones, up to
 /// `max_num_offsets`, in descending order. Consumers never see offsets above the high watermark.
-std::vector<int64_t> legacy_offsets(partition& p, int64_t timestamp, int32_t max_num_offsets, bool from_consumer,
-                                    int64_t now_ms, error_code& error) {
+std::vector<int64_t> legacy_offsets(partition& p, int64_t timestamp, int32_t max_num_offsets,
+                                    bool from_consumer, int64_t now_ms, error_code& error) {
     std::vector<int64_t> bases;
     std::filesystem::path dir;
     int64_t log_start = 0;
     int64_t log_end = 0;
     int64_t high_watermark = 0;
     const bool found = p.inspect([&](const log::partition_log& plog) {
-        for (const log::offset& o : plog.segment_base_offsets()) {
-            bases.push_back(o.value());
-        }
-        dir = plog.dir();
-        log_start = plog.log_start_offset().value();
-        log_end = plog.log_end_offset().value();
-        high_watermark = plog.high_watermark().value();
-        return true;
-    }).has_value();
+                            for (const log::offset& o : plog.segment_base_offsets()) {
+                                bases.push_back(o.value());
+                            }
+                            dir = plog.dir();
+                            log_start = plog.log_start_offset().value();
+                            log_end = plog.log_end_offset().value();
+                            high_watermark = plog.high_watermark().value();
+                            return true;
+                        }).has_value();
     if (!found) {
         error = error_code::unknown_topic_or_partition;
         return {};
@@ -108,7 +108,8 @@ std::vector<int64_t> legacy_offsets(partition& p, int64_t timestamp, int32_t max
         offsets.push_back(candidates[static_cast<std::size_t>(start - j)].first);
     }
     std::sort(offsets.begin(), offsets.end(), std::greater<>());
-    if (from_consumer && std::any_of(offsets.begin(), offsets.end(), [&](int64_t o) { return o > high_watermark; })) {
+    if (from_consumer && std::any_of(offsets.begin(), offsets.end(),
+                                     [&](int64_t o) { return o > high_watermark; })) {
         std::vector<int64_t> bounded{high_watermark};
         for (int64_t o : offsets) {
             if (o <= high_watermark) {
@@ -120,8 +121,8 @@ std::vector<int64_t> legacy_offsets(partition& p, int64_t timestamp, int32_t max
     return offsets;
 }
 
-void lookup_in_log(partition& p, const log::partition_log& plog, int64_t timestamp, bool client_request,
-                   partition_response& out);
+void lookup_in_log(partition& p, const log::partition_log& plog, int64_t timestamp,
+                   bool client_request, partition_response& out);
 
 /// v1+: one partition's answer.
 void lookup(partition& p, int64_t timestamp, bool client_request, partition_response& out) {
@@ -130,20 +131,21 @@ void lookup(partition& p, int64_t timestamp, bool client_request, partition_resp
         return;
     }
     const bool found = p.inspect([&](const log::partition_log& plog) {
-        lookup_in_log(p, plog, timestamp, client_request, out);
-        return true;
-    }).has_value();
+                            lookup_in_log(p, plog, timestamp, client_request, out);
+                            return true;
+                        }).has_value();
     if (!found) {
         out.error_code = code(error_code::unknown_topic_or_partition);
     }
 }
 
 /// lookup() with the partition's log held.
-void lookup_in_log(partition& p, const log::partition_log& plog, int64_t timestamp, bool client_request,
-                   partition_response& out) {
+void lookup_in_log(partition& p, const log::partition_log& plog, int64_t timestamp,
+                   bool client_request, partition_response& out) {
     // Clients read up to the high watermark, which is also the last stable offset (read_committed)
     // since there are no transactions; replicas read up to the log end.
-    const int64_t bound = client_request ? plog.high_watermark().value() : plog.log_end_offset().value();
+    const int64_t bound =
+        client_request ? plog.high_watermark().value() : plog.log_end_offset().value();
     auto epoch_at = [&](int64_t offset) {
         auto e = plog.leader_epochs().epoch_for_offset(offset);
         return e ? *e : -1;
@@ -152,23 +154,24 @@ void lookup_in_log(partition& p, const log::partition_log& plog, int64_t timesta
     out.offset = -1;
     out.leader_epoch = -1;
     switch (timestamp) {
-    case latest_timestamp:
-        out.offset = bound;
-        out.leader_epoch = p.leader_epoch().value();
-        return;
-    case earliest_timestamp:
-    case earliest_local_timestamp:
-        out.offset = plog.log_start_offset().value();
-        out.leader_epoch = epoch_at(out.offset);
-        return;
-    case latest_tiered_timestamp:
-        return;  // no tiered storage: -1 / -1 / -1, as Kafka answers without remote storage
-    default:
-        break;
+        case latest_timestamp:
+            out.offset = bound;
+            out.leader_epoch = p.leader_epoch().value();
+            return;
+        case earliest_timestamp:
+        case earliest_local_timestamp:
+            out.offset = plog.log_start_offset().value();
+            out.leader_epoch = epoch_at(out.offset);
+            return;
+        case latest_tiered_timestamp:
+            return;  // no tiered storage: -1 / -1 / -1, as Kafka answers without remote storage
+        default: break;
     }
-    auto found = timestamp == max_timestamp ? plog.offset_of_max_timestamp() : plog.offset_for_timestamp(timestamp);
+    auto found = timestamp == max_timestamp ? plog.offset_of_max_timestamp()
+                                            : plog.offset_for_timestamp(timestamp);
     if (!found) {
-        BROKER_LOG_ERROR("ListOffsets on " << p.topic() << "-" << p.index() << ": " << found.error().message());
+        BROKER_LOG_ERROR("ListOffsets on " << p.topic() << "-" << p.index() << ": "
+                                           << found.error().message());
         out.error_code = code(to_kafka_error(found.error()));
         return;
     }
@@ -213,7 +216,8 @@ net::awaitable<handler_result> handle_list_offsets(request_context& ctx, protoco
             out.timestamp = -1;
             out.offset = -1;
             out.leader_epoch = -1;
-            std::shared_ptr<partition> p = ctx.broker.find_partition(topic.name, part.partition_index);
+            std::shared_ptr<partition> p =
+                ctx.broker.find_partition(topic.name, part.partition_index);
             if (version >= 1 && occurrences[{topic.name, part.partition_index}] > 1) {
                 out.error_code = code(error_code::invalid_request);
             } else if (!p) {
@@ -225,8 +229,8 @@ net::awaitable<handler_result> handle_list_offsets(request_context& ctx, protoco
                                           : error_code::unknown_leader_epoch);
             } else if (version == 0) {
                 error_code error = error_code::none;
-                out.old_style_offsets =
-                    legacy_offsets(*p, part.timestamp, part.max_num_offsets, client_request, now, error);
+                out.old_style_offsets = legacy_offsets(*p, part.timestamp, part.max_num_offsets,
+                                                       client_request, now, error);
                 out.error_code = code(error);
             } else {
                 lookup(*p, part.timestamp, client_request, out);

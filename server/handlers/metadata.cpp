@@ -10,7 +10,8 @@
 //     LEADER_NOT_AVAILABLE for a topic it has just started creating; our creation is synchronous,
 //     so the new topic is described right away. Unknown names that are not created answer
 //     UNKNOWN_TOPIC_OR_PARTITION, illegal names INVALID_TOPIC_EXCEPTION (docs/topics.md);
-//   - authorized-operation bitfields are filled only when asked (v8+ topics, v8-10 cluster); with no
+//   - authorized-operation bitfields are filled only when asked (v8+ topics, v8-10 cluster); with
+//   no
 //     authorizer every operation Kafka defines for the resource type is allowed;
 //   - brokers are the addresses advertised for the listener the request came in on.
 // Fields a version lacks are simply not encoded by the generated codec.
@@ -88,9 +89,9 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
     response.throttle_time_ms = 0;
 
     if (!all_topics && version < 12) {
-        const bool bad = std::any_of(
-            request.topics->begin(), request.topics->end(),
-            [](const auto& t) { return !t.name.has_value() || !t.topic_id.is_zero(); });
+        const bool bad =
+            std::any_of(request.topics->begin(), request.topics->end(),
+                        [](const auto& t) { return !t.name.has_value() || !t.topic_id.is_zero(); });
         if (bad) {
             // Same shape as Kafka's error response: every requested topic carries the error, and
             // nothing else is filled in.
@@ -112,8 +113,9 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
 
     // Auto-creation first, so the snapshot below already holds the new topics.
     std::map<std::string, protocol::error_code, std::less<>> creation_errors;
-    const bool by_name_request = !all_topics && std::none_of(request.topics->begin(), request.topics->end(),
-                                                             [](const auto& t) { return !t.topic_id.is_zero(); });
+    const bool by_name_request =
+        !all_topics && std::none_of(request.topics->begin(), request.topics->end(),
+                                    [](const auto& t) { return !t.topic_id.is_zero(); });
     if (by_name_request) {
         const bool allowed = version < 4 || request.allow_auto_topic_creation;
         const std::shared_ptr<const topic_snapshot> before = broker.metadata().snapshot();
@@ -177,11 +179,11 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
                 described.push_back(describe_topic(*topic));
             } else {
                 const auto error = creation_errors.find(name);
-                described.push_back(topic_error(error != creation_errors.end()
-                                                    ? error->second
-                                                    : protocol::error_code::unknown_topic_or_partition,
-                                                name, protocol::uuid{},
-                                                is_internal_topic_name(name)));
+                described.push_back(
+                    topic_error(error != creation_errors.end()
+                                    ? error->second
+                                    : protocol::error_code::unknown_topic_or_partition,
+                                name, protocol::uuid{}, is_internal_topic_name(name)));
             }
         }
     }

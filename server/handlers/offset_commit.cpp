@@ -76,8 +76,8 @@ net::awaitable<handler_result> handle_offset_commit(request_context& ctx, protoc
 
     if (!commit.topics.empty()) {
         auto work = [commit = std::move(commit)](coordinator::group_coordinator& c, auto done) {
-                    c.commit_offsets(commit, std::move(done));
-                };
+            c.commit_offsets(commit, std::move(done));
+        };
         const std::optional<coordinator::offset_commit_result> result =
             co_await ctx.broker.groups().call_async<coordinator::offset_commit_result>(
                 std::move(work), ctx.connection_closed);

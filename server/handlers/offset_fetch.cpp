@@ -8,7 +8,8 @@
 //   - where a group-level error goes depends on the version: v0-1 have no top-level error, so it
 //     is written on every requested partition (offset -1, metadata ""); v2-7 carry it in the
 //     top-level error_code (with no topics); v8+ carry one error per group;
-//   - v8+ member_id/member_epoch belong to the KIP-848 consumer protocol; classic groups ignore them;
+//   - v8+ member_id/member_epoch belong to the KIP-848 consumer protocol; classic groups ignore
+//   them;
 //   - v0 read ZooKeeper-stored offsets in Kafka 3.x; here every version reads the coordinator
 //     (docs/groups.md).
 #include "common/asio.h"
@@ -104,8 +105,8 @@ net::awaitable<handler_result> handle_offset_fetch(request_context& ctx, protoco
     if (result.error != protocol::error_code::none && version < first_top_level_error_version) {
         // No top-level error before v2: every requested partition carries it (Kafka's
         // OffsetFetchResponse.groupError).
-        for (const coordinator::offset_fetch_topic& t : groups.at(0).topics.value_or(
-                 std::vector<coordinator::offset_fetch_topic>{})) {
+        for (const coordinator::offset_fetch_topic& t :
+             groups.at(0).topics.value_or(std::vector<coordinator::offset_fetch_topic>{})) {
             response_type::offset_fetch_response_topic topic;
             topic.name = t.name;
             for (int32_t index : t.partition_indexes) {
@@ -126,7 +127,8 @@ net::awaitable<handler_result> handle_offset_fetch(request_context& ctx, protoco
         response_type::offset_fetch_response_topic topic;
         topic.name = t.name;
         for (const auto& p : t.partitions) {
-            topic.partitions.push_back(to_partition<response_type::offset_fetch_response_partition>(p));
+            topic.partitions.push_back(
+                to_partition<response_type::offset_fetch_response_partition>(p));
         }
         response.topics.push_back(std::move(topic));
     }

@@ -46,7 +46,7 @@ using response_type = protocol::produce_response;
 using partition_response = response_type::partition_produce_response;
 using record_error = response_type::batch_index_and_error_message;
 
-constexpr std::size_t magic_position = 16;  // the magic byte, same place in every message format
+constexpr std::size_t magic_position = 16;     // the magic byte, same place in every message format
 constexpr std::size_t legacy_min_length = 14;  // smallest batch_length field of any message format
 
 /// The work and outcome of one partition of the request.
@@ -95,18 +95,15 @@ std::string partition_name(std::string_view topic, int32_t index) {
 /// inconsistent is INVALID_RECORD (not retriable: the producer built it wrong).
 error_code map_batch_error(protocol::batch_error e) {
     switch (e) {
-    case protocol::batch_error::truncated:
-    case protocol::batch_error::bad_length:
-    case protocol::batch_error::bad_crc:
-    case protocol::batch_error::bad_compression:
-    case protocol::batch_error::bad_magic:
-        return error_code::corrupt_message;
-    case protocol::batch_error::bad_record:
-    case protocol::batch_error::bad_record_count:
-    case protocol::batch_error::bad_offset_delta:
-        return error_code::invalid_record;
-    case protocol::batch_error::ok:
-        break;
+        case protocol::batch_error::truncated:
+        case protocol::batch_error::bad_length:
+        case protocol::batch_error::bad_crc:
+        case protocol::batch_error::bad_compression:
+        case protocol::batch_error::bad_magic: return error_code::corrupt_message;
+        case protocol::batch_error::bad_record:
+        case protocol::batch_error::bad_record_count:
+        case protocol::batch_error::bad_offset_delta: return error_code::invalid_record;
+        case protocol::batch_error::ok: break;
     }
     return error_code::none;
 }
@@ -116,7 +113,8 @@ error_code map_batch_error(protocol::batch_error e) {
 void check_framing(partition_work& w, int16_t version) {
     const std::span<const uint8_t> r = w.records;
     if (r.size() < protocol::batch_overhead) {
-        w.fail(error_code::invalid_record, "Produce requests must have exactly one record batch per partition");
+        w.fail(error_code::invalid_record,
+               "Produce requests must have exactly one record batch per partition");
         return;
     }
     const auto length = static_cast<int32_t>(load_be32(r.data() + 8));
@@ -127,23 +125,28 @@ void check_framing(partition_work& w, int16_t version) {
     }
     const std::size_t total = static_cast<std::size_t>(length) + protocol::batch_overhead;
     if (r.size() <= magic_position || r.size() < total) {
-        w.fail(error_code::invalid_record, "Produce requests must have exactly one record batch per partition");
+        w.fail(error_code::invalid_record,
+               "Produce requests must have exactly one record batch per partition");
         return;
     }
     const auto magic = static_cast<int8_t>(r[magic_position]);
     if (magic != protocol::current_magic) {
         if (version < 3) {
             // Legacy message sets (magic 0/1) are not stored by this broker (docs/produce.md).
-            w.fail(error_code::unsupported_for_message_format,
-                   "This broker stores only record batches of magic 2, not " + std::to_string(magic));
+            w.fail(
+                error_code::unsupported_for_message_format,
+                "This broker stores only record batches of magic 2, not " + std::to_string(magic));
         } else {
-            w.fail(error_code::invalid_record, "Produce requests with version " + std::to_string(version) +
-                                                   " are only allowed to contain record batches with magic version 2");
+            w.fail(error_code::invalid_record,
+                   "Produce requests with version " + std::to_string(version) +
+                       " are only allowed to contain record batches with magic version 2");
         }
         return;
     }
     if (r.size() > total) {
-        w.fail(error_code::invalid_record, "Produce requests are only allowed to contain exactly one record batch per partition");
+        w.fail(
+            error_code::invalid_record,
+            "Produce requests are only allowed to contain exactly one record batch per partition");
         return;
     }
     auto header = protocol::parse_batch_header(r);
@@ -154,7 +157,8 @@ void check_framing(partition_work& w, int16_t version) {
     w.header = *header;
     if (version < 7 && w.header.compression() == protocol::compression_type::zstd) {
         w.fail(error_code::unsupported_compression_type,
-               "Produce requests with version " + std::to_string(version) + " are not allowed to use ZStandard compression");
+               "Produce requests with version " + std::to_string(version) +
+                   " are not allowed to use ZStandard compression");
     }
 }
 
@@ -190,10 +194,14 @@ bool timestamp_out_of_range(int64_t ts, int64_t now, int64_t before_max, int64_t
 void check_records(partition_work& w, int64_t now) {
     const topic_config& cfg = *w.config;
     const bool compacted = log::compacts(cfg.log.policy);
-    const bool create_time = cfg.log.message_timestamp_type == protocol::timestamp_type::create_time;
-    const bool bounded = create_time && (cfg.message_timestamp_before_max_ms != std::numeric_limits<int64_t>::max() ||
-                                         cfg.message_timestamp_after_max_ms != std::numeric_limits<int64_t>::max());
-    const bool append_time_from_producer = w.header.ts_type() == protocol::timestamp_type::log_append_time;
+    const bool create_time =
+        cfg.log.message_timestamp_type == protocol::timestamp_type::create_time;
+    const bool bounded =
+        create_time &&
+        (cfg.message_timestamp_before_max_ms != std::numeric_limits<int64_t>::max() ||
+         cfg.message_timestamp_after_max_ms != std::numeric_limits<int64_t>::max());
+    const bool append_time_from_producer =
+        w.header.ts_type() == protocol::timestamp_type::log_append_time;
     const auto target = topic_compression(cfg.compression_type);
     const bool recompress = target && *target != w.header.compression();
     if (!compacted && !bounded && !append_time_from_producer && !recompress) {
@@ -216,12 +224,14 @@ void check_records(partition_work& w, int64_t now) {
             if (create_time && ts != log::no_timestamp) {
                 if (timestamp_out_of_range(ts, now, cfg.message_timestamp_before_max_ms,
                                            cfg.message_timestamp_after_max_ms)) {
-                    problem = "Timestamp " + std::to_string(ts) + " of message with offset " + std::to_string(i) +
-                              " is out of range.";
+                    problem = "Timestamp " + std::to_string(ts) + " of message with offset " +
+                              std::to_string(i) + " is out of range.";
                     timestamp_error = true;
                 }
             } else if (append_time_from_producer) {
-                problem = "Invalid timestamp type in message. Producer should not set timestamp type to LogAppendTime.";
+                problem =
+                    "Invalid timestamp type in message. Producer should not set timestamp type to "
+                    "LogAppendTime.";
                 timestamp_error = true;
             }
         }
@@ -235,10 +245,12 @@ void check_records(partition_work& w, int64_t now) {
     if (!w.record_errors.empty()) {
         w.report_log_start = true;
         if (timestamp_error) {
-            w.fail(error_code::invalid_timestamp, "One or more records have been rejected due to invalid timestamp");
+            w.fail(error_code::invalid_timestamp,
+                   "One or more records have been rejected due to invalid timestamp");
         } else {
             w.fail(error_code::invalid_record, "One or more records have been rejected due to " +
-                                                   std::to_string(w.record_errors.size()) + " record errors in total");
+                                                   std::to_string(w.record_errors.size()) +
+                                                   " record errors in total");
         }
         return;
     }
@@ -297,8 +309,9 @@ std::span<uint8_t> writable_view(std::span<uint8_t> frame, std::span<const uint8
 void validate_partition(partition_work& w, std::span<uint8_t> frame, int64_t now) {
     if (static_cast<int64_t>(w.records.size()) > w.config->log.max_message_bytes) {
         w.fail(error_code::message_too_large,
-               "The record batch size in the append to " + partition_name(w.topic, w.index) + " is " +
-                   std::to_string(w.records.size()) + " bytes which exceeds the maximum configured value of " +
+               "The record batch size in the append to " + partition_name(w.topic, w.index) +
+                   " is " + std::to_string(w.records.size()) +
+                   " bytes which exceeds the maximum configured value of " +
                    std::to_string(w.config->log.max_message_bytes) + ".");
         return;
     }
@@ -308,12 +321,14 @@ void validate_partition(partition_work& w, std::span<uint8_t> frame, int64_t now
     }
     if (w.header.is_control()) {
         w.fail(error_code::invalid_record,
-               "Clients are not allowed to write control records in topic partition " + partition_name(w.topic, w.index));
+               "Clients are not allowed to write control records in topic partition " +
+                   partition_name(w.topic, w.index));
         return;
     }
     if (w.header.producer_id >= 0 && w.header.base_sequence < 0) {
-        w.fail(error_code::invalid_record, "Invalid sequence number " + std::to_string(w.header.base_sequence) +
-                                               " in record batch with producerId " + std::to_string(w.header.producer_id));
+        w.fail(error_code::invalid_record,
+               "Invalid sequence number " + std::to_string(w.header.base_sequence) +
+                   " in record batch with producerId " + std::to_string(w.header.producer_id));
         return;
     }
     check_records(w, now);
@@ -341,7 +356,8 @@ void append_partition(partition_work& w, const broker_config& broker, int16_t ac
 /// has passed its batch, or `timeout_ms`. A partition still short at the deadline answers
 /// REQUEST_TIMED_OUT; one that can never get there (deleted, no longer led here) its error; one
 /// whose in-sync set shrank below min.insync.replicas meanwhile NOT_ENOUGH_REPLICAS_AFTER_APPEND.
-net::awaitable<void> wait_for_replicas(request_context& ctx, std::vector<partition_work>& work, int32_t timeout_ms) {
+net::awaitable<void> wait_for_replicas(request_context& ctx, std::vector<partition_work>& work,
+                                       int32_t timeout_ms) {
     // The usual case on a single node: the append itself moved the high watermark. Settled here
     // without arming anything.
     bool settled = true;
@@ -350,7 +366,8 @@ net::awaitable<void> wait_for_replicas(request_context& ctx, std::vector<partiti
             continue;
         }
         bool reached = false;
-        if (const error_code e = w.target->replicated_to(w.result.last_offset + 1, reached); e != error_code::none) {
+        if (const error_code e = w.target->replicated_to(w.result.last_offset + 1, reached);
+            e != error_code::none) {
             w.fail(e);
         } else if (!reached) {
             settled = false;
@@ -382,8 +399,10 @@ net::awaitable<void> wait_for_replicas(request_context& ctx, std::vector<partiti
         });
         return waiting.empty();
     };
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
-    const delayed_outcome outcome = co_await wait_until(watches, deadline, try_complete, ctx.connection_closed);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
+    const delayed_outcome outcome =
+        co_await wait_until(watches, deadline, try_complete, ctx.connection_closed);
     if (outcome != delayed_outcome::completed) {
         for (partition_work* w : waiting) {
             w->fail(error_code::request_timed_out);
@@ -470,7 +489,8 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
                 continue;
             }
             if (is_internal_topic_name(w.topic)) {
-                w.fail(error_code::invalid_topic_exception, "Cannot append to internal topic " + std::string(w.topic));
+                w.fail(error_code::invalid_topic_exception,
+                       "Cannot append to internal topic " + std::string(w.topic));
                 continue;
             }
             if (!w.target->check_min_isr(request.acks, w.result)) {
@@ -507,21 +527,22 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
             if (!w.result.snapshot.empty()) {
                 const leader_append_result& r = w.result;
                 const std::error_code ec = co_await broker.shards().run_blocking([&r] {
-                    return log::producer_state_table::write_snapshot_file(r.snapshot_dir, r.snapshot_offset,
-                                                                          r.snapshot);
+                    return log::producer_state_table::write_snapshot_file(
+                        r.snapshot_dir, r.snapshot_offset, r.snapshot);
                 });
                 if (ec) {
                     // The state is still in memory; a missing snapshot only makes the next startup
                     // scan more of the log.
-                    BROKER_LOG_WARN("writing producer snapshot of " << partition_name(w.topic, w.index) << ": "
-                                                                   << ec.message());
+                    BROKER_LOG_WARN("writing producer snapshot of "
+                                    << partition_name(w.topic, w.index) << ": " << ec.message());
                 }
             }
             if (w.error == error_code::none && w.result.flush_target >= 0) {
-                const std::error_code ec =
-                    co_await group_commit::instance().flush(broker.shards(), w.target, w.result.flush_target);
+                const std::error_code ec = co_await group_commit::instance().flush(
+                    broker.shards(), w.target, w.result.flush_target);
                 if (ec) {
-                    BROKER_LOG_ERROR("flush of " << partition_name(w.topic, w.index) << ": " << ec.message());
+                    BROKER_LOG_ERROR("flush of " << partition_name(w.topic, w.index) << ": "
+                                                 << ec.message());
                     w.fail(to_kafka_error(ec));
                 }
             }
@@ -533,7 +554,8 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
 
     bool any_error = false;
     for (partition_work& w : work) {
-        partition_response& out = response.responses[w.topic_index].partition_responses[w.partition_index];
+        partition_response& out =
+            response.responses[w.topic_index].partition_responses[w.partition_index];
         out.error_code = code(w.error);
         if (w.error == error_code::none) {
             out.base_offset = w.result.base_offset;

@@ -129,11 +129,13 @@ int64_t proc_field(const std::vector<std::string>& fields, std::size_t index) {
     }
 }
 
-json member_json(const group_service::group_snapshot& g, const group_service::group_snapshot::member& m) {
-    json out = {{"member_id", m.member_id},
-                {"group_instance_id", m.group_instance_id ? json(*m.group_instance_id) : json(nullptr)},
-                {"client_id", m.client_id},
-                {"client_host", m.client_host}};
+json member_json(const group_service::group_snapshot& g,
+                 const group_service::group_snapshot::member& m) {
+    json out = {
+        {"member_id", m.member_id},
+        {"group_instance_id", m.group_instance_id ? json(*m.group_instance_id) : json(nullptr)},
+        {"client_id", m.client_id},
+        {"client_host", m.client_host}};
     if (g.protocol_type == coordinator::consumer_protocol_type && !m.assignment.empty()) {
         if (auto decoded = decode_consumer_assignment(m.assignment)) {
             json assignment = json::object();
@@ -323,7 +325,8 @@ http_response admin_api::brokers() const {
     for (const broker_info& b : cluster->brokers) {
         json endpoints = json::array();
         for (const advertised_endpoint& e : b.endpoints) {
-            endpoints.push_back({{"listener", e.listener_name}, {"host", e.host}, {"port", e.port}});
+            endpoints.push_back(
+                {{"listener", e.listener_name}, {"host", e.host}, {"port", e.port}});
         }
         brokers.push_back({{"broker_id", b.id},
                            {"endpoints", std::move(endpoints)},
@@ -471,8 +474,8 @@ net::awaitable<http_response> admin_api::metrics() {
         const std::string name = api_name(row.api_key);
         const std::string key = std::to_string(row.api_key);
         const std::string version = std::to_string(row.api_version);
-        w.sample("sluice_request_errors_total", {{"api", name}, {"api_key", key}, {"version", version}},
-                 row.errors);
+        w.sample("sluice_request_errors_total",
+                 {{"api", name}, {"api_key", key}, {"version", version}}, row.errors);
     }
     w.family("sluice_request_duration_seconds", "histogram",
              "Time from dispatch to the handler's answer, by API (excludes reading the request and "
@@ -484,13 +487,15 @@ net::awaitable<http_response> admin_api::metrics() {
         for (std::size_t i = 0; i < latency_histogram::bounds.size(); ++i) {
             cumulative += h.buckets[i];
             const std::string le = prometheus_writer::format_number(latency_histogram::bounds[i]);
-            w.sample("sluice_request_duration_seconds_bucket", {{"api", name}, {"api_key", key}, {"le", le}},
-                     cumulative);
+            w.sample("sluice_request_duration_seconds_bucket",
+                     {{"api", name}, {"api_key", key}, {"le", le}}, cumulative);
         }
-        w.sample("sluice_request_duration_seconds_bucket", {{"api", name}, {"api_key", key}, {"le", "+Inf"}},
+        w.sample("sluice_request_duration_seconds_bucket",
+                 {{"api", name}, {"api_key", key}, {"le", "+Inf"}}, h.count);
+        w.sample("sluice_request_duration_seconds_sum", {{"api", name}, {"api_key", key}},
+                 h.sum_seconds);
+        w.sample("sluice_request_duration_seconds_count", {{"api", name}, {"api_key", key}},
                  h.count);
-        w.sample("sluice_request_duration_seconds_sum", {{"api", name}, {"api_key", key}}, h.sum_seconds);
-        w.sample("sluice_request_duration_seconds_count", {{"api", name}, {"api_key", key}}, h.count);
     }
 
     // ---- topics (counters of deleted topics are dropped first)
@@ -504,7 +509,8 @@ net::awaitable<http_response> admin_api::metrics() {
     } topic_families[] = {
         {"sluice_topic_bytes_in_total", "Record batch bytes appended by Produce, by topic.",
          &metrics_registry::topic_row::bytes_in},
-        {"sluice_topic_messages_in_total", "Records appended by Produce (batch record counts), by topic.",
+        {"sluice_topic_messages_in_total",
+         "Records appended by Produce (batch record counts), by topic.",
          &metrics_registry::topic_row::messages_in},
         {"sluice_topic_bytes_out_total", "Record batch bytes sent in Fetch responses, by topic.",
          &metrics_registry::topic_row::bytes_out},
@@ -518,7 +524,8 @@ net::awaitable<http_response> admin_api::metrics() {
 
     // ---- connections
     w.family("sluice_connections", "gauge", "Kafka client connections currently open.");
-    w.sample("sluice_connections", {}, static_cast<uint64_t>(live_connections_ ? live_connections_() : 0));
+    w.sample("sluice_connections", {},
+             static_cast<uint64_t>(live_connections_ ? live_connections_() : 0));
     w.family("sluice_connections_accepted_total", "counter", "Kafka client connections accepted.");
     w.sample("sluice_connections_accepted_total", {}, registry.connections_accepted.value());
     w.family("sluice_connections_rejected_total", "counter",
@@ -539,9 +546,10 @@ net::awaitable<http_response> admin_api::metrics() {
             partitions.push_back(partition_row{p->topic(), index, std::to_string(index), *s});
         }
     }
-    std::sort(partitions.begin(), partitions.end(), [](const partition_row& a, const partition_row& b) {
-        return std::tie(a.topic, a.index) < std::tie(b.topic, b.index);
-    });
+    std::sort(partitions.begin(), partitions.end(),
+              [](const partition_row& a, const partition_row& b) {
+                  return std::tie(a.topic, a.index) < std::tie(b.topic, b.index);
+              });
     const struct {
         const char* name;
         const char* help;
@@ -551,19 +559,22 @@ net::awaitable<http_response> admin_api::metrics() {
          &partition_state::log_end_offset},
         {"sluice_partition_log_start_offset", "First offset still in the log.",
          &partition_state::log_start_offset},
-        {"sluice_partition_high_watermark", "Last committed offset + 1 (what consumers can read up to).",
+        {"sluice_partition_high_watermark",
+         "Last committed offset + 1 (what consumers can read up to).",
          &partition_state::high_watermark},
     };
     for (const auto& f : partition_families) {
         w.family(f.name, "gauge", f.help);
         for (const partition_row& row : partitions) {
-            w.sample(f.name, {{"topic", row.topic}, {"partition", row.index_label}}, row.state.*(f.field));
+            w.sample(f.name, {{"topic", row.topic}, {"partition", row.index_label}},
+                     row.state.*(f.field));
         }
     }
-    w.family("sluice_partition_size_bytes", "gauge", "Bytes of the partition's log segments on disk.");
+    w.family("sluice_partition_size_bytes", "gauge",
+             "Bytes of the partition's log segments on disk.");
     for (const partition_row& row : partitions) {
-        w.sample("sluice_partition_size_bytes", {{"topic", row.topic}, {"partition", row.index_label}},
-                 row.state.size_bytes);
+        w.sample("sluice_partition_size_bytes",
+                 {{"topic", row.topic}, {"partition", row.index_label}}, row.state.size_bytes);
     }
 
     // ---- consumer groups
@@ -577,30 +588,34 @@ net::awaitable<http_response> admin_api::metrics() {
     for (const auto& [g, rows] : lags) {
         for (const lag_row& row : rows) {
             const std::string partition = std::to_string(row.committed->partition);
-            w.sample("sluice_consumer_group_committed_offset",
-                     {{"group", g->group_id}, {"topic", row.committed->topic}, {"partition", partition}},
-                     row.committed->offset);
+            w.sample(
+                "sluice_consumer_group_committed_offset",
+                {{"group", g->group_id}, {"topic", row.committed->topic}, {"partition", partition}},
+                row.committed->offset);
         }
     }
-    w.family("sluice_consumer_group_lag", "gauge",
-             "High watermark minus the committed offset (0 when the commit is at or past it), by group "
-             "and partition; only partitions that still exist.");
+    w.family(
+        "sluice_consumer_group_lag", "gauge",
+        "High watermark minus the committed offset (0 when the commit is at or past it), by group "
+        "and partition; only partitions that still exist.");
     for (const auto& [g, rows] : lags) {
         for (const lag_row& row : rows) {
             if (!row.log) {
                 continue;
             }
             const std::string partition = std::to_string(row.committed->partition);
-            w.sample("sluice_consumer_group_lag",
-                     {{"group", g->group_id}, {"topic", row.committed->topic}, {"partition", partition}},
-                     row.lag());
+            w.sample(
+                "sluice_consumer_group_lag",
+                {{"group", g->group_id}, {"topic", row.committed->topic}, {"partition", partition}},
+                row.lag());
         }
     }
 
     // ---- process
     const process_stats stats = read_process_stats();
     if (stats.cpu_seconds >= 0) {
-        w.family("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
+        w.family("process_cpu_seconds_total", "counter",
+                 "User and system CPU time spent, in seconds.");
         w.sample("process_cpu_seconds_total", {}, stats.cpu_seconds);
     }
     if (stats.resident_memory_bytes >= 0) {

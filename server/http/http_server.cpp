@@ -36,7 +36,8 @@ std::string label_of(const listener_endpoint& e) {
 
 }  // namespace
 
-http_server::http_server(std::vector<listener_endpoint> endpoints, get_handler handler, http_limits limits)
+http_server::http_server(std::vector<listener_endpoint> endpoints, get_handler handler,
+                         http_limits limits)
     : endpoints_(std::move(endpoints)), handler_(std::move(handler)), limits_(limits) {}
 
 http_server::~http_server() {
@@ -54,7 +55,8 @@ void http_server::bind() {
             const net::ip::address address =
                 net::ip::make_address(e.host == "localhost" ? "127.0.0.1" : e.host, ec);
             if (ec) {
-                throw std::runtime_error("cannot listen on " + label + " (http.listeners): host must be an IP "
+                throw std::runtime_error("cannot listen on " + label +
+                                         " (http.listeners): host must be an IP "
                                          "address or localhost");
             }
             target = net::ip::tcp::endpoint(address, e.port);
@@ -75,7 +77,8 @@ void http_server::bind() {
             bound = acceptor->local_endpoint(ec);
         }
         if (ec) {
-            throw std::runtime_error("cannot listen on " + label + " (http.listeners): " + ec.message());
+            throw std::runtime_error("cannot listen on " + label +
+                                     " (http.listeners): " + ec.message());
         }
         bound_.push_back(bound);
         acceptors_.push_back(std::move(acceptor));
@@ -129,7 +132,8 @@ net::awaitable<void> http_server::accept_loop(net::ip::tcp::acceptor& acceptor) 
     net::steady_timer pause(io_);
     while (acceptor.is_open() && !stopping_) {
         boost::system::error_code ec;
-        net::ip::tcp::socket socket = co_await acceptor.async_accept(net::redirect_error(net::use_awaitable, ec));
+        net::ip::tcp::socket socket =
+            co_await acceptor.async_accept(net::redirect_error(net::use_awaitable, ec));
         if (ec) {
             if (ec == net::error::operation_aborted || !acceptor.is_open() || stopping_) {
                 break;
@@ -166,7 +170,8 @@ net::awaitable<void> http_server::session(net::ip::tcp::socket socket) {
     } registration{*this, &stream};
 
     try {
-        // Bounded: a whole request fits in header_limit + body_limit; anything larger fails the read.
+        // Bounded: a whole request fits in header_limit + body_limit; anything larger fails the
+        // read.
         beast::flat_buffer buffer(limits_.header_limit + limits_.body_limit + 1024);
         bool keep_going = true;
         while (keep_going && !stopping_) {
@@ -175,7 +180,8 @@ net::awaitable<void> http_server::session(net::ip::tcp::socket socket) {
             parser.body_limit(limits_.body_limit);
             stream.expires_after(limits_.timeout);
             boost::system::error_code ec;
-            co_await bhttp::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+            co_await bhttp::async_read(stream, buffer, parser,
+                                       net::redirect_error(net::use_awaitable, ec));
 
             http_response answer;
             unsigned version = 11;
@@ -187,14 +193,16 @@ net::awaitable<void> http_server::session(net::ip::tcp::socket socket) {
                 }
                 if (ec == bhttp::error::body_limit) {
                     answer = json_error(413, "payload_too_large",
-                                        "request bodies are limited to " + std::to_string(limits_.body_limit) +
-                                            " bytes");
-                } else if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+                                        "request bodies are limited to " +
+                                            std::to_string(limits_.body_limit) + " bytes");
+                } else if (ec == bhttp::error::header_limit ||
+                           ec == bhttp::error::buffer_overflow) {
                     answer = json_error(431, "header_too_large",
-                                        "request headers are limited to " + std::to_string(limits_.header_limit) +
-                                            " bytes");
+                                        "request headers are limited to " +
+                                            std::to_string(limits_.header_limit) + " bytes");
                 } else {
-                    answer = json_error(400, "bad_request", "malformed HTTP request: " + ec.message());
+                    answer =
+                        json_error(400, "bad_request", "malformed HTTP request: " + ec.message());
                 }
             } else {
                 const bhttp::request<bhttp::string_body>& request = parser.get();
@@ -213,11 +221,13 @@ net::awaitable<void> http_server::session(net::ip::tcp::socket socket) {
                         BROKER_LOG_ERROR("HTTP " << request.target() << " failed: " << e.what());
                     }
                     answer = handled ? std::move(*handled)
-                                     : json_error(500, "internal_error", "the request failed; see the broker log");
+                                     : json_error(500, "internal_error",
+                                                  "the request failed; see the broker log");
                 }
             }
 
-            bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(answer.status), version};
+            bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(answer.status),
+                                                         version};
             response.set(bhttp::field::server, "sluice");
             response.set(bhttp::field::content_type, answer.content_type);
             if (allow_header) {
@@ -229,7 +239,8 @@ net::awaitable<void> http_server::session(net::ip::tcp::socket socket) {
             response.prepare_payload();
             stream.expires_after(limits_.timeout);
             boost::system::error_code write_error;
-            co_await bhttp::async_write(stream, response, net::redirect_error(net::use_awaitable, write_error));
+            co_await bhttp::async_write(stream, response,
+                                        net::redirect_error(net::use_awaitable, write_error));
             if (write_error) {
                 break;
             }

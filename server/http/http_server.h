@@ -58,7 +58,8 @@ using get_handler = std::function<net::awaitable<http_response>(std::string targ
 /// See the file comment.
 class http_server {
 public:
-    http_server(std::vector<listener_endpoint> endpoints, get_handler handler, http_limits limits = {});
+    http_server(std::vector<listener_endpoint> endpoints, get_handler handler,
+                http_limits limits = {});
     ~http_server();
     http_server(const http_server&) = delete;
     http_server& operator=(const http_server&) = delete;
@@ -86,7 +87,7 @@ private:
     std::vector<net::ip::tcp::endpoint> bound_;
     std::set<boost::beast::tcp_stream*> sessions_;  // server thread only
     std::atomic<std::size_t> session_count_{0};
-    bool stopping_ = false;                         // server thread only
+    bool stopping_ = false;  // server thread only
     std::thread thread_;
     bool started_ = false;
     bool stopped_ = false;

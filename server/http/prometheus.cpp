@@ -5,7 +5,8 @@
 
 namespace broker::server::http {
 
-void prometheus_writer::family(std::string_view name, std::string_view type, std::string_view help) {
+void prometheus_writer::family(std::string_view name, std::string_view type,
+                               std::string_view help) {
     out_ += "# HELP ";
     out_ += name;
     out_ += ' ';
@@ -45,7 +46,8 @@ void prometheus_writer::write_labels(std::initializer_list<label> labels) {
     out_ += '}';
 }
 
-void prometheus_writer::sample(std::string_view name, std::initializer_list<label> labels, double value) {
+void prometheus_writer::sample(std::string_view name, std::initializer_list<label> labels,
+                               double value) {
     out_ += name;
     write_labels(labels);
     out_ += ' ';
@@ -53,7 +55,8 @@ void prometheus_writer::sample(std::string_view name, std::initializer_list<labe
     out_ += '\n';
 }
 
-void prometheus_writer::sample(std::string_view name, std::initializer_list<label> labels, uint64_t value) {
+void prometheus_writer::sample(std::string_view name, std::initializer_list<label> labels,
+                               uint64_t value) {
     out_ += name;
     write_labels(labels);
     out_ += ' ';
@@ -61,7 +64,8 @@ void prometheus_writer::sample(std::string_view name, std::initializer_list<labe
     out_ += '\n';
 }
 
-void prometheus_writer::sample(std::string_view name, std::initializer_list<label> labels, int64_t value) {
+void prometheus_writer::sample(std::string_view name, std::initializer_list<label> labels,
+                               int64_t value) {
     out_ += name;
     write_labels(labels);
     out_ += ' ';
@@ -74,17 +78,10 @@ std::string prometheus_writer::escape_label_value(std::string_view value) {
     out.reserve(value.size());
     for (const char c : value) {
         switch (c) {
-        case '\\':
-            out += "\\\\";
-            break;
-        case '"':
-            out += "\\\"";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        default:
-            out += c;
+            case '\\': out += "\\\\"; break;
+            case '"': out += "\\\""; break;
+            case '\n': out += "\\n"; break;
+            default: out += c;
         }
     }
     return out;
@@ -101,8 +98,9 @@ std::string prometheus_writer::format_number(double value) {
     // Fixed notation in the usual range ("0.0005", not "5e-04": bucket bounds read as written).
     const double magnitude = std::fabs(value);
     const bool fixed = value == 0 || (magnitude >= 1e-6 && magnitude < 1e15);
-    const auto [end, ec] = fixed ? std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed)
-                                 : std::to_chars(buffer, buffer + sizeof buffer, value);
+    const auto [end, ec] =
+        fixed ? std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed)
+              : std::to_chars(buffer, buffer + sizeof buffer, value);
     if (ec != std::errc{}) {
         return "NaN";  // cannot happen with 64 bytes; keeps the line parseable regardless
     }

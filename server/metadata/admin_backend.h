@@ -33,7 +33,9 @@ struct topic_result {
 
     bool ok() const { return error == protocol::error_code::none; }
     static topic_result success() { return {}; }
-    static topic_result failure(protocol::error_code e, std::string message) { return {e, std::move(message)}; }
+    static topic_result failure(protocol::error_code e, std::string message) {
+        return {e, std::move(message)};
+    }
 };
 
 /// A CreateTopics entry.
@@ -89,9 +91,10 @@ public:
     virtual topic_result delete_topic(const protocol::uuid& topic_id) = 0;
     /// CreatePartitions for one topic: raise the count to `count`. `assignments` (may be absent)
     /// has one replica list per new partition.
-    virtual topic_result create_partitions(std::string_view topic, int32_t count,
-                                           const std::optional<std::vector<std::vector<int32_t>>>& assignments,
-                                           bool validate_only) = 0;
+    virtual topic_result create_partitions(
+        std::string_view topic, int32_t count,
+        const std::optional<std::vector<std::vector<int32_t>>>& assignments,
+        bool validate_only) = 0;
     /// AlterConfigs on a topic: replaces the whole override set. INVALID_CONFIG for bad names or
     /// values, UNKNOWN_TOPIC_OR_PARTITION for an unknown topic.
     virtual topic_result alter_topic_configs(std::string_view topic, const config_map& overrides,

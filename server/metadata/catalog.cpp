@@ -45,9 +45,10 @@ bool operator==(const catalog& a, const catalog& b) {
         a.by_name_.size() != b.by_name_.size()) {
         return false;
     }
-    return std::equal(a.by_name_.begin(), a.by_name_.end(), b.by_name_.begin(), [](const auto& x, const auto& y) {
-        return x.first == y.first && (x.second == y.second || *x.second == *y.second);
-    });
+    return std::equal(
+        a.by_name_.begin(), a.by_name_.end(), b.by_name_.begin(), [](const auto& x, const auto& y) {
+            return x.first == y.first && (x.second == y.second || *x.second == *y.second);
+        });
 }
 
 std::optional<std::string> check_topic_name(std::string_view name) {
@@ -58,14 +59,16 @@ std::optional<std::string> check_topic_name(std::string_view name) {
         return std::string("Topic name cannot be \".\" or \"..\"");
     }
     if (name.size() > 249) {
-        return "Topic name is illegal, it can't be longer than 249 characters, topic name: " + std::string(name);
+        return "Topic name is illegal, it can't be longer than 249 characters, topic name: " +
+               std::string(name);
     }
     for (char c : name) {
-        const bool legal = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                           c == '_' || c == '-';
+        const bool legal = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
         if (!legal) {
             return "Topic name \"" + std::string(name) +
-                   "\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'";
+                   "\" is illegal, it contains a character other than ASCII alphanumerics, '.', "
+                   "'_' and '-'";
         }
     }
     return std::nullopt;

@@ -27,7 +27,8 @@ std::optional<std::string> check_replicas(const std::vector<int32_t>& replicas, 
     std::set<int32_t> seen;
     for (int32_t r : replicas) {
         if (!seen.insert(r).second) {
-            return "Duplicate brokers not allowed in replica assignment: " + join(replicas, ", ") + ".";
+            return "Duplicate brokers not allowed in replica assignment: " + join(replicas, ", ") +
+                   ".";
         }
         if (r != broker_id) {
             unknown.push_back(r);
@@ -51,9 +52,10 @@ std::vector<node_id> to_nodes(const std::vector<int32_t>& ids) {
 /// Applies IncrementalAlterConfigs operations to `current`. `is_list` tells which names take
 /// APPEND/SUBTRACT; `list_default` gives the value APPEND/SUBTRACT start from when the name is
 /// not set. Returns an error result or nullopt.
-std::optional<topic_result> apply_operations(config_map& current, const std::vector<config_operation>& ops,
-                                             const std::function<bool(std::string_view)>& is_list,
-                                             const std::function<std::string(std::string_view)>& list_default) {
+std::optional<topic_result> apply_operations(
+    config_map& current, const std::vector<config_operation>& ops,
+    const std::function<bool(std::string_view)>& is_list,
+    const std::function<std::string(std::string_view)>& list_default) {
     for (const config_operation& op : ops) {
         switch (op.op) {
             case config_operation::kind::set:
@@ -69,7 +71,8 @@ std::optional<topic_result> apply_operations(config_map& current, const std::vec
                 const bool append = op.op == config_operation::kind::append;
                 if (!is_list(op.name)) {
                     return topic_result::failure(error_code::invalid_request,
-                                                 std::string("Config value ") + (append ? "append" : "subtract") +
+                                                 std::string("Config value ") +
+                                                     (append ? "append" : "subtract") +
                                                      " is not allowed for config key: " + op.name);
                 }
                 const auto it = current.find(op.name);
@@ -131,7 +134,8 @@ created_topic local_admin_backend::create_topic(const new_topic& topic, bool val
         }
         if (!colliding.empty()) {
             return fail(error_code::invalid_topic_exception,
-                        "Topic '" + topic.name + "' collides with existing topics: " + join(colliding, ", "));
+                        "Topic '" + topic.name +
+                            "' collides with existing topics: " + join(colliding, ", "));
         }
     }
     int32_t partitions = 0;
@@ -139,7 +143,8 @@ created_topic local_admin_backend::create_topic(const new_topic& topic, bool val
     if (!topic.assignments.empty()) {
         if (topic.num_partitions != -1 || topic.replication_factor != -1) {
             return fail(error_code::invalid_request,
-                        "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be "
+                        "Both numPartitions or replicationFactor and replicasAssignments were set. "
+                        "Both cannot be "
                         "used at the same time.");
         }
         int32_t expected = 0;
@@ -161,13 +166,15 @@ created_topic local_admin_backend::create_topic(const new_topic& topic, bool val
         replication_factor = static_cast<int16_t>(replicas);
     } else {
         partitions = topic.num_partitions == -1 ? config_.num_partitions : topic.num_partitions;
-        replication_factor =
-            topic.replication_factor == -1 ? config_.default_replication_factor : topic.replication_factor;
+        replication_factor = topic.replication_factor == -1 ? config_.default_replication_factor
+                                                            : topic.replication_factor;
         if (partitions <= 0) {
-            return fail(error_code::invalid_partitions, "Number of partitions must be larger than 0.");
+            return fail(error_code::invalid_partitions,
+                        "Number of partitions must be larger than 0.");
         }
         if (replication_factor <= 0) {
-            return fail(error_code::invalid_replication_factor, "Replication factor must be larger than 0.");
+            return fail(error_code::invalid_replication_factor,
+                        "Replication factor must be larger than 0.");
         }
         if (replication_factor > 1) {
             return fail(error_code::invalid_replication_factor,
@@ -176,8 +183,9 @@ created_topic local_admin_backend::create_topic(const new_topic& topic, bool val
         }
     }
     if (partitions > max_partitions_per_topic) {
-        return fail(error_code::invalid_partitions,
-                    "Number of partitions must not exceed " + std::to_string(max_partitions_per_topic) + ".");
+        return fail(error_code::invalid_partitions, "Number of partitions must not exceed " +
+                                                        std::to_string(max_partitions_per_topic) +
+                                                        ".");
     }
     if (auto error = validate_topic_configs(topic.configs, broker_view(*current))) {
         return fail(error_code::invalid_config, *error);
@@ -197,8 +205,9 @@ created_topic local_admin_backend::create_topic(const new_topic& topic, bool val
     created.internal = topic.internal || is_internal_topic_name(topic.name);
     for (int32_t i = 0; i < partitions; ++i) {
         const auto it = topic.assignments.find(i);
-        created.assignment.push_back(it != topic.assignments.end() ? to_nodes(it->second)
-                                                                    : std::vector<node_id>{node_id{config_.broker_id}});
+        created.assignment.push_back(it != topic.assignments.end()
+                                         ? to_nodes(it->second)
+                                         : std::vector<node_id>{node_id{config_.broker_id}});
     }
     created.overrides = topic.configs;
     const protocol::uuid id = created.id;
@@ -206,10 +215,11 @@ created_topic local_admin_backend::create_topic(const new_topic& topic, bool val
     next->put(std::move(created));
     if (const std::error_code ec = catalog_.commit(std::move(next))) {
         BROKER_LOG_ERROR("creating topic " << topic.name << " failed: " << ec.message());
-        return fail(error_code::kafka_storage_error, "Creating topic " + topic.name + " failed: " + ec.message());
+        return fail(error_code::kafka_storage_error,
+                    "Creating topic " + topic.name + " failed: " + ec.message());
     }
-    BROKER_LOG_INFO("created topic " << topic.name << " (" << partitions << " partitions, id " << id.to_string()
-                                     << ")");
+    BROKER_LOG_INFO("created topic " << topic.name << " (" << partitions << " partitions, id "
+                                     << id.to_string() << ")");
     out.topic_id = id;
     return out;
 }
@@ -250,18 +260,22 @@ topic_result local_admin_backend::delete_topic(const protocol::uuid& topic_id) {
     const std::shared_ptr<const catalog> current = catalog_.current();
     const catalog_topic* entry = current->find(topic_id);
     if (entry == nullptr) {
-        return topic_result::failure(error_code::unknown_topic_id, "This server does not host this topic ID.");
+        return topic_result::failure(error_code::unknown_topic_id,
+                                     "This server does not host this topic ID.");
     }
     return delete_locked(*current, *entry);
 }
 
-topic_result local_admin_backend::delete_locked(const catalog& current, const catalog_topic& topic) {
+topic_result local_admin_backend::delete_locked(const catalog& current,
+                                                const catalog_topic& topic) {
     if (!config_.delete_topic_enable) {
-        return topic_result::failure(error_code::topic_deletion_disabled, "Topic deletion is disabled.");
+        return topic_result::failure(error_code::topic_deletion_disabled,
+                                     "Topic deletion is disabled.");
     }
     if (topic.internal) {
-        return topic_result::failure(error_code::invalid_topic_exception,
-                                     "Topic " + topic.name + " is an internal topic and cannot be deleted.");
+        return topic_result::failure(
+            error_code::invalid_topic_exception,
+            "Topic " + topic.name + " is an internal topic and cannot be deleted.");
     }
     if (!catalog_.accepting()) {
         return not_accepting();
@@ -272,15 +286,16 @@ topic_result local_admin_backend::delete_locked(const catalog& current, const ca
     // The file first: once it no longer lists the topic, a crash cannot bring the topic back (its
     // directories would then be reported as strays at startup).
     if (const std::error_code ec = catalog_.commit(std::move(next))) {
-        return topic_result::failure(error_code::kafka_storage_error, "Deleting topic " + name + " failed: " + ec.message());
+        return topic_result::failure(error_code::kafka_storage_error,
+                                     "Deleting topic " + name + " failed: " + ec.message());
     }
     BROKER_LOG_INFO("deleted topic " << name);
     return topic_result::success();
 }
 
-topic_result local_admin_backend::create_partitions(std::string_view topic, int32_t count,
-                                                    const std::optional<std::vector<std::vector<int32_t>>>& assignments,
-                                                    bool validate_only) {
+topic_result local_admin_backend::create_partitions(
+    std::string_view topic, int32_t count,
+    const std::optional<std::vector<std::vector<int32_t>>>& assignments, bool validate_only) {
     std::lock_guard lock(mutex_);
     const std::shared_ptr<const catalog> current = catalog_.current();
     const catalog_topic* entry = current->find(topic);
@@ -292,23 +307,26 @@ topic_result local_admin_backend::create_partitions(std::string_view topic, int3
     if (count < current_count) {
         return topic_result::failure(error_code::invalid_partitions,
                                      "Topic currently has " + std::to_string(current_count) +
-                                         " partitions, which is higher than the requested " + std::to_string(count) +
-                                         ".");
+                                         " partitions, which is higher than the requested " +
+                                         std::to_string(count) + ".");
     }
     if (count == current_count) {
-        return topic_result::failure(error_code::invalid_partitions,
-                                     "Topic already has " + std::to_string(current_count) + " partitions.");
+        return topic_result::failure(
+            error_code::invalid_partitions,
+            "Topic already has " + std::to_string(current_count) + " partitions.");
     }
     if (count > max_partitions_per_topic) {
-        return topic_result::failure(error_code::invalid_partitions, "Number of partitions must not exceed " +
-                                                                         std::to_string(max_partitions_per_topic) + ".");
+        return topic_result::failure(error_code::invalid_partitions,
+                                     "Number of partitions must not exceed " +
+                                         std::to_string(max_partitions_per_topic) + ".");
     }
     if (assignments) {
         const int32_t added = count - current_count;
         if (static_cast<int64_t>(assignments->size()) != added) {
-            return topic_result::failure(error_code::invalid_replica_assignment,
-                                         "Increasing the number of partitions by " + std::to_string(added) + " but " +
-                                             std::to_string(assignments->size()) + " assignments provided.");
+            return topic_result::failure(
+                error_code::invalid_replica_assignment,
+                "Increasing the number of partitions by " + std::to_string(added) + " but " +
+                    std::to_string(assignments->size()) + " assignments provided.");
         }
         for (std::size_t i = 0; i < assignments->size(); ++i) {
             const auto& list = (*assignments)[i];
@@ -318,9 +336,11 @@ topic_result local_admin_backend::create_partitions(std::string_view topic, int3
             if (list.size() != 1) {
                 return topic_result::failure(
                     error_code::invalid_replica_assignment,
-                    "Inconsistent replication factor between partitions, partition 0 has 1 while partitions [" +
-                        std::to_string(current_count + static_cast<int32_t>(i)) + "] have replication factors [" +
-                        std::to_string(list.size()) + "], respectively.");
+                    "Inconsistent replication factor between partitions, partition 0 has 1 while "
+                    "partitions [" +
+                        std::to_string(current_count + static_cast<int32_t>(i)) +
+                        "] have replication factors [" + std::to_string(list.size()) +
+                        "], respectively.");
             }
         }
     }
@@ -332,8 +352,9 @@ topic_result local_admin_backend::create_partitions(std::string_view topic, int3
     }
     catalog_topic grown = *entry;
     for (int32_t i = current_count; i < count; ++i) {
-        grown.assignment.push_back(assignments ? to_nodes((*assignments)[static_cast<std::size_t>(i - current_count)])
-                                               : std::vector<node_id>{node_id{config_.broker_id}});
+        grown.assignment.push_back(
+            assignments ? to_nodes((*assignments)[static_cast<std::size_t>(i - current_count)])
+                        : std::vector<node_id>{node_id{config_.broker_id}});
     }
     const std::string name = grown.name;
     auto next = std::make_shared<catalog>(*current);
@@ -349,7 +370,8 @@ topic_result local_admin_backend::create_partitions(std::string_view topic, int3
 // ---------------------------------------------------------------------------------------------
 // Configs
 
-topic_result local_admin_backend::set_overrides_locked(const catalog& current, const catalog_topic& topic,
+topic_result local_admin_backend::set_overrides_locked(const catalog& current,
+                                                       const catalog_topic& topic,
                                                        config_map overrides, bool validate_only) {
     if (auto error = validate_topic_configs(overrides, broker_view(current))) {
         return topic_result::failure(error_code::invalid_config, *error);
@@ -365,12 +387,14 @@ topic_result local_admin_backend::set_overrides_locked(const catalog& current, c
     auto next = std::make_shared<catalog>(current);
     next->put(std::move(changed));
     if (const std::error_code ec = catalog_.commit(std::move(next))) {
-        return topic_result::failure(error_code::kafka_storage_error, "Saving the configs failed: " + ec.message());
+        return topic_result::failure(error_code::kafka_storage_error,
+                                     "Saving the configs failed: " + ec.message());
     }
     return topic_result::success();
 }
 
-topic_result local_admin_backend::alter_topic_configs(std::string_view topic, const config_map& overrides,
+topic_result local_admin_backend::alter_topic_configs(std::string_view topic,
+                                                      const config_map& overrides,
                                                       bool validate_only) {
     std::lock_guard lock(mutex_);
     const std::shared_ptr<const catalog> current = catalog_.current();
@@ -382,9 +406,8 @@ topic_result local_admin_backend::alter_topic_configs(std::string_view topic, co
     return set_overrides_locked(*current, *entry, overrides, validate_only);
 }
 
-topic_result local_admin_backend::incremental_alter_topic_configs(std::string_view topic,
-                                                                  const std::vector<config_operation>& ops,
-                                                                  bool validate_only) {
+topic_result local_admin_backend::incremental_alter_topic_configs(
+    std::string_view topic, const std::vector<config_operation>& ops, bool validate_only) {
     std::lock_guard lock(mutex_);
     const std::shared_ptr<const catalog> current = catalog_.current();
     const catalog_topic* entry = current->find(topic);
@@ -394,7 +417,8 @@ topic_result local_admin_backend::incremental_alter_topic_configs(std::string_vi
     }
     for (const config_operation& op : ops) {
         if (find_topic_config(op.name) == nullptr) {
-            return topic_result::failure(error_code::invalid_config, "Unknown topic config name: " + op.name);
+            return topic_result::failure(error_code::invalid_config,
+                                         "Unknown topic config name: " + op.name);
         }
     }
     config_map next = entry->overrides;
@@ -412,15 +436,19 @@ topic_result local_admin_backend::incremental_alter_topic_configs(std::string_vi
     return set_overrides_locked(*current, *entry, std::move(next), validate_only);
 }
 
-topic_result local_admin_backend::set_broker_configs_locked(const catalog& current, bool default_resource,
-                                                            config_map configs, bool validate_only) {
+topic_result local_admin_backend::set_broker_configs_locked(const catalog& current,
+                                                            bool default_resource,
+                                                            config_map configs,
+                                                            bool validate_only) {
     for (const auto& [key, value] : configs) {
         if (!is_dynamic_broker_config(key)) {
             if (find_config_key(key) != nullptr) {
-                return topic_result::failure(error_code::invalid_request,
-                                             "Cannot update these configs dynamically: [" + key + "]");
+                return topic_result::failure(
+                    error_code::invalid_request,
+                    "Cannot update these configs dynamically: [" + key + "]");
             }
-            return topic_result::failure(error_code::invalid_config, "Unknown broker config name: " + key);
+            return topic_result::failure(error_code::invalid_config,
+                                         "Unknown broker config name: " + key);
         }
         if (auto error = validate_dynamic_broker_config(key, value)) {
             return topic_result::failure(error_code::invalid_config, *error);
@@ -435,20 +463,21 @@ topic_result local_admin_backend::set_broker_configs_locked(const catalog& curre
     auto next = std::make_shared<catalog>(current);
     (default_resource ? next->dynamic_default : next->dynamic_broker) = std::move(configs);
     if (const std::error_code ec = catalog_.commit(std::move(next))) {
-        return topic_result::failure(error_code::kafka_storage_error, "Saving the configs failed: " + ec.message());
+        return topic_result::failure(error_code::kafka_storage_error,
+                                     "Saving the configs failed: " + ec.message());
     }
     return topic_result::success();
 }
 
-topic_result local_admin_backend::alter_broker_configs(bool default_resource, const config_map& configs,
+topic_result local_admin_backend::alter_broker_configs(bool default_resource,
+                                                       const config_map& configs,
                                                        bool validate_only) {
     std::lock_guard lock(mutex_);
     return set_broker_configs_locked(*catalog_.current(), default_resource, configs, validate_only);
 }
 
-topic_result local_admin_backend::incremental_alter_broker_configs(bool default_resource,
-                                                                   const std::vector<config_operation>& ops,
-                                                                   bool validate_only) {
+topic_result local_admin_backend::incremental_alter_broker_configs(
+    bool default_resource, const std::vector<config_operation>& ops, bool validate_only) {
     std::lock_guard lock(mutex_);
     const std::shared_ptr<const catalog> current = catalog_.current();
     config_map next = default_resource ? current->dynamic_default : current->dynamic_broker;
@@ -464,10 +493,12 @@ topic_result local_admin_backend::incremental_alter_broker_configs(bool default_
     for (const config_operation& op : ops) {
         if (!is_dynamic_broker_config(op.name)) {
             if (find_config_key(op.name) != nullptr) {
-                return topic_result::failure(error_code::invalid_request,
-                                             "Cannot update these configs dynamically: [" + op.name + "]");
+                return topic_result::failure(
+                    error_code::invalid_request,
+                    "Cannot update these configs dynamically: [" + op.name + "]");
             }
-            return topic_result::failure(error_code::invalid_config, "Unknown broker config name: " + op.name);
+            return topic_result::failure(error_code::invalid_config,
+                                         "Unknown broker config name: " + op.name);
         }
     }
     if (auto error = apply_operations(next, ops, is_list, list_default)) {

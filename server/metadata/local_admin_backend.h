@@ -24,25 +24,28 @@ public:
     topic_result auto_create_topic(std::string_view topic, bool allowed) override;
     topic_result delete_topic(std::string_view topic) override;
     topic_result delete_topic(const protocol::uuid& topic_id) override;
-    topic_result create_partitions(std::string_view topic, int32_t count,
-                                   const std::optional<std::vector<std::vector<int32_t>>>& assignments,
-                                   bool validate_only) override;
+    topic_result create_partitions(
+        std::string_view topic, int32_t count,
+        const std::optional<std::vector<std::vector<int32_t>>>& assignments,
+        bool validate_only) override;
     topic_result alter_topic_configs(std::string_view topic, const config_map& overrides,
                                      bool validate_only) override;
-    topic_result incremental_alter_topic_configs(std::string_view topic, const std::vector<config_operation>& ops,
+    topic_result incremental_alter_topic_configs(std::string_view topic,
+                                                 const std::vector<config_operation>& ops,
                                                  bool validate_only) override;
     topic_result alter_broker_configs(bool default_resource, const config_map& configs,
                                       bool validate_only) override;
-    topic_result incremental_alter_broker_configs(bool default_resource, const std::vector<config_operation>& ops,
+    topic_result incremental_alter_broker_configs(bool default_resource,
+                                                  const std::vector<config_operation>& ops,
                                                   bool validate_only) override;
 
 private:
     broker_config_view broker_view(const catalog& c) const;
     topic_result delete_locked(const catalog& current, const catalog_topic& topic);
-    topic_result set_overrides_locked(const catalog& current, const catalog_topic& topic, config_map overrides,
-                                      bool validate_only);
-    topic_result set_broker_configs_locked(const catalog& current, bool default_resource, config_map configs,
-                                           bool validate_only);
+    topic_result set_overrides_locked(const catalog& current, const catalog_topic& topic,
+                                      config_map overrides, bool validate_only);
+    topic_result set_broker_configs_locked(const catalog& current, bool default_resource,
+                                           config_map configs, bool validate_only);
 
     const broker_config& config_;
     local_catalog& catalog_;

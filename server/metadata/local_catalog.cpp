@@ -55,7 +55,8 @@ void drop_invalid_broker_configs(config_map& m) {
 
 }  // namespace
 
-local_catalog::local_catalog(std::filesystem::path dir, node_id local) : path_(std::move(dir) / file_name), local_(local) {}
+local_catalog::local_catalog(std::filesystem::path dir, node_id local)
+    : path_(std::move(dir) / file_name), local_(local) {}
 
 std::string local_catalog::encode(const catalog& c) {
     json doc;
@@ -101,8 +102,9 @@ catalog local_catalog::decode(std::string_view text, const std::string& path, no
             }
             std::set<protocol::uuid> ids;
             for (const json& t : topics) {
-                if (!t.is_object() || !t.contains("name") || !t["name"].is_string() || !t.contains("id") ||
-                    !t["id"].is_string() || !t.contains("partitions") || !t["partitions"].is_number_integer()) {
+                if (!t.is_object() || !t.contains("name") || !t["name"].is_string() ||
+                    !t.contains("id") || !t["id"].is_string() || !t.contains("partitions") ||
+                    !t["partitions"].is_number_integer()) {
                     throw std::runtime_error("a topic lacks name, id or partitions");
                 }
                 catalog_topic topic;
@@ -120,9 +122,10 @@ catalog local_catalog::decode(std::string_view text, const std::string& path, no
                     throw std::runtime_error("bad partition count for topic " + topic.name);
                 }
                 topic.assignment.assign(static_cast<std::size_t>(n), std::vector<node_id>{local});
-                topic.internal = t.contains("internal") && t["internal"].is_boolean() && t["internal"].get<bool>();
-                topic.overrides =
-                    read_string_map(t.contains("configs") ? t["configs"] : json(), "configs of " + topic.name);
+                topic.internal = t.contains("internal") && t["internal"].is_boolean() &&
+                                 t["internal"].get<bool>();
+                topic.overrides = read_string_map(t.contains("configs") ? t["configs"] : json(),
+                                                  "configs of " + topic.name);
                 out.put(std::move(topic));
             }
         }
@@ -131,9 +134,10 @@ catalog local_catalog::decode(std::string_view text, const std::string& path, no
             if (!b.is_object()) {
                 throw std::runtime_error("broker_configs is not an object");
             }
-            out.dynamic_default =
-                read_string_map(b.contains("default") ? b["default"] : json(), "broker_configs.default");
-            out.dynamic_broker = read_string_map(b.contains("broker") ? b["broker"] : json(), "broker_configs.broker");
+            out.dynamic_default = read_string_map(b.contains("default") ? b["default"] : json(),
+                                                  "broker_configs.default");
+            out.dynamic_broker = read_string_map(b.contains("broker") ? b["broker"] : json(),
+                                                 "broker_configs.broker");
         }
     } catch (const std::runtime_error& e) {
         throw fail(e.what());
@@ -153,7 +157,8 @@ void local_catalog::start(catalog_listener& listener) {
     if (text) {
         *first = decode(text.value(), path_.string(), local_);
     } else if (text.error() != std::errc::no_such_file_or_directory) {
-        throw std::runtime_error("cannot read topic metadata file " + path_.string() + ": " + text.error().message());
+        throw std::runtime_error("cannot read topic metadata file " + path_.string() + ": " +
+                                 text.error().message());
     }
     drop_invalid_broker_configs(first->dynamic_default);
     drop_invalid_broker_configs(first->dynamic_broker);

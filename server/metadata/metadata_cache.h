@@ -7,8 +7,8 @@
 //
 // Readers take an immutable snapshot (a shared_ptr to const data) and use it for the whole request,
 // so one response never mixes two versions of the table and readers on different shards never lock
-// each other out. Writers build a new snapshot and publish() it; the old one lives on until its last
-// reader drops it. Topics and the cluster view are published separately (they change for
+// each other out. Writers build a new snapshot and publish() it; the old one lives on until its
+// last reader drops it. Topics and the cluster view are published separately (they change for
 // different reasons).
 //
 // Thread-safety: snapshot() and publish() may be called from any thread (a mutex guards the pointer

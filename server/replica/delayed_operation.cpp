@@ -17,8 +17,8 @@ struct wake_state {
 // One round of watches, withdrawn when the round ends.
 class armed_watches {
 public:
-    armed_watches(const std::vector<delayed_watch>& watches, const std::shared_ptr<wake_state>& state,
-                  const net::any_io_executor& executor) {
+    armed_watches(const std::vector<delayed_watch>& watches,
+                  const std::shared_ptr<wake_state>& state, const net::any_io_executor& executor) {
         const std::weak_ptr<wake_state> weak = state;
         registered_.reserve(watches.size());
         for (const delayed_watch& w : watches) {
@@ -52,7 +52,8 @@ private:
 // Wakes the operation when its connection closes. Same executor as the operation: no hop.
 class close_watch {
 public:
-    close_watch(connection_close_signal* signal, const std::shared_ptr<wake_state>& state) : signal_(signal) {
+    close_watch(connection_close_signal* signal, const std::shared_ptr<wake_state>& state)
+        : signal_(signal) {
         if (signal_ == nullptr) {
             return;
         }
@@ -155,9 +156,11 @@ struct replication_wait : std::enable_shared_from_this<replication_wait> {
 
 }  // namespace
 
-void when_replicated(const net::any_io_executor& executor, std::shared_ptr<partition> target, int64_t offset,
-                     std::chrono::milliseconds timeout, std::function<void(protocol::error_code)> done) {
-    auto wait = std::make_shared<replication_wait>(executor, std::move(target), offset, std::move(done));
+void when_replicated(const net::any_io_executor& executor, std::shared_ptr<partition> target,
+                     int64_t offset, std::chrono::milliseconds timeout,
+                     std::function<void(protocol::error_code)> done) {
+    auto wait =
+        std::make_shared<replication_wait>(executor, std::move(target), offset, std::move(done));
     wait->timer.expires_after(timeout);
     // The timer's handler owns the state until the wait is over either way.
     wait->timer.async_wait([wait](const boost::system::error_code& ec) {
@@ -165,7 +168,9 @@ void when_replicated(const net::any_io_executor& executor, std::shared_ptr<parti
             // One last look before giving up.
             bool reached = false;
             const protocol::error_code e = wait->target->replicated_to(wait->offset, reached);
-            wait->finish(reached || e != protocol::error_code::none ? e : protocol::error_code::request_timed_out);
+            wait->finish(reached || e != protocol::error_code::none
+                             ? e
+                             : protocol::error_code::request_timed_out);
         }
     });
     net::post(executor, [wait] { wait->check(); });

@@ -53,7 +53,8 @@ net::awaitable<delayed_outcome> wait_until(const std::vector<delayed_watch>& wat
 /// (error none, or NOT_ENOUGH_REPLICAS_AFTER_APPEND when the in-sync set shrank below
 /// min.insync.replicas meanwhile), once it never can (the partition's error), or after `timeout`
 /// (REQUEST_TIMED_OUT). `done` runs exactly once.
-void when_replicated(const net::any_io_executor& executor, std::shared_ptr<partition> target, int64_t offset,
-                     std::chrono::milliseconds timeout, std::function<void(protocol::error_code)> done);
+void when_replicated(const net::any_io_executor& executor, std::shared_ptr<partition> target,
+                     int64_t offset, std::chrono::milliseconds timeout,
+                     std::function<void(protocol::error_code)> done);
 
 }  // namespace broker::server

@@ -9,8 +9,8 @@ group_commit& group_commit::instance() {
     return groups;
 }
 
-net::awaitable<std::error_code> group_commit::flush(shard_group& shards, std::shared_ptr<partition> p,
-                                                   int64_t target) {
+net::awaitable<std::error_code> group_commit::flush(shard_group& shards,
+                                                    std::shared_ptr<partition> p, int64_t target) {
     if (p->deleted()) {
         co_return log::make_error_code(log::errc::log_closed);
     }
@@ -44,7 +44,8 @@ net::awaitable<std::error_code> group_commit::flush(shard_group& shards, std::sh
     }
 }
 
-net::awaitable<std::error_code> group_commit::flush_once(shard_group& shards, partition& p, int64_t target) {
+net::awaitable<std::error_code> group_commit::flush_once(shard_group& shards, partition& p,
+                                                         int64_t target) {
     std::optional<log::flush_request> request = p.prepare_flush(target);
     if (!request) {
         co_return log::make_error_code(log::errc::log_closed);
@@ -52,7 +53,8 @@ net::awaitable<std::error_code> group_commit::flush_once(shard_group& shards, pa
     if (request->done()) {
         co_return std::error_code{};
     }
-    const std::error_code error = co_await shards.run_blocking([&request] { return request->run(); });
+    const std::error_code error =
+        co_await shards.run_blocking([&request] { return request->run(); });
     if (!error) {
         p.complete_flush(*request);
     }
@@ -67,7 +69,8 @@ void group_commit::finish(const partition* p) {
     }
     for (const waiter& w : it->second.waiters) {
         // Expiring (not just cancelling) also covers a wait that has not started yet.
-        net::post(w.executor, [timer = w.timer] { timer->expires_at(net::steady_timer::time_point::min()); });
+        net::post(w.executor,
+                  [timer = w.timer] { timer->expires_at(net::steady_timer::time_point::min()); });
     }
     states_.erase(it);
 }

@@ -26,11 +26,13 @@ public:
 
     /// Makes the offsets below `target` of `p` durable. Returns the flush's I/O error, if any
     /// (log_closed when the partition was deleted meanwhile).
-    net::awaitable<std::error_code> flush(shard_group& shards, std::shared_ptr<partition> p, int64_t target);
+    net::awaitable<std::error_code> flush(shard_group& shards, std::shared_ptr<partition> p,
+                                          int64_t target);
 
 private:
     /// One flush covering everything appended so far (at least up to `target`).
-    static net::awaitable<std::error_code> flush_once(shard_group& shards, partition& p, int64_t target);
+    static net::awaitable<std::error_code> flush_once(shard_group& shards, partition& p,
+                                                      int64_t target);
     /// Ends the partition's in-flight flush and wakes everyone who waited for it.
     void finish(const partition* p);
 

@@ -23,7 +23,8 @@ std::string partition_name(std::string_view topic, partition_index index) {
 }
 
 int64_t monotonic_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
         .count();
 }
 
@@ -33,7 +34,8 @@ bool storage_log_due() {
     static std::atomic<int64_t> last_ms{std::numeric_limits<int64_t>::min() / 2};
     const int64_t now_ms = monotonic_ms();
     int64_t last = last_ms.load(std::memory_order_relaxed);
-    return now_ms - last >= 10000 && last_ms.compare_exchange_strong(last, now_ms, std::memory_order_relaxed);
+    return now_ms - last >= 10000 &&
+           last_ms.compare_exchange_strong(last, now_ms, std::memory_order_relaxed);
 }
 
 /// The error_message of a KAFKA_STORAGE_ERROR: which broker refused, why, and how much space its
@@ -41,9 +43,11 @@ bool storage_log_due() {
 std::string storage_error_message(int32_t broker_id, std::string_view topic, partition_index index,
                                   const std::filesystem::path& dir, std::string_view cause) {
     const std::optional<filesystem_space> space = filesystem_space_of(dir.parent_path());
-    const std::optional<uint64_t> free = space ? std::optional<uint64_t>(space->free_bytes) : std::nullopt;
-    return "Broker " + std::to_string(broker_id) + " cannot append to " + partition_name(topic, index) + ": " +
-           std::string(cause) + " (log dir " + dir.parent_path().string() + " has " +
+    const std::optional<uint64_t> free =
+        space ? std::optional<uint64_t>(space->free_bytes) : std::nullopt;
+    return "Broker " + std::to_string(broker_id) + " cannot append to " +
+           partition_name(topic, index) + ": " + std::string(cause) + " (log dir " +
+           dir.parent_path().string() + " has " +
            (free ? std::to_string(*free) : std::string("unknown")) + " bytes free)";
 }
 
@@ -54,9 +58,13 @@ bool contains(const std::vector<node_id>& ids, node_id id) {
 }  // namespace
 
 partition::partition(std::string topic, protocol::uuid topic_id, partition_index index,
-                     std::shared_ptr<log::partition_log> log, std::shared_ptr<const topic_config> config,
-                     node_id local_id)
-    : topic_(std::move(topic)), topic_id_(topic_id), index_(index), local_id_(local_id), log_(std::move(log)) {
+                     std::shared_ptr<log::partition_log> log,
+                     std::shared_ptr<const topic_config> config, node_id local_id)
+    : topic_(std::move(topic)),
+      topic_id_(topic_id),
+      index_(index),
+      local_id_(local_id),
+      log_(std::move(log)) {
     if (!config) {
         config = std::make_shared<const topic_config>();
     }
@@ -73,7 +81,8 @@ void partition::set_config(std::shared_ptr<const topic_config> config) {
     config_.store(config, std::memory_order_release);
     if (!deleted_ && log_ && !log_->closed()) {
         if (auto ec = log_->set_config(config->log)) {
-            BROKER_LOG_ERROR("applying config to " << partition_name(topic_, index_) << ": " << ec.message());
+            BROKER_LOG_ERROR("applying config to " << partition_name(topic_, index_) << ": "
+                                                   << ec.message());
         }
     }
 }
@@ -194,18 +203,15 @@ bool partition::maybe_increment_high_watermark_locked() {
     const int64_t log_end = log_->log_end_offset().value();
     int64_t candidate = log_end;
     switch (role_.load(std::memory_order_relaxed)) {
-    case replica_role::leader:
-        for (const replica_fetch_state& f : followers_) {
-            if (is_in_sync_locked(f.id)) {
-                candidate = std::min(candidate, std::max<int64_t>(f.log_end_offset, 0));
+        case replica_role::leader:
+            for (const replica_fetch_state& f : followers_) {
+                if (is_in_sync_locked(f.id)) {
+                    candidate = std::min(candidate, std::max<int64_t>(f.log_end_offset, 0));
+                }
             }
-        }
-        break;
-    case replica_role::follower:
-        candidate = std::min(candidate, leader_high_watermark_);
-        break;
-    case replica_role::none:
-        return false;
+            break;
+        case replica_role::follower: candidate = std::min(candidate, leader_high_watermark_); break;
+        case replica_role::none: return false;
     }
     if (candidate <= log_->high_watermark().value()) {
         return false;
@@ -225,8 +231,8 @@ bool partition::check_min_isr(int16_t required_acks, leader_append_result& out) 
     }
     out.error = error_code::not_enough_replicas;
     out.message = "The size of the current ISR " + std::to_string(isr) +
-                  " is insufficient to satisfy the min.isr requirement of " + std::to_string(min_isr) +
-                  " for partition " + partition_name(topic_, index_);
+                  " is insufficient to satisfy the min.isr requirement of " +
+                  std::to_string(min_isr) + " for partition " + partition_name(topic_, index_);
     return false;
 }
 
@@ -236,13 +242,15 @@ bool partition::ensure_producers_loaded_locked() {
     }
     // Normally loaded when the partition is opened; this covers any partition that was not.
     if (auto ec = producers_.load(*log_)) {
-        BROKER_LOG_ERROR("loading producer state of " << partition_name(topic_, index_) << ": " << ec.message());
+        BROKER_LOG_ERROR("loading producer state of " << partition_name(topic_, index_) << ": "
+                                                      << ec.message());
         return false;
     }
     return true;
 }
 
-leader_append_result partition::append_as_leader(leader_append& request, const broker_config& broker) {
+leader_append_result partition::append_as_leader(leader_append& request,
+                                                 const broker_config& broker) {
     leader_append_result out;
     const auto fail = [&out](error_code e, std::string text = {}) {
         out.error = e;
@@ -265,8 +273,8 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
         }
         if (role_.load(std::memory_order_relaxed) != replica_role::leader) {
             return fail(error_code::not_leader_or_follower,
-                        "Leader not local for partition " + partition_name(topic_, index_) + " on broker " +
-                            std::to_string(local_id_.value()));
+                        "Leader not local for partition " + partition_name(topic_, index_) +
+                            " on broker " + std::to_string(local_id_.value()));
         }
         log::partition_log& plog = *log_;
         if (!ensure_producers_loaded_locked()) {
@@ -279,43 +287,46 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
         const producer_id_t producer{h.producer_id};
         const bool idempotent = h.producer_id >= 0;
         const int32_t last_sequence =
-            idempotent ? log::increment_sequence(h.base_sequence, std::max(h.last_offset_delta, 0)) : -1;
+            idempotent ? log::increment_sequence(h.base_sequence, std::max(h.last_offset_delta, 0))
+                       : -1;
         if (idempotent) {
             const log::sequence_check_result verdict =
                 producers_.check(producer, h.producer_epoch, h.base_sequence, last_sequence);
             switch (verdict.status) {
-            case log::sequence_check::ok:
-                break;
-            case log::sequence_check::duplicate:
-                // A retry of a batch already written: Kafka answers with the original offsets and
-                // writes nothing.
-                out.base_offset = verdict.duplicate_of.first_offset;
-                out.last_offset = verdict.duplicate_of.last_offset;
-                out.log_start_offset = plog.log_start_offset().value();
-                if (cfg->log.message_timestamp_type == protocol::timestamp_type::log_append_time) {
-                    out.log_append_time = verdict.duplicate_of.max_timestamp;
+                case log::sequence_check::ok: break;
+                case log::sequence_check::duplicate:
+                    // A retry of a batch already written: Kafka answers with the original offsets
+                    // and writes nothing.
+                    out.base_offset = verdict.duplicate_of.first_offset;
+                    out.last_offset = verdict.duplicate_of.last_offset;
+                    out.log_start_offset = plog.log_start_offset().value();
+                    if (cfg->log.message_timestamp_type ==
+                        protocol::timestamp_type::log_append_time) {
+                        out.log_append_time = verdict.duplicate_of.max_timestamp;
+                    }
+                    return out;
+                case log::sequence_check::invalid_producer_epoch: {
+                    const log::producer_entry* entry = producers_.find(producer);
+                    out.report_log_start = true;
+                    out.log_start_offset = plog.log_start_offset().value();
+                    return fail(error_code::invalid_producer_epoch,
+                                "Epoch of producer " + std::to_string(h.producer_id) + " is " +
+                                    std::to_string(h.producer_epoch) +
+                                    ", which is smaller than the last seen epoch " +
+                                    std::to_string(entry ? entry->epoch : -1));
                 }
-                return out;
-            case log::sequence_check::invalid_producer_epoch: {
-                const log::producer_entry* entry = producers_.find(producer);
-                out.report_log_start = true;
-                out.log_start_offset = plog.log_start_offset().value();
-                return fail(error_code::invalid_producer_epoch,
-                            "Epoch of producer " + std::to_string(h.producer_id) + " is " +
-                                std::to_string(h.producer_epoch) + ", which is smaller than the last seen epoch " +
-                                std::to_string(entry ? entry->epoch : -1));
-            }
-            case log::sequence_check::out_of_order_sequence: {
-                const log::producer_entry* entry = producers_.find(producer);
-                out.report_log_start = true;
-                out.log_start_offset = plog.log_start_offset().value();
-                return fail(error_code::out_of_order_sequence_number,
-                            "Out of order sequence number for producer " + std::to_string(h.producer_id) +
-                                " at epoch " + std::to_string(h.producer_epoch) + ": " +
-                                std::to_string(h.base_sequence) + " (incoming seq. number), " +
-                                std::to_string(entry ? entry->last_sequence() : -1) +
-                                " (current end sequence number)");
-            }
+                case log::sequence_check::out_of_order_sequence: {
+                    const log::producer_entry* entry = producers_.find(producer);
+                    out.report_log_start = true;
+                    out.log_start_offset = plog.log_start_offset().value();
+                    return fail(error_code::out_of_order_sequence_number,
+                                "Out of order sequence number for producer " +
+                                    std::to_string(h.producer_id) + " at epoch " +
+                                    std::to_string(h.producer_epoch) + ": " +
+                                    std::to_string(h.base_sequence) + " (incoming seq. number), " +
+                                    std::to_string(entry ? entry->last_sequence() : -1) +
+                                    " (current end sequence number)");
+                }
             }
         }
         if (!check_min_isr(request.required_acks, out)) {
@@ -329,12 +340,14 @@ leader_append_result partition::append_as_leader(leader_append& request, const b
             if (!space_) {
                 space_ = log_dir_space::of(plog.dir().parent_path());
             }
-            if (!space_->take(request.batch.size(), static_cast<uint64_t>(broker.log_dir_min_free_bytes),
+            if (!space_->take(request.batch.size(),
+                              static_cast<uint64_t>(broker.log_dir_min_free_bytes),
                               monotonic_ms())) {
                 fail(error_code::kafka_storage_error,
-                     storage_error_message(broker.broker_id, topic_, index_, plog.dir(),
-                                           "the append would leave less than log.dir.min.free.bytes=" +
-                                               std::to_string(broker.log_dir_min_free_bytes) + " bytes free"));
+                     storage_error_message(
+                         broker.broker_id, topic_, index_, plog.dir(),
+                         "the append would leave less than log.dir.min.free.bytes=" +
+                             std::to_string(broker.log_dir_min_free_bytes) + " bytes free"));
                 if (storage_log_due()) {
                     BROKER_LOG_WARN("refusing appends: " << *out.message);
                 }
@@ -404,14 +417,16 @@ error_code partition::replicated_to(int64_t offset, bool& reached) const {
         reached = true;
         // Kafka answers NOT_ENOUGH_REPLICAS_AFTER_APPEND when the set shrank below the minimum
         // while the request waited.
-        if (static_cast<int64_t>(isr_.size()) < min_insync_replicas_.load(std::memory_order_acquire)) {
+        if (static_cast<int64_t>(isr_.size()) <
+            min_insync_replicas_.load(std::memory_order_acquire)) {
             return error_code::not_enough_replicas_after_append;
         }
     }
     return error_code::none;
 }
 
-error_code partition::update_follower_fetch_state(node_id replica, int64_t fetch_offset, int64_t now_ms) {
+error_code partition::update_follower_fetch_state(node_id replica, int64_t fetch_offset,
+                                                  int64_t now_ms) {
     bool advanced = false;
     {
         std::lock_guard lock(mutex_);
@@ -421,8 +436,9 @@ error_code partition::update_follower_fetch_state(node_id replica, int64_t fetch
         if (role_.load(std::memory_order_relaxed) != replica_role::leader) {
             return error_code::not_leader_or_follower;
         }
-        const auto it = std::find_if(followers_.begin(), followers_.end(),
-                                     [replica](const replica_fetch_state& f) { return f.id == replica; });
+        const auto it =
+            std::find_if(followers_.begin(), followers_.end(),
+                         [replica](const replica_fetch_state& f) { return f.id == replica; });
         if (it == followers_.end()) {
             // Kafka's answer to a replica outside the partition's assignment.
             return error_code::not_leader_or_follower;
@@ -469,10 +485,12 @@ log::result<log::append_result> partition::append_as_follower(std::span<uint8_t>
                 if (!size || *size > rest.size()) {
                     break;
                 }
-                if (const auto h = protocol::parse_batch_header(rest.first(*size)); h && h->producer_id >= 0) {
+                if (const auto h = protocol::parse_batch_header(rest.first(*size));
+                    h && h->producer_id >= 0) {
                     log::producer_batch b;
                     b.first_sequence = h->base_sequence;
-                    b.last_sequence = log::increment_sequence(h->base_sequence, std::max(h->last_offset_delta, 0));
+                    b.last_sequence = log::increment_sequence(h->base_sequence,
+                                                              std::max(h->last_offset_delta, 0));
                     b.first_offset = h->base_offset;
                     b.last_offset = h->base_offset + h->last_offset_delta;
                     b.max_timestamp = h->max_timestamp;
@@ -503,7 +521,8 @@ partition_read_result partition::read(const partition_read_request& request) {
     if (from_replica) {
         // The follower has everything below its fetch offset: record it before reading, so that
         // the high watermark it allows is part of this very answer.
-        const error_code e = update_follower_fetch_state(request.replica_id, request.fetch_offset, request.now_ms);
+        const error_code e =
+            update_follower_fetch_state(request.replica_id, request.fetch_offset, request.now_ms);
         if (e != error_code::none) {
             out.error = e;
             out.leader_id = leader_id();
@@ -544,9 +563,11 @@ partition_read_result partition::read(const partition_read_request& request) {
 
     if (request.last_fetched_epoch.value() >= 0) {
         // KIP-595 truncation detection: does the fetcher's last epoch end where it thinks?
-        const auto [raw_last_epoch, end] = plog.end_offset_for_epoch(request.last_fetched_epoch.value());
+        const auto [raw_last_epoch, end] =
+            plog.end_offset_for_epoch(request.last_fetched_epoch.value());
         const leader_epoch_t last_epoch{raw_last_epoch};
-        if (last_epoch.value() < 0 || end.value() < 0 || request.fetch_offset < out.log_start_offset) {
+        if (last_epoch.value() < 0 || end.value() < 0 ||
+            request.fetch_offset < out.log_start_offset) {
             out.error = error_code::offset_out_of_range;
             return out;
         }
@@ -629,9 +650,9 @@ std::pair<error_code, int64_t> partition::delete_records(int64_t offset, std::st
         if (auto ec = log_->delete_records(log::offset(target))) {
             result.first = to_kafka_error(ec);
             message = ec == log::errc::offset_out_of_range
-                          ? "Cannot increment the log start offset to " + std::to_string(target) + " of partition " +
-                                partition_name(topic_, index_) + " since it is larger than the high watermark " +
-                                std::to_string(hw)
+                          ? "Cannot increment the log start offset to " + std::to_string(target) +
+                                " of partition " + partition_name(topic_, index_) +
+                                " since it is larger than the high watermark " + std::to_string(hw)
                           : ec.message();
         } else {
             result.second = log_->log_start_offset().value();
@@ -682,9 +703,10 @@ std::error_code partition::close() {
             // A snapshot at the log end spares the next start a scan of the batches written since
             // the last segment roll (producer state is otherwise rebuilt from the log).
             if (producers_.loaded()) {
-                if (auto ec = producers_.write_snapshot(log_->dir(), log_->log_end_offset().value())) {
-                    BROKER_LOG_WARN("writing producer snapshot of " << partition_name(topic_, index_) << ": "
-                                                                    << ec.message());
+                if (auto ec =
+                        producers_.write_snapshot(log_->dir(), log_->log_end_offset().value())) {
+                    BROKER_LOG_WARN("writing producer snapshot of "
+                                    << partition_name(topic_, index_) << ": " << ec.message());
                 }
             }
             result = log_->close(true);
@@ -732,8 +754,9 @@ void partition::fire(partition_event events) {
         if (waiters_.empty()) {
             return;
         }
-        auto it = std::stable_partition(waiters_.begin(), waiters_.end(),
-                                        [events](const waiter& w) { return !includes(w.events, events); });
+        auto it = std::stable_partition(
+            waiters_.begin(), waiters_.end(),
+            [events](const waiter& w) { return !includes(w.events, events); });
         fired.assign(std::make_move_iterator(it), std::make_move_iterator(waiters_.end()));
         waiters_.erase(it, waiters_.end());
     }

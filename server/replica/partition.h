@@ -158,7 +158,8 @@ public:
     /// A partition with no role yet: the replica manager makes it leader or follower. `config` null
     /// means Kafka's defaults (tests); `local_id` is this broker's id.
     partition(std::string topic, protocol::uuid topic_id, partition_index index,
-              std::shared_ptr<log::partition_log> log, std::shared_ptr<const topic_config> config, node_id local_id);
+              std::shared_ptr<log::partition_log> log, std::shared_ptr<const topic_config> config,
+              node_id local_id);
     partition(const partition&) = delete;
     partition& operator=(const partition&) = delete;
 
@@ -176,7 +177,9 @@ public:
     bool deleted() const { return deleted_.load(std::memory_order_acquire); }
 
     /// The topic's resolved configuration; never null.
-    std::shared_ptr<const topic_config> config() const { return config_.load(std::memory_order_acquire); }
+    std::shared_ptr<const topic_config> config() const {
+        return config_.load(std::memory_order_acquire);
+    }
     /// Replaces the config and hands its log part to the log.
     void set_config(std::shared_ptr<const topic_config> config);
 
@@ -214,13 +217,15 @@ public:
     /// A follower (`replica`) fetched from `fetch_offset`: it has everything below it. Updates its
     /// state and the in-sync set bookkeeping, then moves the high watermark. NOT_LEADER_OR_FOLLOWER
     /// when `replica` is not assigned here or this broker does not lead.
-    protocol::error_code update_follower_fetch_state(node_id replica, int64_t fetch_offset, int64_t now_ms);
+    protocol::error_code update_follower_fetch_state(node_id replica, int64_t fetch_offset,
+                                                     int64_t now_ms);
 
     // ---- follower
 
     /// Appends batches carrying the leader's offsets and epochs, updating producer state, then
     /// takes the leader's high watermark (bounded by the local log end).
-    log::result<log::append_result> append_as_follower(std::span<uint8_t> batches, int64_t leader_high_watermark);
+    log::result<log::append_result> append_as_follower(std::span<uint8_t> batches,
+                                                       int64_t leader_high_watermark);
 
     // ---- reads
 
@@ -232,10 +237,11 @@ public:
     /// `__consumer_offsets`): whole batches from max(start, log start), at least one. An empty
     /// result at the log end; log_closed once deleted.
     log::result<log::read_result> read_local(int64_t start, uint64_t max_bytes) const;
-    /// Read-only lookups (ListOffsets, the admin API): for read-only lookups (ListOffsets): runs `fn`
-    /// with the log under the lock. nullopt when deleted.
+    /// Read-only lookups (ListOffsets, the admin API): for read-only lookups (ListOffsets): runs
+    /// `fn` with the log under the lock. nullopt when deleted.
     template <typename Fn>
-    auto inspect(Fn&& fn) const -> std::optional<decltype(fn(std::declval<const log::partition_log&>()))> {
+    auto inspect(Fn&& fn) const
+        -> std::optional<decltype(fn(std::declval<const log::partition_log&>()))> {
         std::lock_guard lock(mutex_);
         if (deleted_ || !log_) {
             return std::nullopt;
@@ -243,8 +249,8 @@ public:
         return fn(static_cast<const log::partition_log&>(*log_));
     }
     /// The producers of DescribeProducers (after expiring old ones), or the storage error.
-    log::result<std::map<producer_id_t, log::producer_entry>> active_producers(int64_t now_ms,
-                                                                              const broker_config& broker);
+    log::result<std::map<producer_id_t, log::producer_entry>> active_producers(
+        int64_t now_ms, const broker_config& broker);
 
     // ---- admin and maintenance
 

@@ -15,10 +15,12 @@ constexpr int64_t initial_retention_delay_ms = 30000;
 
 }  // namespace
 
-replica_manager::replica_manager(const broker_config& config, const metadata_cache& metadata, const log::clock& clock)
+replica_manager::replica_manager(const broker_config& config, const metadata_cache& metadata,
+                                 const log::clock& clock)
     : config_(config), metadata_(metadata), clock_(clock) {}
 
-std::error_code replica_manager::open(std::function<log::log_config(const log::topic_partition&)> config_for) {
+std::error_code replica_manager::open(
+    std::function<log::log_config(const log::topic_partition&)> config_for) {
     log::log_manager_options options;
     for (const std::string& dir : config_.log_dirs) {
         options.log_dirs.emplace_back(dir);
@@ -34,8 +36,9 @@ std::error_code replica_manager::open(std::function<log::log_config(const log::t
         BROKER_LOG_INFO("logs recovered after an unclean shutdown");
     }
     const int64_t now = clock_.now_ms();
-    last_retention_ms_ = now - config_.log_retention_check_interval_ms +
-                         std::min(initial_retention_delay_ms, config_.log_retention_check_interval_ms);
+    last_retention_ms_ =
+        now - config_.log_retention_check_interval_ms +
+        std::min(initial_retention_delay_ms, config_.log_retention_check_interval_ms);
     last_checkpoint_ms_ = now;
     return {};
 }
@@ -54,7 +57,8 @@ log::result<std::shared_ptr<partition>> replica_manager::create_replica(
     if (fresh && logs_->get(tp)) {
         // A stray directory left from before (startup keeps them): Kafka would have deleted it
         // already; a new topic must not start with someone else's records.
-        BROKER_LOG_WARN("deleting stray partition directory " << tp.dir_name() << " to create it afresh");
+        BROKER_LOG_WARN("deleting stray partition directory " << tp.dir_name()
+                                                              << " to create it afresh");
         if (auto ec = logs_->remove(tp)) {
             return ec;
         }
@@ -63,10 +67,12 @@ log::result<std::shared_ptr<partition>> replica_manager::create_replica(
     if (!log) {
         return log.error();
     }
-    return std::make_shared<partition>(topic, id, index, std::move(log).value(), config, node_id{config_.broker_id});
+    return std::make_shared<partition>(topic, id, index, std::move(log).value(), config,
+                                       node_id{config_.broker_id});
 }
 
-void replica_manager::host(const std::string& topic, const protocol::uuid& id, partition_list partitions) {
+void replica_manager::host(const std::string& topic, const protocol::uuid& id,
+                           partition_list partitions) {
     std::lock_guard lock(host_mutex_);
     auto next = std::make_shared<index>(*current());
     next->by_name[topic] = std::make_shared<const partition_list>(std::move(partitions));
@@ -97,7 +103,9 @@ std::error_code replica_manager::remove_topic(std::string_view topic, bool delet
         }
         std::error_code ec;
         if (delete_logs && logs_) {
-            ec = p->stop([&] { return logs_->remove(log::topic_partition{p->topic(), p->index().value()}); });
+            ec = p->stop([&] {
+                return logs_->remove(log::topic_partition{p->topic(), p->index().value()});
+            });
         } else {
             ec = p->stop();
         }
@@ -135,7 +143,8 @@ std::error_code replica_manager::become_follower(std::string_view topic, partiti
     return p->become_follower(a);
 }
 
-std::error_code replica_manager::stop_replica(std::string_view topic, partition_index index, bool delete_log) {
+std::error_code replica_manager::stop_replica(std::string_view topic, partition_index index,
+                                              bool delete_log) {
     const auto p = find(topic, index);
     if (!p) {
         return {};
@@ -156,7 +165,9 @@ std::error_code replica_manager::stop_replica(std::string_view topic, partition_
             publish(std::move(next));
         }
     }
-    return p->stop([&] { return logs_->remove(log::topic_partition{p->topic(), p->index().value()}); });
+    return p->stop([&] {
+        return logs_->remove(log::topic_partition{p->topic(), p->index().value()});
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,7 +183,8 @@ void replica_manager::publish(std::shared_ptr<const index> next) {
     index_ = std::move(next);
 }
 
-std::shared_ptr<partition> replica_manager::find(std::string_view topic, partition_index index) const {
+std::shared_ptr<partition> replica_manager::find(std::string_view topic,
+                                                 partition_index index) const {
     const auto list = partitions_of(topic);
     if (!list || index.value() < 0 || static_cast<std::size_t>(index.value()) >= list->size()) {
         return nullptr;
@@ -180,7 +192,8 @@ std::shared_ptr<partition> replica_manager::find(std::string_view topic, partiti
     return (*list)[static_cast<std::size_t>(index.value())];
 }
 
-std::shared_ptr<partition> replica_manager::find(const protocol::uuid& topic_id, partition_index index) const {
+std::shared_ptr<partition> replica_manager::find(const protocol::uuid& topic_id,
+                                                 partition_index index) const {
     const auto idx = current();
     const auto it = idx->name_by_id.find(topic_id);
     if (it == idx->name_by_id.end()) {
@@ -194,7 +207,8 @@ std::shared_ptr<partition> replica_manager::find(const protocol::uuid& topic_id,
     return (*list->second)[static_cast<std::size_t>(index.value())];
 }
 
-std::shared_ptr<const replica_manager::partition_list> replica_manager::partitions_of(std::string_view topic) const {
+std::shared_ptr<const replica_manager::partition_list> replica_manager::partitions_of(
+    std::string_view topic) const {
     const auto idx = current();
     const auto it = idx->by_name.find(topic);
     return it == idx->by_name.end() ? nullptr : it->second;
@@ -213,7 +227,8 @@ replica_manager::partition_list replica_manager::all() const {
     return out;
 }
 
-replica_manager::lookup replica_manager::leader_for(std::string_view topic, partition_index index) const {
+replica_manager::lookup replica_manager::leader_for(std::string_view topic,
+                                                    partition_index index) const {
     lookup out;
     out.target = find(topic, index);
     if (out.target && out.target->role() == replica_role::leader && !out.target->deleted()) {
@@ -222,15 +237,15 @@ replica_manager::lookup replica_manager::leader_for(std::string_view topic, part
     out.target = nullptr;
     const auto snapshot = metadata_.snapshot();
     const topic_info* known = snapshot ? snapshot->find(topic) : nullptr;
-    const bool partition_known =
-        known != nullptr && index.value() >= 0 && static_cast<std::size_t>(index.value()) < known->partitions.size();
+    const bool partition_known = known != nullptr && index.value() >= 0 &&
+                                 static_cast<std::size_t>(index.value()) < known->partitions.size();
     out.error = partition_known ? protocol::error_code::not_leader_or_follower
                                 : protocol::error_code::unknown_topic_or_partition;
     return out;
 }
 
 std::optional<std::filesystem::path> replica_manager::log_dir_of(std::string_view topic,
-                                                                   partition_index index) const {
+                                                                 partition_index index) const {
     if (!logs_) {
         return std::nullopt;
     }
@@ -245,7 +260,8 @@ void replica_manager::run_maintenance(int64_t now_ms) {
     if (!logs_ || shut_down()) {
         return;
     }
-    const log::owner_guard guard = [this](const log::topic_partition& tp, const std::function<void()>& work) {
+    const log::owner_guard guard = [this](const log::topic_partition& tp,
+                                          const std::function<void()>& work) {
         if (const auto p = find(tp.topic, partition_index{tp.partition})) {
             p->run_owner_step(work);
         }

@@ -32,8 +32,8 @@
 #include "log/types.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
-#include "server/replica/partition.h"
 #include "server/metadata/metadata_cache.h"
+#include "server/replica/partition.h"
 
 namespace broker::server {
 
@@ -64,10 +64,9 @@ public:
     /// Opens (creating if needed) the local replica of one partition, without a role and not yet
     /// hosted. With `fresh` (a partition being created now), a stray log already on disk under that
     /// name is deleted first, so a new partition never inherits old records.
-    log::result<std::shared_ptr<partition>> create_replica(const std::string& topic, const protocol::uuid& id,
-                                                           partition_index index,
-                                                           const std::shared_ptr<const topic_config>& config,
-                                                           bool fresh);
+    log::result<std::shared_ptr<partition>> create_replica(
+        const std::string& topic, const protocol::uuid& id, partition_index index,
+        const std::shared_ptr<const topic_config>& config, bool fresh);
     /// Makes `partitions` (index order) the hosted replicas of `topic`, replacing any before.
     void host(const std::string& topic, const protocol::uuid& id, partition_list partitions);
     /// Stops hosting every replica of `topic`: each stops (waking its waiters) and, with
@@ -78,9 +77,12 @@ public:
 
     // ---- roles
 
-    std::error_code become_leader(std::string_view topic, partition_index index, const partition_assignment& a);
-    std::error_code become_follower(std::string_view topic, partition_index index, const partition_assignment& a);
-    /// Stops serving one replica (role none); with `delete_log` also removes its log and unhosts it.
+    std::error_code become_leader(std::string_view topic, partition_index index,
+                                  const partition_assignment& a);
+    std::error_code become_follower(std::string_view topic, partition_index index,
+                                    const partition_assignment& a);
+    /// Stops serving one replica (role none); with `delete_log` also removes its log and unhosts
+    /// it.
     std::error_code stop_replica(std::string_view topic, partition_index index, bool delete_log);
 
     // ---- lookups (any thread)
@@ -102,13 +104,15 @@ public:
     lookup leader_for(std::string_view topic, partition_index index) const;
 
     /// The log dir holding a replica's log.
-    std::optional<std::filesystem::path> log_dir_of(std::string_view topic, partition_index index) const;
+    std::optional<std::filesystem::path> log_dir_of(std::string_view topic,
+                                                    partition_index index) const;
 
     // ---- maintenance
 
     /// Retention (every log.retention.check.interval.ms), due flushes, one cleaner round (when
-    /// log.cleaner.enable) and the offset checkpoints (every log.flush.offset.checkpoint.interval.ms).
-    /// Blocking. Only hosted replicas are touched, each through partition::run_owner_step.
+    /// log.cleaner.enable) and the offset checkpoints (every
+    /// log.flush.offset.checkpoint.interval.ms). Blocking. Only hosted replicas are touched, each
+    /// through partition::run_owner_step.
     void run_maintenance(int64_t now_ms);
 
     /// Clean shutdown: closes every hosted replica (producer snapshot, durable close), then the log

@@ -28,7 +28,8 @@ class admin_handlers_test : public ::testing::Test {
 protected:
     admin_handlers_test()
         : shards_(1, 1),
-          core_(test::make_config({{"broker.id", "3"}, {"log.dirs", dir_.sub("data")}, {"num.partitions", "2"}}),
+          core_(test::make_config(
+                    {{"broker.id", "3"}, {"log.dirs", dir_.sub("data")}, {"num.partitions", "2"}}),
                 "cluster-xyz", shards_) {
         core_.set_advertised_endpoints({{"PLAINTEXT", "broker.test", 19092}});
         core_.store().open();
@@ -39,27 +40,30 @@ protected:
     Response ask(handler_fn handler, int16_t api_key, int16_t version, const Request& request) {
         const auto body = test::body_bytes(version, request);
         protocol::request_header header;
-        request_context ctx{.broker = core_,
-                            .header = header,
-                            .api_key = api_key,
-                            .api_version = version,
-                            .response_header_version = protocol::response_header_version(api_key, version),
-                            .correlation_id = 77,
-                            .client_id = "",
-                            .peer = {},
-                            .listener_name = "PLAINTEXT",
-                            .shard_id = 0,
-                            .frame = {}};
+        request_context ctx{
+            .broker = core_,
+            .header = header,
+            .api_key = api_key,
+            .api_version = version,
+            .response_header_version = protocol::response_header_version(api_key, version),
+            .correlation_id = 77,
+            .client_id = "",
+            .peer = {},
+            .listener_name = "PLAINTEXT",
+            .shard_id = 0,
+            .frame = {}};
         const handler_result result = test::run_handler(handler, ctx, body);
         EXPECT_FALSE(result.close_connection);
-        const auto response = test::parse_response(test::frame_of(result), ctx.response_header_version);
+        const auto response =
+            test::parse_response(test::frame_of(result), ctx.response_header_version);
         EXPECT_EQ(response.correlation_id, 77);
         return test::decode_body<Response>(response, version);
     }
 
-    protocol::create_topics_response create(int16_t version, const std::string& name, int32_t partitions,
-                                            std::vector<std::pair<std::string, std::optional<std::string>>> configs = {},
-                                            bool validate_only = false) {
+    protocol::create_topics_response create(
+        int16_t version, const std::string& name, int32_t partitions,
+        std::vector<std::pair<std::string, std::optional<std::string>>> configs = {},
+        bool validate_only = false) {
         protocol::create_topics_request request;
         protocol::create_topics_request::creatable_topic t;
         t.name = name;
@@ -73,13 +77,14 @@ protected:
         return ask<protocol::create_topics_response>(&handle_create_topics, 19, version, request);
     }
 
-    protocol::describe_configs_response describe(int16_t version, int8_t type, const std::string& name,
-                                                 bool synonyms = false,
-                                                 std::optional<std::vector<std::string>> keys = std::nullopt) {
+    protocol::describe_configs_response describe(
+        int16_t version, int8_t type, const std::string& name, bool synonyms = false,
+        std::optional<std::vector<std::string>> keys = std::nullopt) {
         protocol::describe_configs_request request;
         request.resources.push_back({type, name, std::move(keys), {}});
         request.include_synonyms = synonyms;
-        return ask<protocol::describe_configs_response>(&handle_describe_configs, 32, version, request);
+        return ask<protocol::describe_configs_response>(&handle_describe_configs, 32, version,
+                                                        request);
     }
 
     static const protocol::describe_configs_response::describe_configs_resource_result* entry(
@@ -215,7 +220,8 @@ TEST_F(admin_handlers_test, create_partitions) {
     protocol::create_partitions_request request;
     request.topics.push_back({"grow", 3, std::nullopt, {}});
     request.topics.push_back({"missing", 3, std::nullopt, {}});
-    const auto r = ask<protocol::create_partitions_response>(&handle_create_partitions, 37, 3, request);
+    const auto r =
+        ask<protocol::create_partitions_response>(&handle_create_partitions, 37, 3, request);
     ASSERT_EQ(r.results.size(), 2U);
     EXPECT_EQ(r.results[0].error_code, ok);
     EXPECT_EQ(r.results[0].error_message, std::nullopt);
@@ -223,12 +229,16 @@ TEST_F(admin_handlers_test, create_partitions) {
     EXPECT_EQ(core_.store().partitions_of("grow").size(), 3U);
 
     request.topics = {{"grow", 2, std::nullopt, {}}};
-    const auto lower = ask<protocol::create_partitions_response>(&handle_create_partitions, 37, 0, request);
+    const auto lower =
+        ask<protocol::create_partitions_response>(&handle_create_partitions, 37, 0, request);
     EXPECT_EQ(lower.results[0].error_code, err(error_code::invalid_partitions));
-    request.topics = {{"grow", 4, std::vector<protocol::create_partitions_request::create_partitions_assignment>{
-                                       {{7}, {}}},
-                       {}}};
-    const auto elsewhere = ask<protocol::create_partitions_response>(&handle_create_partitions, 37, 1, request);
+    request.topics = {
+        {"grow",
+         4,
+         std::vector<protocol::create_partitions_request::create_partitions_assignment>{{{7}, {}}},
+         {}}};
+    const auto elsewhere =
+        ask<protocol::create_partitions_response>(&handle_create_partitions, 37, 1, request);
     EXPECT_EQ(elsewhere.results[0].error_code, err(error_code::invalid_replica_assignment));
 }
 
@@ -283,13 +293,16 @@ TEST_F(admin_handlers_test, describe_configs_of_topics) {
     ASSERT_FALSE(entry(v1, "retention.ms")->synonyms.empty());
     EXPECT_EQ(entry(v1, "retention.ms")->synonyms[0].name, "retention.ms");
     EXPECT_EQ(entry(v1, "retention.ms")->synonyms[0].source, 1);
-    EXPECT_TRUE(describe(1, resource_type_topic, "described", false).results[0].configs.at(0).synonyms.empty());
+    EXPECT_TRUE(describe(1, resource_type_topic, "described", false)
+                    .results[0]
+                    .configs.at(0)
+                    .synonyms.empty());
 
     const auto v4 = describe(4, resource_type_topic, "described", false,
                              std::vector<std::string>{"segment.bytes", "cleanup.policy"});
     ASSERT_EQ(v4.results[0].configs.size(), 2U);
-    EXPECT_EQ(entry(v4, "segment.bytes")->config_type, 3);     // INT
-    EXPECT_EQ(entry(v4, "cleanup.policy")->config_type, 7);    // LIST
+    EXPECT_EQ(entry(v4, "segment.bytes")->config_type, 3);   // INT
+    EXPECT_EQ(entry(v4, "cleanup.policy")->config_type, 7);  // LIST
     EXPECT_EQ(entry(v4, "cleanup.policy")->documentation, std::nullopt);
 
     EXPECT_EQ(describe(4, resource_type_topic, "missing").results[0].error_code,
@@ -307,7 +320,8 @@ TEST_F(admin_handlers_test, describe_and_alter_broker_configs) {
     EXPECT_TRUE(entry(own, "num.partitions")->read_only);
     EXPECT_FALSE(entry(own, "log.retention.ms")->read_only);
     EXPECT_TRUE(describe(4, resource_type_broker, "").results[0].configs.empty());
-    EXPECT_EQ(describe(4, resource_type_broker, "4").results[0].error_code, err(error_code::invalid_request));
+    EXPECT_EQ(describe(4, resource_type_broker, "4").results[0].error_code,
+              err(error_code::invalid_request));
 
     protocol::alter_configs_request alter;
     alter.resources.push_back({resource_type_broker, "", {{"log.retention.ms", "5000", {}}}, {}});
@@ -331,9 +345,11 @@ TEST_F(admin_handlers_test, describe_and_alter_broker_configs) {
 TEST_F(admin_handlers_test, alter_configs_replaces_topic_overrides) {
     ASSERT_EQ(create(4, "alter", 1, {{"retention.ms", "1000"}}).topics[0].error_code, ok);
     protocol::alter_configs_request request;
-    request.resources.push_back({resource_type_topic, "alter", {{"cleanup.policy", "compact", {}}}, {}});
+    request.resources.push_back(
+        {resource_type_topic, "alter", {{"cleanup.policy", "compact", {}}}, {}});
     request.resources.push_back({resource_type_topic, "missing", {}, {}});
-    request.resources.push_back({resource_type_topic, "alter", {{"retention.ms", std::nullopt, {}}}, {}});
+    request.resources.push_back(
+        {resource_type_topic, "alter", {{"retention.ms", std::nullopt, {}}}, {}});
     request.resources.push_back({2, "alter", {{"retention.ms", "x", {}}}, {}});
     const auto r = ask<protocol::alter_configs_response>(&handle_alter_configs, 33, 0, request);
     ASSERT_EQ(r.responses.size(), 4U);
@@ -345,27 +361,38 @@ TEST_F(admin_handlers_test, alter_configs_replaces_topic_overrides) {
     EXPECT_EQ(entry(described, "cleanup.policy")->value, "compact");
     EXPECT_EQ(entry(described, "retention.ms")->value, "604800000");
     EXPECT_EQ(entry(described, "retention.ms")->config_source, 5);
-    EXPECT_EQ(test::on_log(*core_.find_partition("alter", 0), [](const log::partition_log& l) { return l.policy(); }), log::cleanup_policy::compact);
+    EXPECT_EQ(test::on_log(*core_.find_partition("alter", 0),
+                           [](const log::partition_log& l) { return l.policy(); }),
+              log::cleanup_policy::compact);
 
     request.resources = {{resource_type_topic, "alter", {{"retention.ms", "1", {}}}, {}}};
     request.validate_only = true;
-    EXPECT_EQ(ask<protocol::alter_configs_response>(&handle_alter_configs, 33, 1, request).responses[0].error_code, ok);
+    EXPECT_EQ(ask<protocol::alter_configs_response>(&handle_alter_configs, 33, 1, request)
+                  .responses[0]
+                  .error_code,
+              ok);
     EXPECT_EQ(entry(describe(1, resource_type_topic, "alter"), "retention.ms")->value, "604800000");
 }
 
 TEST_F(admin_handlers_test, incremental_alter_configs) {
     ASSERT_EQ(create(4, "inc", 1, {{"retention.ms", "1000"}}).topics[0].error_code, ok);
     protocol::incremental_alter_configs_request request;
-    request.resources.push_back({resource_type_topic,
-                                 "inc",
-                                 {{"segment.ms", 0, "60000", {}}, {"cleanup.policy", 2, "compact", {}}},
-                                 {}});
+    request.resources.push_back(
+        {resource_type_topic,
+         "inc",
+         {{"segment.ms", 0, "60000", {}}, {"cleanup.policy", 2, "compact", {}}},
+         {}});
     request.resources.push_back({resource_type_topic, "inc", {{"retention.ms", 2, "5", {}}}, {}});
     request.resources.push_back(
-        {resource_type_topic, "inc", {{"retention.ms", 1, std::nullopt, {}}, {"retention.ms", 0, "1", {}}}, {}});
+        {resource_type_topic,
+         "inc",
+         {{"retention.ms", 1, std::nullopt, {}}, {"retention.ms", 0, "1", {}}},
+         {}});
     request.resources.push_back({resource_type_topic, "inc", {{"retention.ms", 9, "1", {}}}, {}});
-    request.resources.push_back({resource_type_broker, "3", {{"log.cleanup.policy", 2, "compact", {}}}, {}});
-    const auto r = ask<protocol::incremental_alter_configs_response>(&handle_incremental_alter_configs, 44, 1, request);
+    request.resources.push_back(
+        {resource_type_broker, "3", {{"log.cleanup.policy", 2, "compact", {}}}, {}});
+    const auto r = ask<protocol::incremental_alter_configs_response>(
+        &handle_incremental_alter_configs, 44, 1, request);
     ASSERT_EQ(r.responses.size(), 5U);
     EXPECT_EQ(r.responses[0].error_code, ok);
     EXPECT_EQ(r.responses[1].error_code, err(error_code::invalid_request));
@@ -374,16 +401,19 @@ TEST_F(admin_handlers_test, incremental_alter_configs) {
     EXPECT_EQ(r.responses[3].error_code, err(error_code::invalid_request));
     EXPECT_EQ(r.responses[4].error_code, ok);
     const auto described = describe(1, resource_type_topic, "inc");
-    EXPECT_EQ(entry(described, "retention.ms")->value, "1000");  // untouched by the incremental change
+    EXPECT_EQ(entry(described, "retention.ms")->value,
+              "1000");  // untouched by the incremental change
     EXPECT_EQ(entry(described, "segment.ms")->value, "60000");
     EXPECT_EQ(entry(described, "cleanup.policy")->value, "delete,compact");
-    EXPECT_EQ(core_.store().dynamic_broker_configs(false).at("log.cleanup.policy"), "delete,compact");
+    EXPECT_EQ(core_.store().dynamic_broker_configs(false).at("log.cleanup.policy"),
+              "delete,compact");
 }
 
 TEST_F(admin_handlers_test, describe_cluster) {
     protocol::describe_cluster_request request;
     request.include_cluster_authorized_operations = true;
-    const auto v0 = ask<protocol::describe_cluster_response>(&handle_describe_cluster, 60, 0, request);
+    const auto v0 =
+        ask<protocol::describe_cluster_response>(&handle_describe_cluster, 60, 0, request);
     EXPECT_EQ(v0.error_code, ok);
     EXPECT_EQ(v0.cluster_id, "cluster-xyz");
     EXPECT_EQ(v0.controller_id, 3);
@@ -394,11 +424,13 @@ TEST_F(admin_handlers_test, describe_cluster) {
     EXPECT_NE(v0.cluster_authorized_operations, INT32_MIN);
 
     request.include_cluster_authorized_operations = false;
-    const auto v1 = ask<protocol::describe_cluster_response>(&handle_describe_cluster, 60, 1, request);
+    const auto v1 =
+        ask<protocol::describe_cluster_response>(&handle_describe_cluster, 60, 1, request);
     EXPECT_EQ(v1.endpoint_type, 1);
     EXPECT_EQ(v1.cluster_authorized_operations, INT32_MIN);
     request.endpoint_type = 2;
-    const auto controllers = ask<protocol::describe_cluster_response>(&handle_describe_cluster, 60, 1, request);
+    const auto controllers =
+        ask<protocol::describe_cluster_response>(&handle_describe_cluster, 60, 1, request);
     EXPECT_EQ(controllers.error_code, err(error_code::unsupported_endpoint_type));
     EXPECT_TRUE(controllers.brokers.empty());
 }
@@ -407,19 +439,23 @@ TEST_F(admin_handlers_test, describe_log_dirs) {
     ASSERT_EQ(create(4, "dirs", 2).topics[0].error_code, ok);
     protocol::describe_log_dirs_request all;
     all.topics.reset();
-    const auto v4 = ask<protocol::describe_log_dirs_response>(&handle_describe_log_dirs, 35, 4, all);
+    const auto v4 =
+        ask<protocol::describe_log_dirs_response>(&handle_describe_log_dirs, 35, 4, all);
     EXPECT_EQ(v4.error_code, ok);
     ASSERT_EQ(v4.results.size(), 1U);
     EXPECT_EQ(v4.results[0].error_code, ok);
-    EXPECT_EQ(v4.results[0].log_dir, std::filesystem::absolute(dir_.sub("data")).lexically_normal().string());
+    EXPECT_EQ(v4.results[0].log_dir,
+              std::filesystem::absolute(dir_.sub("data")).lexically_normal().string());
     EXPECT_GT(v4.results[0].total_bytes, 0);
     ASSERT_EQ(v4.results[0].topics.size(), 1U);
     EXPECT_EQ(v4.results[0].topics[0].name, "dirs");
     EXPECT_EQ(v4.results[0].topics[0].partitions.size(), 2U);
 
     protocol::describe_log_dirs_request some;
-    some.topics = std::vector<protocol::describe_log_dirs_request::describable_log_dir_topic>{{"dirs", {1}, {}}};
-    const auto v0 = ask<protocol::describe_log_dirs_response>(&handle_describe_log_dirs, 35, 0, some);
+    some.topics = std::vector<protocol::describe_log_dirs_request::describable_log_dir_topic>{
+        {"dirs", {1}, {}}};
+    const auto v0 =
+        ask<protocol::describe_log_dirs_response>(&handle_describe_log_dirs, 35, 0, some);
     ASSERT_EQ(v0.results[0].topics.size(), 1U);
     ASSERT_EQ(v0.results[0].topics[0].partitions.size(), 1U);
     EXPECT_EQ(v0.results[0].topics[0].partitions[0].partition_index, 1);
@@ -464,7 +500,8 @@ TEST_F(admin_handlers_test, metadata_auto_creates_and_reports_ids) {
     v1.topics.emplace();
     t.name = "auto-v1";
     v1.topics->push_back(t);
-    EXPECT_EQ(ask<protocol::metadata_response>(&handle_metadata, 3, 1, v1).topics.at(0).error_code, ok);
+    EXPECT_EQ(ask<protocol::metadata_response>(&handle_metadata, 3, 1, v1).topics.at(0).error_code,
+              ok);
     EXPECT_TRUE(core_.store().exists("auto-v1"));
 
     // v12 by id.

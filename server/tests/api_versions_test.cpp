@@ -21,17 +21,18 @@ protected:
         header_.request_api_key = 18;
         header_.request_api_version = version;
         header_.correlation_id = 77;
-        request_context ctx{.broker = core_,
-                            .header = header_,
-                            .api_key = 18,
-                            .api_version = version,
-                            .response_header_version = protocol::response_header_version(18, version),
-                            .correlation_id = 77,
-                            .client_id = "test",
-                            .peer = {},
-                            .listener_name = "PLAINTEXT",
-                            .shard_id = 0,
-                            .frame = {}};
+        request_context ctx{
+            .broker = core_,
+            .header = header_,
+            .api_key = 18,
+            .api_version = version,
+            .response_header_version = protocol::response_header_version(18, version),
+            .correlation_id = 77,
+            .client_id = "test",
+            .peer = {},
+            .listener_name = "PLAINTEXT",
+            .shard_id = 0,
+            .frame = {}};
         return test::run_handler(&handle_api_versions, ctx, body);
     }
 
@@ -98,8 +99,12 @@ TEST_F(api_versions_test, v0_body_bytes) {
 
 TEST_F(api_versions_test, v3_body_is_flexible_with_empty_tag_sections) {
     const auto frame = test::frame_of(call(3, test::body_bytes(3, request_from("a", "1"))));
-    std::vector<uint8_t> expected{0, 0, 0, 77,  // header v0: no tag byte even though v3 is flexible
-                                  0, 0,         // error_code
+    std::vector<uint8_t> expected{0,
+                                  0,
+                                  0,
+                                  77,  // header v0: no tag byte even though v3 is flexible
+                                  0,
+                                  0,                                                // error_code
                                   static_cast<uint8_t>(served_apis().size() + 1)};  // compact count
     for (const served_api& api : served_apis()) {
         append_int16(expected, api.api_key);
@@ -139,9 +144,8 @@ TEST_F(api_versions_test, negative_version_gets_the_fallback_too) {
 TEST_F(api_versions_test, v3_software_names_are_validated) {
     const int16_t invalid_request = static_cast<int16_t>(protocol::error_code::invalid_request);
     const std::vector<std::pair<std::string, std::string>> bad{
-        {"", "1.0"},          {"librdkafka", ""},   {"-lead", "1"},  {"trail-", "1"},
-        {"trail.", "1"},      {"sp ace", "1"},      {"under_score", "1"},
-        {"ok", "1.0.0-"},     {"ok", ".1"},         {"ok", "1/2"}};
+        {"", "1.0"},     {"librdkafka", ""},   {"-lead", "1"},   {"trail-", "1"}, {"trail.", "1"},
+        {"sp ace", "1"}, {"under_score", "1"}, {"ok", "1.0.0-"}, {"ok", ".1"},    {"ok", "1/2"}};
     for (int16_t version : {int16_t{3}, int16_t{4}}) {
         for (const auto& [name, software_version] : bad) {
             SCOPED_TRACE(name + " / " + software_version);

@@ -14,14 +14,18 @@ namespace {
 
 broker_config lifecycle_config(const std::string& data_dir) {
     std::vector<property> entries{
-        {"listeners", "PLAINTEXT://127.0.0.1:0", 0}, {"log.dirs", data_dir, 0}, {"num.shards", "2", 0},
-        {"background.threads", "1", 0},          {"logger.level", "error", 0},
+        {"listeners", "PLAINTEXT://127.0.0.1:0", 0},
+        {"log.dirs", data_dir, 0},
+        {"num.shards", "2", 0},
+        {"background.threads", "1", 0},
+        {"logger.level", "error", 0},
         {"http.listeners", "", 0},  // tests run in parallel: no fixed HTTP port
     };
     return make_broker_config(entries).config;
 }
 
-protocol::create_topics_response create_over_the_wire(uint16_t port, const std::string& name, int32_t partitions) {
+protocol::create_topics_response create_over_the_wire(uint16_t port, const std::string& name,
+                                                      int32_t partitions) {
     test::raw_client client(port);
     protocol::create_topics_request request;
     protocol::create_topics_request::creatable_topic t;
@@ -35,7 +39,8 @@ protocol::create_topics_response create_over_the_wire(uint16_t port, const std::
     if (!frame) {
         return {};
     }
-    return test::decode_body<protocol::create_topics_response>(test::parse_response(std::move(*frame), 1), 7);
+    return test::decode_body<protocol::create_topics_response>(
+        test::parse_response(std::move(*frame), 1), 7);
 }
 
 TEST(broker_lifecycle, topics_survive_a_clean_restart) {
@@ -51,12 +56,14 @@ TEST(broker_lifecycle, topics_survive_a_clean_restart) {
         id = created.topics[0].topic_id;
         EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(data) / "kept-2"));
         server.stop();
-        EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(data) / log::log_manager::clean_shutdown_marker_name));
+        EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(data) /
+                                            log::log_manager::clean_shutdown_marker_name));
     }
     broker_server server(lifecycle_config(data));
     server.start();
     EXPECT_TRUE(server.core().store().logs().had_clean_shutdown());
-    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(data) / log::log_manager::clean_shutdown_marker_name));
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(data) /
+                                         log::log_manager::clean_shutdown_marker_name));
     EXPECT_EQ(server.core().store().topic_id_of("kept"), id);
     EXPECT_EQ(server.core().store().partitions_of("kept").size(), 3U);
     const auto snapshot = server.core().metadata().snapshot();
@@ -64,7 +71,8 @@ TEST(broker_lifecycle, topics_survive_a_clean_restart) {
     EXPECT_EQ(snapshot->find(id)->partitions.size(), 3U);
     const auto again = create_over_the_wire(server.bound_endpoints().at(0).port(), "kept", 1);
     ASSERT_EQ(again.topics.size(), 1U);
-    EXPECT_EQ(again.topics[0].error_code, static_cast<int16_t>(protocol::error_code::topic_already_exists));
+    EXPECT_EQ(again.topics[0].error_code,
+              static_cast<int16_t>(protocol::error_code::topic_already_exists));
     EXPECT_TRUE(test::broker_answers(server.bound_endpoints().at(0).port()));
 }
 

@@ -81,11 +81,12 @@ TEST(properties, continuation_lines) {
         "four=4\r\n"
         "five=a\\\r\n"
         "  b\n");
-    EXPECT_EQ(kv(entries), (pairs{{"listeners", "PLAINTEXT://127.0.0.1:9092,OTHER://127.0.0.1:9093"},
-                                  {"two", "\\"},
-                                  {"three", "x\\y"},
-                                  {"four", "4"},
-                                  {"five", "ab"}}));
+    EXPECT_EQ(kv(entries),
+              (pairs{{"listeners", "PLAINTEXT://127.0.0.1:9092,OTHER://127.0.0.1:9093"},
+                     {"two", "\\"},
+                     {"three", "x\\y"},
+                     {"four", "4"},
+                     {"five", "ab"}}));
     EXPECT_EQ(entries[2].line, 4);
     EXPECT_EQ(entries[3].line, 7);
 }
@@ -150,9 +151,8 @@ TEST(config, documented_defaults_reproduce_the_default_config) {
             continue;
         }
         SCOPED_TRACE(std::string(key.name));
-        const config_result result =
-            make_broker_config(std::vector<property>{{std::string(key.name),
-                                                      std::string(key.default_value), 0}});
+        const config_result result = make_broker_config(
+            std::vector<property>{{std::string(key.name), std::string(key.default_value), 0}});
         EXPECT_EQ(result.config, broker_config{});
     }
 }
@@ -211,7 +211,8 @@ TEST(config, retention_precedence_follows_kafka) {
     EXPECT_EQ(build({{"log.retention.hours", "-5"}}).config.effective_log_retention_ms(), -1);
     EXPECT_EQ(build({{"log.retention.ms", "-1"}}).config.effective_log_retention_ms(), -1);
     EXPECT_EQ(build({{"log.roll.ms", "1000"}}).config.effective_log_roll_ms(), 1000);
-    EXPECT_EQ(build({{"log.roll.jitter.hours", "1"}}).config.effective_log_roll_jitter_ms(), 3600000);
+    EXPECT_EQ(build({{"log.roll.jitter.hours", "1"}}).config.effective_log_roll_jitter_ms(),
+              3600000);
     expect_invalid({{"log.retention.ms", "0"}}, "log.retention.ms");
 }
 
@@ -289,8 +290,8 @@ TEST(config, queued_request_bytes_bounds_memory) {
 }
 
 TEST(config, unknown_keys_are_warnings) {
-    const std::vector<property> entries{{"num.partitions", "4", 3}, {"some.plugin.key", "x", 5},
-                                        {"other", "y", 0}};
+    const std::vector<property> entries{
+        {"num.partitions", "4", 3}, {"some.plugin.key", "x", 5}, {"other", "y", 0}};
     const config_result result = make_broker_config(entries);
     EXPECT_EQ(result.config.num_partitions, 4);
     ASSERT_EQ(result.warnings.size(), 2U);
@@ -388,7 +389,8 @@ TEST(config_docs, configuration_md_lists_every_key_and_no_other) {
         documented.erase(it);
     }
     for (const auto& [name, unused] : documented) {
-        ADD_FAILURE() << "docs/configuration.md lists " << name << ", which the broker does not know";
+        ADD_FAILURE() << "docs/configuration.md lists " << name
+                      << ", which the broker does not know";
     }
 }
 

@@ -28,7 +28,8 @@ std::vector<uint8_t> padded_api_versions(int32_t correlation_id, int32_t size) {
 }
 
 TEST(request_budget, small_requests_are_served_while_stalled_frames_hold_the_budget) {
-    running_broker broker({{"socket.request.max.bytes", "65536"}, {"queued.max.request.bytes", "65536"}});
+    running_broker broker(
+        {{"socket.request.max.bytes", "65536"}, {"queued.max.request.bytes", "65536"}});
     // One stalled frame takes 60000 bytes; a second waits for its 60000 (first in line).
     raw_client holder(broker.port());
     ASSERT_TRUE(holder.send(size_prefix(60000)));
@@ -58,7 +59,8 @@ TEST(request_budget, small_requests_are_served_while_stalled_frames_hold_the_bud
     auto frame = over.read_frame();
     ASSERT_TRUE(frame.has_value());
     EXPECT_EQ(test::parse_response(std::move(*frame), 0).correlation_id, 20);
-    EXPECT_TRUE(test::wait_for([&] { return broker.server().request_memory_available() == 65536; }));
+    EXPECT_TRUE(
+        test::wait_for([&] { return broker.server().request_memory_available() == 65536; }));
 }
 
 TEST(open_file_limit, soft_limit_is_raised_to_the_hard_limit) {
@@ -74,7 +76,8 @@ TEST(open_file_limit, soft_limit_is_raised_to_the_hard_limit) {
     rlimit after{};
     ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &after), 0);
     EXPECT_EQ(after.rlim_cur, original.rlim_max);
-    EXPECT_EQ(now, original.rlim_max == RLIM_INFINITY ? INT64_MAX : static_cast<int64_t>(original.rlim_max));
+    EXPECT_EQ(now, original.rlim_max == RLIM_INFINITY ? INT64_MAX
+                                                      : static_cast<int64_t>(original.rlim_max));
     // Idempotent.
     EXPECT_EQ(raise_open_file_limit(), now);
     ::setrlimit(RLIMIT_NOFILE, &original);

@@ -87,13 +87,17 @@ TEST_F(connection_test, pipelined_requests_are_answered_in_order) {
         auto frame = client.read_frame();
         ASSERT_TRUE(frame.has_value()) << "response " << i << ": " << client.last_error().message();
         const auto [key, version] = sent[i];
-        const auto response =
-            test::parse_response(std::move(*frame), protocol::response_header_version(key, version));
+        const auto response = test::parse_response(std::move(*frame),
+                                                   protocol::response_header_version(key, version));
         EXPECT_EQ(response.correlation_id, 100 + static_cast<int32_t>(i));
         if (key == 18) {
-            EXPECT_EQ(test::decode_body<protocol::api_versions_response>(response, version).error_code, 0);
+            EXPECT_EQ(
+                test::decode_body<protocol::api_versions_response>(response, version).error_code,
+                0);
         } else {
-            EXPECT_EQ(test::decode_body<protocol::metadata_response>(response, version).brokers.size(), 1U);
+            EXPECT_EQ(
+                test::decode_body<protocol::metadata_response>(response, version).brokers.size(),
+                1U);
         }
     }
 }
@@ -214,8 +218,8 @@ TEST(connection_limits, idle_connections_are_closed) {
 }
 
 TEST(connection_limits, request_memory_budget_makes_readers_wait) {
-    running_broker broker({{"socket.request.max.bytes", "65536"},
-                           {"queued.max.request.bytes", "65536"}});
+    running_broker broker(
+        {{"socket.request.max.bytes", "65536"}, {"queued.max.request.bytes", "65536"}});
     raw_client holder(broker.port());
     // Reserve 60000 of the 65536 bytes with a frame that never completes.
     ASSERT_TRUE(holder.send(concat({size_prefix(60000), std::vector<uint8_t>(16, 0)})));
@@ -233,7 +237,8 @@ TEST(connection_limits, request_memory_budget_makes_readers_wait) {
     auto answer = waiter.read_frame();
     ASSERT_TRUE(answer.has_value());
     EXPECT_EQ(test::parse_response(std::move(*answer), 0).correlation_id, 5);
-    EXPECT_TRUE(test::wait_for([&] { return broker.server().request_memory_available() == 65536; }));
+    EXPECT_TRUE(
+        test::wait_for([&] { return broker.server().request_memory_available() == 65536; }));
 }
 
 TEST(connection_limits, per_ip_limit_closes_extra_connections) {
@@ -313,7 +318,9 @@ protected:
         std::promise<boost::system::error_code> sent;
         net::co_spawn(
             io_,
-            [&]() -> net::awaitable<void> { sent.set_value(co_await send_response(server_, response)); },
+            [&]() -> net::awaitable<void> {
+                sent.set_value(co_await send_response(server_, response));
+            },
             net::detached);
         std::thread runner([&] { io_.run(); });
         std::vector<uint8_t> received(expected);
@@ -346,9 +353,12 @@ TEST_F(send_response_test, splices_go_out_at_their_offsets) {
     const std::size_t a_pos = 10, a_len = 1 << 20;
     const std::size_t b_pos = 0, b_len = 3;
     const std::size_t c_pos = 2 << 20, c_len = file.size() - c_pos;
-    response.splices.push_back({5, {fd_, static_cast<int64_t>(a_pos), static_cast<uint32_t>(a_len), nullptr}});
-    response.splices.push_back({9, {fd_, static_cast<int64_t>(b_pos), static_cast<uint32_t>(b_len), nullptr}});
-    response.splices.push_back({9, {fd_, static_cast<int64_t>(c_pos), static_cast<uint32_t>(c_len), nullptr}});
+    response.splices.push_back(
+        {5, {fd_, static_cast<int64_t>(a_pos), static_cast<uint32_t>(a_len), nullptr}});
+    response.splices.push_back(
+        {9, {fd_, static_cast<int64_t>(b_pos), static_cast<uint32_t>(b_len), nullptr}});
+    response.splices.push_back(
+        {9, {fd_, static_cast<int64_t>(c_pos), static_cast<uint32_t>(c_len), nullptr}});
     EXPECT_EQ(response.wire_size(), response.bytes.size() + a_len + b_len + c_len);
 
     std::vector<uint8_t> expected{'h', 'e', 'a', 'd', '|'};

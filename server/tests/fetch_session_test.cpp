@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
-#include <ostream>
 #include <limits>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -52,7 +52,7 @@ fetch_partition_request ask(const fetch_key& key, int64_t offset = 0, int32_t ma
 
 // A response entry as the handler would build it.
 fetch_partition_response answer(const fetch_key& key, int64_t high_watermark, int64_t log_start = 0,
-                                 bool with_records = false, int16_t error = 0) {
+                                bool with_records = false, int16_t error = 0) {
     fetch_partition_response r;
     r.key = key;
     r.data.partition_index = key.partition;
@@ -88,8 +88,8 @@ const fetch_key a1 = name_key("a", 1);
 const fetch_key b0 = name_key("b", 0);
 
 // Creates a session over `keys` (all at high watermark 10) and returns its id.
-int32_t create_session(fetch_session_cache& cache, const std::vector<fetch_key>& keys, int64_t now_ms = 0,
-                       bool follower = false, bool topic_ids = false) {
+int32_t create_session(fetch_session_cache& cache, const std::vector<fetch_key>& keys,
+                       int64_t now_ms = 0, bool follower = false, bool topic_ids = false) {
     std::vector<fetch_partition_request> data;
     std::vector<fetch_partition_response> responses;
     for (const fetch_key& k : keys) {
@@ -106,9 +106,9 @@ int32_t create_session(fetch_session_cache& cache, const std::vector<fetch_key>&
 
 // One incremental round that lists nothing and expects `expected` in the response, given the
 // responses the handler produced for the session's partitions (in session order).
-std::vector<fetch_key> incremental_round(fetch_session_cache& cache, int32_t id, int32_t epoch,
-                                         const std::function<fetch_partition_response(const fetch_key&)>& respond,
-                                         int64_t now_ms = 0) {
+std::vector<fetch_key> incremental_round(
+    fetch_session_cache& cache, int32_t id, int32_t epoch,
+    const std::function<fetch_partition_response(const fetch_key&)>& respond, int64_t now_ms = 0) {
     fetch_context context = cache.new_context({id, epoch}, false, false, {}, {}, now_ms);
     EXPECT_EQ(context.type(), kind::incremental);
     std::vector<fetch_partition_response> responses;
@@ -169,7 +169,8 @@ TEST(fetch_session_cache, incremental_fetch_answers_only_partitions_with_news) {
     const int32_t id = create_session(cache, {a0, a1, b0});
 
     // Nothing changed: an empty response.
-    EXPECT_TRUE(incremental_round(cache, id, 1, [](const fetch_key& k) { return answer(k, 10); }).empty());
+    EXPECT_TRUE(
+        incremental_round(cache, id, 1, [](const fetch_key& k) { return answer(k, 10); }).empty());
     EXPECT_EQ(cache.expected_epoch(id), 2);
 
     // Records for a1, a new high watermark for b0, a new log start offset for a0.
@@ -200,8 +201,11 @@ TEST(fetch_session_cache, errors_are_always_answered_and_their_end_is_news) {
     EXPECT_EQ(incremental_round(cache, id, 1, failing).size(), 1U);
     EXPECT_EQ(incremental_round(cache, id, 2, failing).size(), 1U);
     // Back to the values of before the error: still listed, because the error reset the cache.
-    EXPECT_EQ(incremental_round(cache, id, 3, [](const fetch_key& k) { return answer(k, 10); }).size(), 1U);
-    EXPECT_TRUE(incremental_round(cache, id, 4, [](const fetch_key& k) { return answer(k, 10); }).empty());
+    EXPECT_EQ(
+        incremental_round(cache, id, 3, [](const fetch_key& k) { return answer(k, 10); }).size(),
+        1U);
+    EXPECT_TRUE(
+        incremental_round(cache, id, 4, [](const fetch_key& k) { return answer(k, 10); }).empty());
 }
 
 TEST(fetch_session_cache, diverging_epoch_and_read_replica_are_always_answered) {
@@ -231,7 +235,8 @@ TEST(fetch_session_cache, incremental_requests_add_update_and_forget_partitions)
     const int32_t id = create_session(cache, {a0, a1});
 
     // Add b0, move a0 to offset 50.
-    fetch_context context = cache.new_context({id, 1}, false, false, {ask(b0, 7), ask(a0, 50)}, {}, 0);
+    fetch_context context =
+        cache.new_context({id, 1}, false, false, {ask(b0, 7), ask(a0, 50)}, {}, 0);
     ASSERT_EQ(context.type(), kind::incremental);
     ASSERT_EQ(keys_of(context.partitions()), (std::vector<fetch_key>{a0, a1, b0}));
     EXPECT_EQ(context.partitions()[0].fetch_offset, 50);
@@ -282,11 +287,13 @@ TEST(fetch_session_cache, session_errors) {
     EXPECT_EQ(stale.error(), error_code::invalid_fetch_session_epoch);
     EXPECT_EQ(cache.expected_epoch(id), 1) << "a refused request does not advance the session";
 
-    fetch_context wrong_form = cache.new_context({id, 1}, /*uses_topic_ids=*/true, false, {}, {}, 0);
+    fetch_context wrong_form =
+        cache.new_context({id, 1}, /*uses_topic_ids=*/true, false, {}, {}, 0);
     EXPECT_EQ(wrong_form.error(), error_code::fetch_session_topic_id_error);
 
     // No session id at all with an incremental epoch.
-    EXPECT_EQ(cache.new_context({0, 3}, false, false, {}, {}, 0).error(), error_code::fetch_session_id_not_found);
+    EXPECT_EQ(cache.new_context({0, 3}, false, false, {}, {}, 0).error(),
+              error_code::fetch_session_id_not_found);
     EXPECT_TRUE(cache.contains(id));
 }
 
@@ -337,7 +344,8 @@ TEST(fetch_session_cache, topic_id_sessions_are_keyed_by_id) {
     fetch_context context = cache.new_context({id, 1}, true, false, {}, {u0}, 0);
     ASSERT_EQ(context.type(), kind::incremental);
     EXPECT_EQ(keys_of(context.partitions()), (std::vector<fetch_key>{t0}));
-    EXPECT_EQ(cache.new_context({id, 2}, false, false, {}, {}, 0).error(), error_code::fetch_session_topic_id_error);
+    EXPECT_EQ(cache.new_context({id, 2}, false, false, {}, {}, 0).error(),
+              error_code::fetch_session_topic_id_error);
 }
 
 TEST(fetch_session_cache, zero_slots_never_create_sessions) {
@@ -353,7 +361,8 @@ TEST(fetch_session_cache, a_full_cache_evicts_a_stale_session) {
     // Both young and recently used: a newcomer finds no room.
     EXPECT_EQ(create_session(cache, {a0, a1, b0, name_key("c", 0)}, 10), 0);
     // s2 is used at t=900; s1 was last used at t=0 and is stale at t=1001.
-    incremental_round(cache, s2, 1, [](const fetch_key& k) { return answer(k, 10); }, 900);
+    incremental_round(
+        cache, s2, 1, [](const fetch_key& k) { return answer(k, 10); }, 900);
     const int32_t s3 = create_session(cache, {b0}, 1001);
     EXPECT_GT(s3, 0);
     EXPECT_FALSE(cache.contains(s1));
@@ -367,8 +376,10 @@ TEST(fetch_session_cache, a_bigger_session_evicts_a_smaller_old_one) {
     const int32_t small = create_session(cache, {a0}, 0);
     const int32_t big = create_session(cache, {a0, a1, b0}, 0);
     // Used at t=1500: old (created more than 1000 ms ago) but not stale.
-    incremental_round(cache, small, 1, [](const fetch_key& k) { return answer(k, 10); }, 1500);
-    incremental_round(cache, big, 1, [](const fetch_key& k) { return answer(k, 10); }, 1500);
+    incremental_round(
+        cache, small, 1, [](const fetch_key& k) { return answer(k, 10); }, 1500);
+    incremental_round(
+        cache, big, 1, [](const fetch_key& k) { return answer(k, 10); }, 1500);
 
     // One partition is worth no more than the smallest session (1 partition): no eviction.
     EXPECT_EQ(create_session(cache, {b0}, 1600), 0);

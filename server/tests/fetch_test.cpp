@@ -127,11 +127,13 @@ std::vector<uint8_t> wire_bytes(const response_buffer& response) {
         EXPECT_EQ(n, static_cast<ssize_t>(region.size()));
         out.insert(out.end(), region.begin(), region.end());
     }
-    out.insert(out.end(), response.bytes.begin() + static_cast<std::ptrdiff_t>(pos), response.bytes.end());
+    out.insert(out.end(), response.bytes.begin() + static_cast<std::ptrdiff_t>(pos),
+               response.bytes.end());
     return out;
 }
 
-fetch_request::fetch_partition fetch_at(int32_t partition, int64_t offset, int32_t max_bytes = 1 << 20) {
+fetch_request::fetch_partition fetch_at(int32_t partition, int64_t offset,
+                                        int32_t max_bytes = 1 << 20) {
     fetch_request::fetch_partition p;
     p.partition = partition;
     p.fetch_offset = offset;
@@ -140,7 +142,8 @@ fetch_request::fetch_partition fetch_at(int32_t partition, int64_t offset, int32
 }
 
 /// A request for (topic, partitions) that answers at once (max_wait 0).
-fetch_request request_for(const std::shared_ptr<partition>& p, std::vector<fetch_request::fetch_partition> parts) {
+fetch_request request_for(const std::shared_ptr<partition>& p,
+                          std::vector<fetch_request::fetch_partition> parts) {
     fetch_request r;
     r.max_wait_ms = 0;
     r.min_bytes = 0;
@@ -174,20 +177,23 @@ std::size_t fetch_test_append(partition& p) {
 
 class fetch_test : public ::testing::Test {
 protected:
-    fetch_test() : shards_(1, 1), core_(test::make_config({{"broker.id", "1"}}), "cluster", shards_) {
+    fetch_test()
+        : shards_(1, 1), core_(test::make_config({{"broker.id", "1"}}), "cluster", shards_) {
         core_.set_advertised_endpoints({{"PLAINTEXT", "broker.test", 19092}});
     }
 
-    std::shared_ptr<partition> add_partition(const std::string& topic, uint8_t id_seed, int32_t index,
+    std::shared_ptr<partition> add_partition(const std::string& topic, uint8_t id_seed,
+                                             int32_t index,
                                              std::shared_ptr<const topic_config> config = nullptr) {
         log::partition_log_options options;
         options.dir = dir_.sub(topic + "-" + std::to_string(index));
         options.partition = log::topic_partition{topic, index};
         auto opened = log::partition_log::open(options);
         EXPECT_TRUE(opened.has_value()) << opened.error().message();
-        auto p = std::make_shared<partition>(topic, make_uuid(id_seed), partition_index{index},
-                                             std::shared_ptr<log::partition_log>(std::move(opened.value())),
-                                             std::move(config), self_id);
+        auto p = std::make_shared<partition>(
+            topic, make_uuid(id_seed), partition_index{index},
+            std::shared_ptr<log::partition_log>(std::move(opened.value())), std::move(config),
+            self_id);
         // Led here (broker 1) alone, at epoch 0, as a single node leads its partitions.
         partition_assignment self;
         self.replicas = {self_id};
@@ -200,7 +206,8 @@ protected:
 
     /// Appends one batch the way the produce path does: under the mutex, high watermark to the log
     /// end, then the waiters. Returns the batch size.
-    static std::size_t append(partition& p, int count, std::size_t value_bytes, uint8_t fill = 'v') {
+    static std::size_t append(partition& p, int count, std::size_t value_bytes,
+                              uint8_t fill = 'v') {
         std::vector<uint8_t> batch = make_batch(count, value_bytes, fill);
         const std::size_t size = batch.size();
         const leader_append_result appended = test::append_batch(p, batch);
@@ -215,18 +222,19 @@ protected:
                    connection_close_signal* closed = nullptr) {
         const auto body = test::body_bytes(version, request);
         protocol::request_header header;
-        request_context ctx{.broker = core_,
-                            .header = header,
-                            .api_key = 1,
-                            .api_version = version,
-                            .response_header_version = protocol::response_header_version(1, version),
-                            .correlation_id = 77,
-                            .client_id = "",
-                            .peer = {},
-                            .listener_name = "PLAINTEXT",
-                            .shard_id = 0,
-                            .frame = {},
-                            .connection_closed = closed};
+        request_context ctx{
+            .broker = core_,
+            .header = header,
+            .api_key = 1,
+            .api_version = version,
+            .response_header_version = protocol::response_header_version(1, version),
+            .correlation_id = 77,
+            .client_id = "",
+            .peer = {},
+            .listener_name = "PLAINTEXT",
+            .shard_id = 0,
+            .frame = {},
+            .connection_closed = closed};
         net::io_context io;
         std::optional<handler_result> result;
         net::co_spawn(
@@ -311,7 +319,7 @@ TEST_F(fetch_test, read_committed_reads_to_the_last_stable_offset_with_an_empty_
     request.isolation_level = 1;
     for (int16_t version : {4, 11, 12, 17}) {
         const received part_response = fetch(version, request);
-    const auto& part = only_partition(part_response.body);
+        const auto& part = only_partition(part_response.body);
         EXPECT_EQ(part.last_stable_offset, 3);
         ASSERT_TRUE(part.aborted_transactions.has_value()) << "read_committed: a list, not null";
         EXPECT_TRUE(part.aborted_transactions->empty());
@@ -378,9 +386,11 @@ TEST_F(fetch_test, unknown_topics_partitions_and_ids) {
     ASSERT_EQ(named.body.responses.size(), 2U);
     ASSERT_EQ(named.body.responses[0].partitions.size(), 2U);
     EXPECT_EQ(named.body.responses[0].partitions[0].error_code, 0);
-    EXPECT_EQ(named.body.responses[0].partitions[1].error_code, err(error_code::unknown_topic_or_partition));
+    EXPECT_EQ(named.body.responses[0].partitions[1].error_code,
+              err(error_code::unknown_topic_or_partition));
     EXPECT_EQ(named.body.responses[1].topic, "missing");
-    EXPECT_EQ(named.body.responses[1].partitions[0].error_code, err(error_code::unknown_topic_or_partition));
+    EXPECT_EQ(named.body.responses[1].partitions[0].error_code,
+              err(error_code::unknown_topic_or_partition));
 
     fetch_request by_id = request_for(p, {fetch_at(7, 0)});
     fetch_request::fetch_topic unknown_id;
@@ -392,7 +402,8 @@ TEST_F(fetch_test, unknown_topics_partitions_and_ids) {
     by_id.topics.push_back(zero_id);
     const received ids = fetch(13, by_id);
     ASSERT_EQ(ids.body.responses.size(), 3U);
-    EXPECT_EQ(ids.body.responses[0].partitions[0].error_code, err(error_code::unknown_topic_or_partition));
+    EXPECT_EQ(ids.body.responses[0].partitions[0].error_code,
+              err(error_code::unknown_topic_or_partition));
     EXPECT_EQ(ids.body.responses[1].topic_id, make_uuid(99));
     EXPECT_EQ(ids.body.responses[1].partitions[0].error_code, err(error_code::unknown_topic_id));
     EXPECT_EQ(ids.body.responses[2].partitions[0].error_code, err(error_code::unknown_topic_id));
@@ -554,7 +565,8 @@ TEST_F(fetch_test, a_diverging_last_fetched_epoch_is_reported_at_once) {
     request.max_wait_ms = 10'000;
     request.min_bytes = 1;
     bool answered_before_steps = false;
-    const received r = fetch(12, request, {[&](net::io_context&) { answered_before_steps = done_; }});
+    const received r =
+        fetch(12, request, {[&](net::io_context&) { answered_before_steps = done_; }});
     EXPECT_TRUE(answered_before_steps) << "a diverging epoch is answered without waiting";
     const auto& diverged = only_partition(r.body);
     EXPECT_EQ(diverged.error_code, 0);
@@ -672,7 +684,8 @@ TEST_F(fetch_test, a_waiting_fetch_returns_when_data_arrives) {
                                  append(*p, 1, 100);
                              }});
     EXPECT_TRUE(parked) << "the fetch should have been waiting when the append came";
-    EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(5)) << "woken by the append, not the timer";
+    EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(5))
+        << "woken by the append, not the timer";
     const auto batches = batches_in(records_of(only_partition(r.body)));
     ASSERT_EQ(batches.size(), 1U);
     EXPECT_EQ(only_partition(r.body).high_watermark, 1);
@@ -752,7 +765,8 @@ TEST_F(fetch_test, an_unknown_partition_alone_does_not_wait) {
     request.max_wait_ms = 60'000;
     request.min_bytes = 1;
     bool answered_before_steps = false;
-    const received r = fetch(12, request, {[&](net::io_context&) { answered_before_steps = done_; }});
+    const received r =
+        fetch(12, request, {[&](net::io_context&) { answered_before_steps = done_; }});
     EXPECT_TRUE(answered_before_steps);
     EXPECT_EQ(only_partition(r.body).error_code, err(error_code::unknown_topic_or_partition));
 }
@@ -828,7 +842,8 @@ TEST_F(fetch_broker_test, a_parked_fetch_is_answered_when_a_batch_arrives) {
     const std::size_t size = fetch_test_append(*p);
     const auto frame = client.read_frame();
     ASSERT_TRUE(frame.has_value()) << client.last_error().message();
-    EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(5)) << "woken by the append, not the timer";
+    EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(5))
+        << "woken by the append, not the timer";
     const auto response = test::parse_response(*frame, 1);
     EXPECT_EQ(response.correlation_id, 5);
     const auto body = test::decode_body<fetch_response>(response, 12);

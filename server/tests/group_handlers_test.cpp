@@ -47,9 +47,7 @@ public:
     }
     void stop() { server_.reset(); }
     /// Adds (or replaces) a setting for the next start().
-    void set(const std::string& key, const std::string& value) {
-        extra_.emplace_back(key, value);
-    }
+    void set(const std::string& key, const std::string& value) { extra_.emplace_back(key, value); }
     void restart() {
         stop();
         start();
@@ -318,7 +316,8 @@ TEST_F(group_handlers_test, find_coordinator_for_transactions_and_unknown_key_ty
     r.key_type = 1;
     response = c.ask<protocol::find_coordinator_response>(find_coordinator_key, 5, r);
     ASSERT_EQ(response.coordinators.size(), 2U);
-    EXPECT_EQ(response.coordinators[0].error_code, err(error_code::transactional_id_authorization_failed));
+    EXPECT_EQ(response.coordinators[0].error_code,
+              err(error_code::transactional_id_authorization_failed));
 }
 
 TEST_F(group_handlers_test, a_full_membership_cycle_at_every_join_group_version) {
@@ -358,8 +357,8 @@ TEST_F(group_handlers_test, a_full_membership_cycle_at_every_join_group_version)
         beat = c.ask<protocol::heartbeat_response>(heartbeat_key, heartbeat_version,
                                                    heartbeat_request(group, 1, "stranger"));
         EXPECT_EQ(beat.error_code, err(error_code::unknown_member_id));
-        beat = c.ask<protocol::heartbeat_response>(
-            heartbeat_key, heartbeat_version, heartbeat_request(group, 7, joined.member_id));
+        beat = c.ask<protocol::heartbeat_response>(heartbeat_key, heartbeat_version,
+                                                   heartbeat_request(group, 7, joined.member_id));
         EXPECT_EQ(beat.error_code, err(error_code::illegal_generation));
 
         protocol::describe_groups_request describe;
@@ -394,8 +393,8 @@ TEST_F(group_handlers_test, a_full_membership_cycle_at_every_join_group_version)
             EXPECT_EQ(left.members[0].error_code, none);
             EXPECT_EQ(left.members[1].error_code, err(error_code::unknown_member_id));
         }
-        described = c.ask<protocol::describe_groups_response>(describe_groups_key,
-                                                              describe_version, describe);
+        described = c.ask<protocol::describe_groups_response>(describe_groups_key, describe_version,
+                                                              describe);
         ASSERT_EQ(described.groups.size(), 1U);
         EXPECT_EQ(described.groups[0].group_state, "Empty");
     }
@@ -728,8 +727,7 @@ TEST_F(group_handlers_test, offsets_and_groups_survive_a_restart) {
         client c(broker_.port());
         find_coordinator(c, "g");
         ASSERT_EQ(c.ask<protocol::offset_commit_response>(
-                       offset_commit_key, 2,
-                       commit_request("kept", {{"t", 0, 42}, {"t", 1, 43}}))
+                       offset_commit_key, 2, commit_request("kept", {{"t", 0, 42}, {"t", 1, 43}}))
                       .topics[0]
                       .partitions[1]
                       .error_code,

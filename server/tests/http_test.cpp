@@ -65,7 +65,8 @@ http_reply read_reply(net::ip::tcp::socket& socket) {
 }
 
 /// One request on a fresh connection (Beast client).
-http_reply request(uint16_t port, bhttp::verb method, const std::string& target, std::string body = {}) {
+http_reply request(uint16_t port, bhttp::verb method, const std::string& target,
+                   std::string body = {}) {
     net::io_context io;
     net::ip::tcp::socket socket = connect_to(io, port);
     bhttp::request<bhttp::string_body> req{method, target, 11};
@@ -134,8 +135,10 @@ double value_or_zero(const std::string& text, const std::string& series) {
 /// A broker with the HTTP listener on an ephemeral loopback port.
 class http_broker_test : public ::testing::Test {
 protected:
-    http_broker_test() : broker_({{"http.listeners", "http://127.0.0.1:0"}, {"group.initial.rebalance.delay.ms", "0"},
-                                  {"offsets.topic.num.partitions", "3"}}) {
+    http_broker_test()
+        : broker_({{"http.listeners", "http://127.0.0.1:0"},
+                   {"group.initial.rebalance.delay.ms", "0"},
+                   {"offsets.topic.num.partitions", "3"}}) {
         http_port_ = broker_.server().http_bound_endpoints().at(0).port();
     }
 
@@ -155,7 +158,8 @@ protected:
         if (!frame) {
             return {};
         }
-        const auto parsed = test::parse_response(std::move(*frame), protocol::response_header_version(key, version));
+        const auto parsed = test::parse_response(std::move(*frame),
+                                                 protocol::response_header_version(key, version));
         return test::decode_body<Response>(parsed, version);
     }
 
@@ -169,7 +173,8 @@ protected:
             r.timestamp = 1700000000000;
             data.push_back(std::move(r));
         }
-        const std::vector<uint8_t> batch = protocol::build_batch(data, protocol::batch_build_options{});
+        const std::vector<uint8_t> batch =
+            protocol::build_batch(data, protocol::batch_build_options{});
         protocol::produce_request req;
         req.acks = 1;
         req.timeout_ms = 10000;
@@ -226,7 +231,8 @@ TEST_F(http_broker_test, health_and_readiness) {
 }
 
 TEST_F(http_broker_test, unknown_paths_are_404_with_a_json_body) {
-    for (const std::string target : {"/", "/nope", "/v1", "/v1/topics/x/y", "/metrics/extra", "/v2/health"}) {
+    for (const std::string target :
+         {"/", "/nope", "/v1", "/v1/topics/x/y", "/metrics/extra", "/v2/health"}) {
         const json body = get_json(http_port_, target, 404);
         EXPECT_EQ(body["error"], "not_found") << target;
     }
@@ -236,7 +242,8 @@ TEST_F(http_broker_test, unknown_paths_are_404_with_a_json_body) {
 }
 
 TEST_F(http_broker_test, methods_other_than_get_are_405) {
-    for (const bhttp::verb method : {bhttp::verb::post, bhttp::verb::put, bhttp::verb::delete_, bhttp::verb::head}) {
+    for (const bhttp::verb method :
+         {bhttp::verb::post, bhttp::verb::put, bhttp::verb::delete_, bhttp::verb::head}) {
         const http_reply reply = request(http_port_, method, "/metrics");
         EXPECT_EQ(reply.status, 405U) << bhttp::to_string(method);
         EXPECT_EQ(reply.allow, "GET");
@@ -247,7 +254,8 @@ TEST_F(http_broker_test, metrics_count_produced_and_fetched_records) {
     const std::string topic = "metrics-topic";
     create_topic(topic, 1);
     const std::string before = get(http_port_, "/metrics").body;
-    const std::string produce_series = R"(sluice_requests_total{api="Produce",api_key="0",version="9"})";
+    const std::string produce_series =
+        R"(sluice_requests_total{api="Produce",api_key="0",version="9"})";
     const double produced_before = value_or_zero(before, produce_series);
 
     test::raw_client client(broker_.port());
@@ -266,10 +274,15 @@ TEST_F(http_broker_test, metrics_count_produced_and_fetched_records) {
     // What was fetched is exactly what was appended: the two batches.
     EXPECT_EQ(sample_value(text, "sluice_topic_bytes_in_total" + t), static_cast<double>(fetched));
     EXPECT_EQ(sample_value(text, produce_series), produced_before + 2);
-    EXPECT_GE(value_or_zero(text, R"(sluice_requests_total{api="Fetch",api_key="1",version="12"})"), 1);
-    EXPECT_GE(value_or_zero(text, R"(sluice_request_duration_seconds_count{api="Produce",api_key="0"})"), 2);
-    EXPECT_GE(value_or_zero(text, R"(sluice_request_duration_seconds_bucket{api="Produce",api_key="0",le="+Inf"})"),
-              2);
+    EXPECT_GE(value_or_zero(text, R"(sluice_requests_total{api="Fetch",api_key="1",version="12"})"),
+              1);
+    EXPECT_GE(
+        value_or_zero(text, R"(sluice_request_duration_seconds_count{api="Produce",api_key="0"})"),
+        2);
+    EXPECT_GE(
+        value_or_zero(
+            text, R"(sluice_request_duration_seconds_bucket{api="Produce",api_key="0",le="+Inf"})"),
+        2);
 
     const std::string p = "{topic=\"" + topic + "\",partition=\"0\"}";
     EXPECT_EQ(sample_value(text, "sluice_partition_log_end_offset" + p), 7);
@@ -282,18 +295,21 @@ TEST_F(http_broker_test, metrics_count_produced_and_fetched_records) {
     EXPECT_TRUE(sample_value(text, "sluice_connections_rejected_total"));
     EXPECT_GT(value_or_zero(text, "process_resident_memory_bytes"), 0);
     EXPECT_TRUE(sample_value(text, "process_cpu_seconds_total"));
-    for (const char* family : {"sluice_requests_total counter", "sluice_request_duration_seconds histogram",
-                               "sluice_topic_messages_in_total counter", "sluice_partition_size_bytes gauge",
-                               "sluice_consumer_group_lag gauge", "sluice_connections gauge"}) {
+    for (const char* family :
+         {"sluice_requests_total counter", "sluice_request_duration_seconds histogram",
+          "sluice_topic_messages_in_total counter", "sluice_partition_size_bytes gauge",
+          "sluice_consumer_group_lag gauge", "sluice_connections gauge"}) {
         EXPECT_NE(text.find(std::string("# TYPE ") + family + "\n"), std::string::npos) << family;
     }
 }
 
 TEST_F(http_broker_test, a_malformed_request_counts_as_an_error) {
-    const std::string series = R"(sluice_request_errors_total{api="Produce",api_key="0",version="9"})";
+    const std::string series =
+        R"(sluice_request_errors_total{api="Produce",api_key="0",version="9"})";
     const double before = value_or_zero(get(http_port_, "/metrics").body, series);
     test::raw_client client(broker_.port());
-    // A Produce v9 header followed by a body that does not decode: the broker closes the connection.
+    // A Produce v9 header followed by a body that does not decode: the broker closes the
+    // connection.
     protocol::api_versions_request dummy;
     std::vector<uint8_t> frame = test::request_frame(0, 9, 1, dummy);
     frame.push_back(0xff);
@@ -398,17 +414,19 @@ TEST_F(http_broker_test, groups_report_committed_offsets_and_lag) {
 // ---- listener limits
 
 TEST_F(http_broker_test, oversized_bodies_are_refused_with_413) {
-    const http_reply reply = request(http_port_, bhttp::verb::get, "/v1/health", std::string(64 * 1024, 'x'));
+    const http_reply reply =
+        request(http_port_, bhttp::verb::get, "/v1/health", std::string(64 * 1024, 'x'));
     EXPECT_EQ(reply.status, 413U);
     // A declared length over the limit is refused before any body byte arrives.
-    const std::string answer =
-        exchange_raw(http_port_, "GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n");
+    const std::string answer = exchange_raw(
+        http_port_, "GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n");
     EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0U) << answer;
 }
 
 TEST_F(http_broker_test, oversized_headers_are_refused_with_431) {
     const std::string answer = exchange_raw(
-        http_port_, "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(32 * 1024, 'a') + "\r\n\r\n");
+        http_port_,
+        "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(32 * 1024, 'a') + "\r\n\r\n");
     EXPECT_EQ(answer.rfind("HTTP/1.1 431", 0), 0U) << answer.substr(0, 200);
 }
 
@@ -434,13 +452,14 @@ TEST_F(http_broker_test, keep_alive_serves_several_requests_on_one_connection) {
 class small_server {
 public:
     explicit small_server(http::http_limits limits)
-        : server_({{"http", "127.0.0.1", 0}},
-                  [](std::string target) -> net::awaitable<http::http_response> {
-                      http::http_response r;
-                      r.body = target;
-                      co_return r;
-                  },
-                  limits) {
+        : server_(
+              {{"http", "127.0.0.1", 0}},
+              [](std::string target) -> net::awaitable<http::http_response> {
+                  http::http_response r;
+                  r.body = target;
+                  co_return r;
+              },
+              limits) {
         server_.bind();
         server_.start();
     }
@@ -482,23 +501,27 @@ TEST(http_server, a_port_in_use_is_a_clear_startup_error) {
     net::ip::tcp::acceptor taken(io, net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
     const uint16_t port = taken.local_endpoint().port();
     http::http_server server({{"http", "127.0.0.1", port}},
-                             [](std::string) -> net::awaitable<http::http_response> { co_return http::http_response{}; });
+                             [](std::string) -> net::awaitable<http::http_response> {
+                                 co_return http::http_response{};
+                             });
     try {
         server.bind();
         FAIL() << "bind succeeded on a port in use";
     } catch (const std::runtime_error& e) {
         const std::string message = e.what();
-        EXPECT_NE(message.find("http://127.0.0.1:" + std::to_string(port)), std::string::npos) << message;
+        EXPECT_NE(message.find("http://127.0.0.1:" + std::to_string(port)), std::string::npos)
+            << message;
         EXPECT_NE(message.find("http.listeners"), std::string::npos) << message;
     }
 
     // The broker refuses to start (and releases what it opened).
     test::temp_dir dir;
-    std::vector<property> entries{{"listeners", "PLAINTEXT://127.0.0.1:0", 0},
-                                  {"log.dirs", dir.sub("data"), 0},
-                                  {"num.shards", "1", 0},
-                                  {"logger.level", "off", 0},
-                                  {"http.listeners", "http://127.0.0.1:" + std::to_string(port), 0}};
+    std::vector<property> entries{
+        {"listeners", "PLAINTEXT://127.0.0.1:0", 0},
+        {"log.dirs", dir.sub("data"), 0},
+        {"num.shards", "1", 0},
+        {"logger.level", "off", 0},
+        {"http.listeners", "http://127.0.0.1:" + std::to_string(port), 0}};
     broker_server broker(make_broker_config(entries).config);
     EXPECT_THROW(broker.start(), std::runtime_error);
 }
@@ -522,7 +545,8 @@ TEST(prometheus_writer, formats_families_and_escapes_labels) {
               "m_total{a=\"x\\\"y\\\\z\\nw\",b=\"2\"} 3\n"
               "m_total -1\n"
               "m_seconds 0.25\n");
-    EXPECT_EQ(http::prometheus_writer::format_number(std::numeric_limits<double>::infinity()), "+Inf");
+    EXPECT_EQ(http::prometheus_writer::format_number(std::numeric_limits<double>::infinity()),
+              "+Inf");
     EXPECT_EQ(http::prometheus_writer::format_number(0.0005), "0.0005");
 }
 
@@ -554,7 +578,8 @@ TEST(admin_api, decodes_consumer_assignments_and_rejects_garbage) {
     EXPECT_EQ((*decoded)[1].first, "t2");
     // Every truncated prefix is an error, never a crash.
     for (std::size_t n = 0; n + 4 < bytes.size(); ++n) {
-        EXPECT_FALSE(http::decode_consumer_assignment(std::span<const uint8_t>(bytes).first(n))) << n;
+        EXPECT_FALSE(http::decode_consumer_assignment(std::span<const uint8_t>(bytes).first(n)))
+            << n;
     }
     const std::vector<uint8_t> huge_count{0, 0, 0x7f, 0xff, 0xff, 0xff};
     EXPECT_FALSE(http::decode_consumer_assignment(huge_count));
@@ -600,8 +625,8 @@ TEST(metrics, request_counters_and_histogram_buckets) {
     EXPECT_EQ(counts[1].api_version, 12);
     const auto latencies = registry.request_latencies();
     ASSERT_EQ(latencies.size(), 2U);
-    EXPECT_EQ(latencies[0].second.buckets[0], 1U);  // <= 0.5 ms
-    EXPECT_EQ(latencies[0].second.buckets[3], 1U);  // <= 5 ms
+    EXPECT_EQ(latencies[0].second.buckets[0], 1U);      // <= 0.5 ms
+    EXPECT_EQ(latencies[0].second.buckets[3], 1U);      // <= 5 ms
     EXPECT_EQ(latencies[1].second.buckets.back(), 1U);  // +Inf
     EXPECT_NEAR(latencies[0].second.sum_seconds, 0.0033, 1e-9);
 }

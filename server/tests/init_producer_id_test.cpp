@@ -112,20 +112,30 @@ TEST(producer_id_manager, an_unreadable_block_file_stops_allocation) {
 class init_producer_id_test : public ::testing::Test {
 protected:
     init_producer_id_test()
-        : core_(test::make_config({{"log.dirs", dir_.sub("data")}, {"logger.level", "error"}}), "cluster-i", shards_) {
+        : core_(test::make_config({{"log.dirs", dir_.sub("data")}, {"logger.level", "error"}}),
+                "cluster-i", shards_) {
         set_log_threshold(log_level::error);
     }
 
     init_producer_id_response ask(int16_t version, const init_producer_id_request& request) {
         const auto body = test::body_bytes(version, request);
         protocol::request_header header;
-        request_context ctx{.broker = core_, .header = header, .api_key = 22, .api_version = version,
-                            .response_header_version = protocol::response_header_version(22, version),
-                            .correlation_id = 4, .client_id = "", .peer = {}, .listener_name = "PLAINTEXT",
-                            .shard_id = 0, .frame = {}};
+        request_context ctx{
+            .broker = core_,
+            .header = header,
+            .api_key = 22,
+            .api_version = version,
+            .response_header_version = protocol::response_header_version(22, version),
+            .correlation_id = 4,
+            .client_id = "",
+            .peer = {},
+            .listener_name = "PLAINTEXT",
+            .shard_id = 0,
+            .frame = {}};
         const handler_result result = test::run_handler(&handle_init_producer_id, ctx, body);
         EXPECT_FALSE(result.close_connection);
-        const auto parsed = test::parse_response(test::frame_of(result), ctx.response_header_version);
+        const auto parsed =
+            test::parse_response(test::frame_of(result), ctx.response_header_version);
         EXPECT_EQ(parsed.correlation_id, 4);
         return test::decode_body<init_producer_id_response>(parsed, version);
     }

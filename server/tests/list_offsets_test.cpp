@@ -32,7 +32,8 @@ struct query {
 class list_offsets_test : public ::testing::Test {
 protected:
     list_offsets_test()
-        : core_(test::make_config({{"log.dirs", dir_.sub("data")}, {"logger.level", "error"}}), "cluster-l", shards_) {
+        : core_(test::make_config({{"log.dirs", dir_.sub("data")}, {"logger.level", "error"}}),
+                "cluster-l", shards_) {
         set_log_threshold(log_level::error);
         core_.store().open();
         new_topic t;
@@ -58,19 +59,29 @@ protected:
         request.topic_data[0].name = "t";
         request.topic_data[0].partition_data.emplace_back();
         request.topic_data[0].partition_data[0].index = index;
-        request.topic_data[0].partition_data[0].records = protocol::records_ref{std::span<const uint8_t>(batch), {}};
+        request.topic_data[0].partition_data[0].records =
+            protocol::records_ref{std::span<const uint8_t>(batch), {}};
         const auto body = test::body_bytes(9, request);
         protocol::request_header header;
-        request_context ctx{.broker = core_, .header = header, .api_key = 0, .api_version = 9,
-                            .response_header_version = 1, .correlation_id = 1, .client_id = "", .peer = {},
-                            .listener_name = "PLAINTEXT", .shard_id = 0, .frame = {}};
+        request_context ctx{.broker = core_,
+                            .header = header,
+                            .api_key = 0,
+                            .api_version = 9,
+                            .response_header_version = 1,
+                            .correlation_id = 1,
+                            .client_id = "",
+                            .peer = {},
+                            .listener_name = "PLAINTEXT",
+                            .shard_id = 0,
+                            .frame = {}};
         const handler_result result = test::run_handler(&handle_produce, ctx, body);
-        const auto r = test::decode_body<protocol::produce_response>(test::parse_response(test::frame_of(result), 1), 9);
+        const auto r = test::decode_body<protocol::produce_response>(
+            test::parse_response(test::frame_of(result), 1), 9);
         ASSERT_EQ(r.responses.at(0).partition_responses.at(0).error_code, ok);
     }
 
-    list_offsets_response ask(int16_t version, const std::vector<query>& queries, int8_t isolation = 0,
-                              int32_t replica_id = -1) {
+    list_offsets_response ask(int16_t version, const std::vector<query>& queries,
+                              int8_t isolation = 0, int32_t replica_id = -1) {
         list_offsets_request request;
         request.replica_id = replica_id;
         request.isolation_level = isolation;
@@ -91,18 +102,28 @@ protected:
         }
         const auto body = test::body_bytes(version, request);
         protocol::request_header header;
-        request_context ctx{.broker = core_, .header = header, .api_key = 2, .api_version = version,
-                            .response_header_version = protocol::response_header_version(2, version),
-                            .correlation_id = 8, .client_id = "", .peer = {}, .listener_name = "PLAINTEXT",
-                            .shard_id = 0, .frame = {}};
+        request_context ctx{
+            .broker = core_,
+            .header = header,
+            .api_key = 2,
+            .api_version = version,
+            .response_header_version = protocol::response_header_version(2, version),
+            .correlation_id = 8,
+            .client_id = "",
+            .peer = {},
+            .listener_name = "PLAINTEXT",
+            .shard_id = 0,
+            .frame = {}};
         const handler_result result = test::run_handler(&handle_list_offsets, ctx, body);
         EXPECT_FALSE(result.close_connection);
-        const auto parsed = test::parse_response(test::frame_of(result), ctx.response_header_version);
+        const auto parsed =
+            test::parse_response(test::frame_of(result), ctx.response_header_version);
         EXPECT_EQ(parsed.correlation_id, 8);
         return test::decode_body<list_offsets_response>(parsed, version);
     }
 
-    list_offsets_response::list_offsets_partition_response one(int16_t version, query q, int8_t isolation = 0) {
+    list_offsets_response::list_offsets_partition_response one(int16_t version, query q,
+                                                               int8_t isolation = 0) {
         const auto r = ask(version, {q}, isolation);
         EXPECT_EQ(r.topics.size(), 1U);
         EXPECT_EQ(r.topics.at(0).partitions.size(), 1U);
@@ -209,7 +230,8 @@ TEST_F(list_offsets_test, errors) {
 TEST_F(list_offsets_test, v0_returns_the_legacy_offsets_list) {
     auto r = one(0, {"t", 0, -1, -1, 5});
     EXPECT_EQ(r.error_code, ok);
-    EXPECT_EQ(r.old_style_offsets, (std::vector<int64_t>{0}));  // an empty log: its one segment base
+    EXPECT_EQ(r.old_style_offsets,
+              (std::vector<int64_t>{0}));  // an empty log: its one segment base
     append(0, 4, 1000);
     r = one(0, {"t", 0, -1, -1, 5});
     EXPECT_EQ(r.old_style_offsets, (std::vector<int64_t>{4, 0}));

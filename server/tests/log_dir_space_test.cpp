@@ -12,7 +12,9 @@
 namespace broker::server {
 namespace {
 
-std::filesystem::path temp_dir() { return std::filesystem::temp_directory_path(); }
+std::filesystem::path temp_dir() {
+    return std::filesystem::temp_directory_path();
+}
 
 TEST(filesystem_space, reads_the_size_and_room_of_the_filesystem_holding_a_path) {
     const std::optional<filesystem_space> space = filesystem_space_of(temp_dir());
@@ -27,7 +29,8 @@ TEST(filesystem_space, reads_the_size_and_room_of_the_filesystem_holding_a_path)
     EXPECT_LE(space->free_bytes, info.available + drift);
     EXPECT_GE(space->free_bytes + drift, info.available);
     // A file in the directory is on the same filesystem.
-    const std::filesystem::path file = temp_dir() / ("filesystem-space-test-" + std::to_string(::getpid()));
+    const std::filesystem::path file =
+        temp_dir() / ("filesystem-space-test-" + std::to_string(::getpid()));
     std::ofstream(file).put('x');
     const std::optional<filesystem_space> same = filesystem_space_of(file);
     std::filesystem::remove(file);
@@ -59,7 +62,8 @@ TEST(log_dir_space, refuses_what_would_eat_into_the_reserve) {
 }
 
 TEST(log_dir_space, stops_granting_when_the_space_is_really_used) {
-    const std::filesystem::path dir = temp_dir() / ("log-dir-space-test-" + std::to_string(::getpid()));
+    const std::filesystem::path dir =
+        temp_dir() / ("log-dir-space-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     log_dir_space space(dir);
     const std::optional<uint64_t> free = space.free_now();

@@ -86,7 +86,8 @@ TEST(local_catalog_test, the_file_round_trips_and_assigns_every_partition_to_the
     // The same id twice is refused: ids name topics.
     const std::string id = t.id.to_string();
     const std::string twice = "{\"version\": 1, \"topics\": [{\"name\": \"a\", \"id\": \"" + id +
-                              "\", \"partitions\": 1}, {\"name\": \"b\", \"id\": \"" + id + "\", \"partitions\": 1}]}";
+                              "\", \"partitions\": 1}, {\"name\": \"b\", \"id\": \"" + id +
+                              "\", \"partitions\": 1}]}";
     EXPECT_THROW(local_catalog::decode(twice, "f", node_id{1}), std::runtime_error);
 }
 
@@ -97,12 +98,15 @@ public:
 
     std::error_code prepare(const catalog& next) override {
         calls.push_back("prepare:" + std::to_string(next.topics().size()) + ":" + file_text());
-        return fail_prepare ? std::make_error_code(std::errc::no_space_on_device) : std::error_code{};
+        return fail_prepare ? std::make_error_code(std::errc::no_space_on_device)
+                            : std::error_code{};
     }
     void apply(std::shared_ptr<const catalog> next) override {
         calls.push_back("apply:" + std::to_string(next->topics().size()) + ":" + file_text());
     }
-    void abandon(const catalog& next) override { calls.push_back("abandon:" + std::to_string(next.topics().size())); }
+    void abandon(const catalog& next) override {
+        calls.push_back("abandon:" + std::to_string(next.topics().size()));
+    }
 
     std::vector<std::string> calls;
     bool fail_prepare = false;
@@ -121,7 +125,8 @@ private:
     fs::path file_;
 };
 
-TEST(local_catalog_test, a_commit_is_prepared_then_written_then_applied_and_abandoned_when_it_cannot_be) {
+TEST(local_catalog_test,
+     a_commit_is_prepared_then_written_then_applied_and_abandoned_when_it_cannot_be) {
     test::temp_dir dir;
     local_catalog source(dir.path(), node_id{1});
     recording_listener listener(source.path());
@@ -147,7 +152,8 @@ TEST(local_catalog_test, a_commit_is_prepared_then_written_then_applied_and_aban
     listener.fail_prepare = true;
     EXPECT_EQ(source.commit(two), std::errc::no_space_on_device);
     EXPECT_EQ(listener.calls, (std::vector<std::string>{"prepare:2:1", "abandon:2"}));
-    EXPECT_EQ(source.current()->find("b"), nullptr);  // the file and the current version are unchanged
+    EXPECT_EQ(source.current()->find("b"),
+              nullptr);  // the file and the current version are unchanged
 
     listener.fail_prepare = false;
     source.stop();
@@ -183,9 +189,13 @@ private:
     std::shared_ptr<const catalog> current_ = std::make_shared<const catalog>();
 };
 
-TEST(topic_store_source_test, hosts_only_the_partitions_assigned_here_and_leads_only_those_it_alone_replicates) {
+TEST(topic_store_source_test,
+     hosts_only_the_partitions_assigned_here_and_leads_only_those_it_alone_replicates) {
     test::temp_dir dir;
-    broker_config config = make_broker_config(std::vector<property>{{"log.dirs", dir.sub("data"), 0}, {"broker.id", "1", 0}}).config;
+    broker_config config =
+        make_broker_config(
+            std::vector<property>{{"log.dirs", dir.sub("data"), 0}, {"broker.id", "1", 0}})
+            .config;
     log::manual_clock clock;
     metadata_cache cache;
     replica_manager replicas(config, cache, clock);
@@ -208,16 +218,20 @@ TEST(topic_store_source_test, hosts_only_the_partitions_assigned_here_and_leads_
     EXPECT_FALSE(fs::exists(fs::path(dir.sub("data")) / "spread-1"));
 
     EXPECT_EQ(replicas.leader_for("spread", partition_index{0}).error, error_code::none);
-    EXPECT_EQ(replicas.leader_for("spread", partition_index{1}).error, error_code::not_leader_or_follower);
-    EXPECT_EQ(replicas.leader_for("spread", partition_index{2}).error, error_code::not_leader_or_follower);
-    EXPECT_EQ(replicas.leader_for("spread", partition_index{3}).error, error_code::unknown_topic_or_partition);
+    EXPECT_EQ(replicas.leader_for("spread", partition_index{1}).error,
+              error_code::not_leader_or_follower);
+    EXPECT_EQ(replicas.leader_for("spread", partition_index{2}).error,
+              error_code::not_leader_or_follower);
+    EXPECT_EQ(replicas.leader_for("spread", partition_index{3}).error,
+              error_code::unknown_topic_or_partition);
 
     const auto snapshot = cache.snapshot();
     const topic_info* info = snapshot->find("spread");
     ASSERT_NE(info, nullptr);
     ASSERT_EQ(info->partitions.size(), 3U);
     EXPECT_EQ(info->partitions[0].leader_id, 1);
-    EXPECT_EQ(info->partitions[1].error_code, static_cast<int16_t>(error_code::leader_not_available));
+    EXPECT_EQ(info->partitions[1].error_code,
+              static_cast<int16_t>(error_code::leader_not_available));
 
     // The next version drops the topic: its hosted replicas are stopped and their logs removed.
     ASSERT_FALSE(source.deliver(std::make_shared<const catalog>()));

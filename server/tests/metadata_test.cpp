@@ -15,7 +15,8 @@ using protocol::metadata_request;
 using protocol::metadata_response;
 using request_topic = metadata_request::metadata_request_topic;
 
-constexpr int16_t unknown_topic = static_cast<int16_t>(protocol::error_code::unknown_topic_or_partition);
+constexpr int16_t unknown_topic =
+    static_cast<int16_t>(protocol::error_code::unknown_topic_or_partition);
 constexpr int16_t unknown_topic_id = static_cast<int16_t>(protocol::error_code::unknown_topic_id);
 constexpr int16_t invalid_request = static_cast<int16_t>(protocol::error_code::invalid_request);
 
@@ -33,38 +34,45 @@ protected:
         // The store is never opened here (topics are published straight into the table), so
         // auto-creation is off; metadata_topics_test.cpp covers it against a real store.
         : shards_(1, 1),
-          core_(test::make_config({{"broker.id", "5"}, {"auto.create.topics.enable", "false"}}), "cluster-abc",
-                shards_) {
-        core_.set_advertised_endpoints({{"PLAINTEXT", "broker.test", 19092},
-                                        {"INTERNAL", "internal.test", 29092}});
+          core_(test::make_config({{"broker.id", "5"}, {"auto.create.topics.enable", "false"}}),
+                "cluster-abc", shards_) {
+        core_.set_advertised_endpoints(
+            {{"PLAINTEXT", "broker.test", 19092}, {"INTERNAL", "internal.test", 29092}});
     }
 
     void publish_topics() {
         topic_info orders{"orders", make_uuid(1), false, {}};
         orders.partitions.push_back({0, 0, 5, 3, {5}, {5}, {}});
-        orders.partitions.push_back({1, static_cast<int16_t>(protocol::error_code::leader_not_available),
-                                     -1, 2, {5, 6}, {}, {6}});
+        orders.partitions.push_back(
+            {1,
+             static_cast<int16_t>(protocol::error_code::leader_not_available),
+             -1,
+             2,
+             {5, 6},
+             {},
+             {6}});
         topic_info offsets{"__consumer_offsets", make_uuid(100), true, {}};
         offsets.partitions.push_back({0, 0, 5, 0, {5}, {5}, {}});
-        core_.metadata().publish(std::make_shared<const topic_snapshot>(
-            std::vector<topic_info>{orders, offsets}));
+        core_.metadata().publish(
+            std::make_shared<const topic_snapshot>(std::vector<topic_info>{orders, offsets}));
     }
 
     metadata_response ask(int16_t version, const metadata_request& request,
                           std::string_view listener = "PLAINTEXT") {
         const auto body = test::body_bytes(version, request);
         protocol::request_header header;
-        request_context ctx{.broker = core_,
-                            .header = header,
-                            .api_key = 3,
-                            .api_version = version,
-                            .response_header_version = protocol::response_header_version(3, version),
-                            .correlation_id = 9,
-                            .client_id = "",
-                            .peer = {},
-                            .listener_name = listener,
-                            .shard_id = 0,
-                            .frame = {}};
+        request_context ctx{
+            .broker = core_,
+            .header = header,
+            .api_key = 3,
+            .api_version = version,
+            .response_header_version = protocol::response_header_version(3, version),
+            .correlation_id = 9,
+            .client_id = "",
+            .peer = {},
+            .listener_name = listener,
+            .shard_id = 0,
+            .frame = {}};
         const handler_result result = test::run_handler(&handle_metadata, ctx, body);
         EXPECT_FALSE(result.close_connection);
         // Flexible versions (9+) use response header v1.
@@ -111,8 +119,7 @@ void expect_this_broker(const metadata_response& r, int16_t version) {
 TEST_F(metadata_test, empty_table_every_version) {
     for (int16_t version = 0; version <= 12; ++version) {
         SCOPED_TRACE(version);
-        const metadata_response r =
-            ask(version, version == 0 ? names({}) : all_topics());
+        const metadata_response r = ask(version, version == 0 ? names({}) : all_topics());
         expect_this_broker(r, version);
         EXPECT_TRUE(r.topics.empty());
         EXPECT_EQ(r.throttle_time_ms, 0);

@@ -29,7 +29,8 @@ constexpr int16_t err(error_code e) {
 }
 
 int64_t wall_clock_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -84,7 +85,8 @@ protected:
     ~produce_test() override { stop(); }
 
     void start(std::initializer_list<std::pair<std::string, std::string>> extra) {
-        std::vector<property> entries{{"log.dirs", dir_.sub("data"), 0}, {"logger.level", "error", 0}};
+        std::vector<property> entries{{"log.dirs", dir_.sub("data"), 0},
+                                      {"logger.level", "error", 0}};
         for (const auto& [k, v] : extra) {
             entries.push_back(property{k, v, 0});
         }
@@ -133,17 +135,18 @@ protected:
         }
         body_ = test::body_bytes(version, request);
         protocol::request_header header;
-        request_context ctx{.broker = *core_,
-                            .header = header,
-                            .api_key = 0,
-                            .api_version = version,
-                            .response_header_version = protocol::response_header_version(0, version),
-                            .correlation_id = 5,
-                            .client_id = "",
-                            .peer = {},
-                            .listener_name = "PLAINTEXT",
-                            .shard_id = 0,
-                            .frame = {}};
+        request_context ctx{
+            .broker = *core_,
+            .header = header,
+            .api_key = 0,
+            .api_version = version,
+            .response_header_version = protocol::response_header_version(0, version),
+            .correlation_id = 5,
+            .client_id = "",
+            .peer = {},
+            .listener_name = "PLAINTEXT",
+            .shard_id = 0,
+            .frame = {}};
         return test::run_handler(&handle_produce, ctx, body_);
     }
 
@@ -151,15 +154,17 @@ protected:
                              std::optional<std::string> transactional_id = std::nullopt) {
         const handler_result result = run(version, acks, parts, std::move(transactional_id));
         EXPECT_FALSE(result.close_connection);
-        const auto response =
-            test::parse_response(test::frame_of(result), protocol::response_header_version(0, version));
+        const auto response = test::parse_response(test::frame_of(result),
+                                                   protocol::response_header_version(0, version));
         EXPECT_EQ(response.correlation_id, 5);
         return test::decode_body<produce_response>(response, version);
     }
 
     /// The single partition answer of a one-partition request.
-    produce_response::partition_produce_response produce_one(const std::string& topic, std::vector<uint8_t> batch,
-                                                             int16_t version = 9, int16_t acks = -1) {
+    produce_response::partition_produce_response produce_one(const std::string& topic,
+                                                             std::vector<uint8_t> batch,
+                                                             int16_t version = 9,
+                                                             int16_t acks = -1) {
         const produce_response r = produce(version, acks, {{topic, 0, std::move(batch)}});
         EXPECT_EQ(r.responses.size(), 1U);
         EXPECT_EQ(r.responses.at(0).partition_responses.size(), 1U);
@@ -173,7 +178,8 @@ protected:
         return find(topic, index)->offsets()->log_end_offset;
     }
     /// Every stored batch header of a partition.
-    std::vector<protocol::batch_header> stored_batches(const std::string& topic, int32_t index = 0) const {
+    std::vector<protocol::batch_header> stored_batches(const std::string& topic,
+                                                       int32_t index = 0) const {
         auto p = find(topic, index);
         auto read = p->read_local(0, 1 << 30);
         EXPECT_TRUE(read);
@@ -187,7 +193,8 @@ protected:
             if (!size || *size > rest.size()) {
                 break;
             }
-            EXPECT_EQ(protocol::validate_batch(rest.subspan(0, *size), false), protocol::batch_error::ok);
+            EXPECT_EQ(protocol::validate_batch(rest.subspan(0, *size), false),
+                      protocol::batch_error::ok);
             out.push_back(*protocol::parse_batch_header(rest));
             rest = rest.subspan(*size);
         }
@@ -203,7 +210,8 @@ protected:
 TEST_F(produce_test, acks_one_and_all_append_and_answer_offsets) {
     create("t", 2);
     for (int16_t acks : {int16_t{1}, int16_t{-1}}) {
-        const produce_response r = produce(9, acks, {{"t", 0, make_batch({.records = 3})}, {"t", 1, make_batch({})}});
+        const produce_response r =
+            produce(9, acks, {{"t", 0, make_batch({.records = 3})}, {"t", 1, make_batch({})}});
         ASSERT_EQ(r.responses.size(), 1U);
         const auto& parts = r.responses[0].partition_responses;
         ASSERT_EQ(parts.size(), 2U);
@@ -237,7 +245,8 @@ TEST_F(produce_test, invalid_acks_refuse_every_partition_and_write_nothing) {
     create("t", 2);
     for (int16_t acks : {int16_t{2}, int16_t{-2}, int16_t{100}}) {
         const produce_response r =
-            produce(7, acks, {{"t", 0, make_batch({})}, {"t", 1, make_batch({})}, {"t", 9, make_batch({})}});
+            produce(7, acks,
+                    {{"t", 0, make_batch({})}, {"t", 1, make_batch({})}, {"t", 9, make_batch({})}});
         const auto& parts = r.responses.at(0).partition_responses;
         ASSERT_EQ(parts.size(), 3U);
         EXPECT_EQ(parts[0].error_code, err(error_code::invalid_required_acks));
@@ -292,7 +301,8 @@ TEST_F(produce_test, every_malformed_batch_gets_its_code_and_writes_nothing) {
     count_mismatch = with_crc(count_mismatch);
 
     // A gzip batch whose compressed payload is garbage (with a valid CRC).
-    std::vector<uint8_t> bad_gzip = make_batch({.records = 4, .compression = protocol::compression_type::gzip});
+    std::vector<uint8_t> bad_gzip =
+        make_batch({.records = 4, .compression = protocol::compression_type::gzip});
     for (std::size_t i = protocol::batch_header_size + 12; i < bad_gzip.size(); ++i) {
         bad_gzip[i] = static_cast<uint8_t>(i * 7);
     }
@@ -324,11 +334,13 @@ TEST_F(produce_test, every_malformed_batch_gets_its_code_and_writes_nothing) {
         {"garbage gzip payload", bad_gzip, 9, error_code::corrupt_message},
         {"legacy message at v3+", legacy, 3, error_code::invalid_record},
         {"legacy message at v2", legacy, 2, error_code::unsupported_for_message_format},
-        {"control batch", make_batch({.producer_id = 4, .epoch = 0, .sequence = 0, .control = true}), 9,
+        {"control batch",
+         make_batch({.producer_id = 4, .epoch = 0, .sequence = 0, .control = true}), 9,
          error_code::invalid_record},
-        {"producer id without sequence", make_batch({.producer_id = 4, .epoch = 0, .sequence = -1}), 9,
-         error_code::invalid_record},
-        {"zstd before v7", make_batch({.records = 3, .compression = protocol::compression_type::zstd}), 6,
+        {"producer id without sequence", make_batch({.producer_id = 4, .epoch = 0, .sequence = -1}),
+         9, error_code::invalid_record},
+        {"zstd before v7",
+         make_batch({.records = 3, .compression = protocol::compression_type::zstd}), 6,
          error_code::unsupported_compression_type},
     };
     for (const check& c : checks) {
@@ -349,8 +361,9 @@ TEST_F(produce_test, every_malformed_batch_gets_its_code_and_writes_nothing) {
 TEST_F(produce_test, legal_batches_of_every_codec_are_stored_as_sent) {
     create("t", 1);
     int64_t expected = 0;
-    for (auto c : {protocol::compression_type::none, protocol::compression_type::gzip, protocol::compression_type::snappy,
-                   protocol::compression_type::lz4, protocol::compression_type::zstd}) {
+    for (auto c : {protocol::compression_type::none, protocol::compression_type::gzip,
+                   protocol::compression_type::snappy, protocol::compression_type::lz4,
+                   protocol::compression_type::zstd}) {
         const auto r = produce_one("t", make_batch({.records = 5, .compression = c}), 7, 1);
         EXPECT_EQ(r.error_code, ok);
         EXPECT_EQ(r.base_offset, expected);
@@ -422,7 +435,10 @@ TEST_F(produce_test, idempotent_retry_returns_the_original_offset_and_writes_not
     EXPECT_EQ(r.log_start_offset, 0);
     r = produce_one("t", make_batch({.records = 2, .producer_id = 42, .epoch = 0, .sequence = 4}));
     EXPECT_EQ(r.error_code, err(error_code::out_of_order_sequence_number));
-    ASSERT_EQ(produce_one("t", make_batch({.records = 1, .producer_id = 42, .epoch = 1, .sequence = 0})).error_code, ok);
+    ASSERT_EQ(
+        produce_one("t", make_batch({.records = 1, .producer_id = 42, .epoch = 1, .sequence = 0}))
+            .error_code,
+        ok);
     r = produce_one("t", make_batch({.records = 1, .producer_id = 42, .epoch = 0, .sequence = 8}));
     EXPECT_EQ(r.error_code, err(error_code::invalid_producer_epoch));
     EXPECT_EQ(log_end("t"), 11);
@@ -430,7 +446,8 @@ TEST_F(produce_test, idempotent_retry_returns_the_original_offset_and_writes_not
     // A new epoch must start at 0; a producer never seen may start anywhere (KIP-360).
     r = produce_one("t", make_batch({.records = 1, .producer_id = 42, .epoch = 2, .sequence = 3}));
     EXPECT_EQ(r.error_code, err(error_code::out_of_order_sequence_number));
-    r = produce_one("t", make_batch({.records = 1, .producer_id = 77, .epoch = 0, .sequence = 1234}));
+    r = produce_one("t",
+                    make_batch({.records = 1, .producer_id = 77, .epoch = 0, .sequence = 1234}));
     EXPECT_EQ(r.error_code, ok);
 }
 
@@ -438,12 +455,16 @@ TEST_F(produce_test, idempotent_state_survives_a_restart) {
     create("t", 1);
     const auto batch = make_batch({.records = 2, .producer_id = 9, .epoch = 3, .sequence = 0});
     ASSERT_EQ(produce_one("t", batch).base_offset, 0);
-    ASSERT_EQ(produce_one("t", make_batch({.records = 2, .producer_id = 9, .epoch = 3, .sequence = 2})).base_offset, 2);
+    ASSERT_EQ(
+        produce_one("t", make_batch({.records = 2, .producer_id = 9, .epoch = 3, .sequence = 2}))
+            .base_offset,
+        2);
     stop();
     start({});
     EXPECT_EQ(produce_one("t", batch).base_offset, 0);  // still recognised as a duplicate
     EXPECT_EQ(log_end("t"), 4);
-    auto r = produce_one("t", make_batch({.records = 1, .producer_id = 9, .epoch = 3, .sequence = 7}));
+    auto r =
+        produce_one("t", make_batch({.records = 1, .producer_id = 9, .epoch = 3, .sequence = 7}));
     EXPECT_EQ(r.error_code, err(error_code::out_of_order_sequence_number));
     r = produce_one("t", make_batch({.records = 1, .producer_id = 9, .epoch = 3, .sequence = 4}));
     EXPECT_EQ(r.error_code, ok);
@@ -466,7 +487,8 @@ TEST_F(produce_test, transactional_batches_are_refused_for_the_whole_request) {
 
 TEST_F(produce_test, min_insync_replicas_above_one_refuses_acks_all) {
     create("safe", 1, {{"min.insync.replicas", "2"}});
-    EXPECT_EQ(produce_one("safe", make_batch({}), 9, -1).error_code, err(error_code::not_enough_replicas));
+    EXPECT_EQ(produce_one("safe", make_batch({}), 9, -1).error_code,
+              err(error_code::not_enough_replicas));
     EXPECT_EQ(produce_one("safe", make_batch({}), 9, 1).error_code, ok);
     EXPECT_EQ(log_end("safe"), 1);
 }
@@ -486,20 +508,23 @@ TEST_F(produce_test, record_level_checks_report_record_errors) {
     EXPECT_EQ(r.error_code, err(error_code::invalid_timestamp));
     EXPECT_EQ(r.record_errors.size(), 2U);
     EXPECT_EQ(r.log_start_offset, 0);
-    r = produce_one("recent", make_batch({.records = 2, .timestamp = wall_clock_ms() + 3'600'000}), 8);
+    r = produce_one("recent", make_batch({.records = 2, .timestamp = wall_clock_ms() + 3'600'000}),
+                    8);
     EXPECT_EQ(r.error_code, err(error_code::invalid_timestamp));
     EXPECT_EQ(produce_one("recent", make_batch({.records = 2})).error_code, ok);
 
     create("plain", 1);
-    r = produce_one("plain",
-                    make_batch({.records = 1, .timestamp = -1, .ts_type = protocol::timestamp_type::log_append_time}));
+    r = produce_one("plain", make_batch({.records = 1,
+                                         .timestamp = -1,
+                                         .ts_type = protocol::timestamp_type::log_append_time}));
     EXPECT_EQ(r.error_code, err(error_code::invalid_timestamp));
 }
 
 TEST_F(produce_test, log_append_time_topics_answer_the_broker_time) {
     create("stamped", 1, {{"message.timestamp.type", "LogAppendTime"}});
     const int64_t before = wall_clock_ms();
-    const auto batch = make_batch({.records = 2, .producer_id = 5, .epoch = 0, .sequence = 0, .timestamp = 1000});
+    const auto batch =
+        make_batch({.records = 2, .producer_id = 5, .epoch = 0, .sequence = 0, .timestamp = 1000});
     auto r = produce_one("stamped", batch);
     const int64_t after = wall_clock_ms();
     ASSERT_EQ(r.error_code, ok);
@@ -513,7 +538,8 @@ TEST_F(produce_test, log_append_time_topics_answer_the_broker_time) {
 
 TEST_F(produce_test, topic_compression_type_recompresses) {
     create("gz", 1, {{"compression.type", "gzip"}});
-    const auto r = produce_one("gz", make_batch({.records = 20, .producer_id = 8, .epoch = 1, .sequence = 0}));
+    const auto r =
+        produce_one("gz", make_batch({.records = 20, .producer_id = 8, .epoch = 1, .sequence = 0}));
     ASSERT_EQ(r.error_code, ok);
     const auto stored = stored_batches("gz");
     ASSERT_EQ(stored.size(), 1U);
@@ -534,7 +560,8 @@ TEST_F(produce_test, flush_messages_one_makes_the_write_durable_before_the_answe
 
 TEST_F(produce_test, concurrent_producers_each_get_a_durable_answer) {
     create("durable", 1, {{"flush.messages", "1"}});
-    // Several requests in flight on one executor: flushes of one partition are serialised and shared.
+    // Several requests in flight on one executor: flushes of one partition are serialised and
+    // shared.
     net::io_context io;
     constexpr int requests = 6;
     std::vector<std::vector<uint8_t>> bodies;
@@ -553,21 +580,32 @@ TEST_F(produce_test, concurrent_producers_each_get_a_durable_answer) {
     std::vector<std::unique_ptr<request_context>> contexts;
     std::vector<std::optional<handler_result>> results(requests);
     for (int i = 0; i < requests; ++i) {
-        contexts.push_back(std::make_unique<request_context>(request_context{
-            .broker = *core_, .header = header, .api_key = 0, .api_version = 9, .response_header_version = 1,
-            .correlation_id = i, .client_id = "", .peer = {}, .listener_name = "PLAINTEXT", .shard_id = 0, .frame = {}}));
+        contexts.push_back(
+            std::make_unique<request_context>(request_context{.broker = *core_,
+                                                              .header = header,
+                                                              .api_key = 0,
+                                                              .api_version = 9,
+                                                              .response_header_version = 1,
+                                                              .correlation_id = i,
+                                                              .client_id = "",
+                                                              .peer = {},
+                                                              .listener_name = "PLAINTEXT",
+                                                              .shard_id = 0,
+                                                              .frame = {}}));
         net::co_spawn(
             io,
             [&, i]() -> net::awaitable<void> {
                 protocol::reader r(bodies[static_cast<std::size_t>(i) * 2 + 1]);
-                results[static_cast<std::size_t>(i)] = co_await handle_produce(*contexts[static_cast<std::size_t>(i)], r);
+                results[static_cast<std::size_t>(i)] =
+                    co_await handle_produce(*contexts[static_cast<std::size_t>(i)], r);
             },
             net::detached);
     }
     io.run();
     for (int i = 0; i < requests; ++i) {
         ASSERT_TRUE(results[static_cast<std::size_t>(i)].has_value());
-        const auto parsed = test::parse_response(test::frame_of(*results[static_cast<std::size_t>(i)]), 1);
+        const auto parsed =
+            test::parse_response(test::frame_of(*results[static_cast<std::size_t>(i)]), 1);
         const auto body = test::decode_body<produce_response>(parsed, 9);
         EXPECT_EQ(body.responses.at(0).partition_responses.at(0).error_code, ok);
     }
@@ -580,9 +618,11 @@ TEST_F(produce_test, a_segment_roll_writes_a_producer_snapshot) {
     create("rolling", 1, {{"segment.bytes", "1024"}});
     int32_t seq = 0;
     for (int i = 0; i < 30; ++i) {
-        ASSERT_EQ(produce_one("rolling", make_batch({.records = 2, .producer_id = 3, .epoch = 0, .sequence = seq}))
-                      .error_code,
-                  ok);
+        ASSERT_EQ(
+            produce_one("rolling",
+                        make_batch({.records = 2, .producer_id = 3, .epoch = 0, .sequence = seq}))
+                .error_code,
+            ok);
         seq += 2;
     }
     auto p = find("rolling");
@@ -596,7 +636,8 @@ TEST_F(produce_test, a_segment_roll_writes_a_producer_snapshot) {
     ASSERT_FALSE(snapshots.value().empty());
     // The newest snapshot sits at the active segment's base offset and knows the producer.
     EXPECT_EQ(snapshots.value().back(), bases.back().value());
-    auto text = log::read_small_file(log::producer_state_table::snapshot_path(dir, snapshots.value().back()), 1 << 20);
+    auto text = log::read_small_file(
+        log::producer_state_table::snapshot_path(dir, snapshots.value().back()), 1 << 20);
     ASSERT_TRUE(text);
     int64_t offset = -1;
     auto parsed = log::producer_state_table::parse_snapshot(text.value(), offset);
@@ -616,12 +657,20 @@ TEST_F(produce_test, appends_wake_waiting_fetches) {
 
 TEST_F(produce_test, describe_producers_lists_idempotent_producers) {
     create("t", 1);
-    ASSERT_EQ(produce_one("t", make_batch({.records = 4, .producer_id = 12, .epoch = 2, .sequence = 0, .timestamp = 5000}))
-                  .error_code,
-              ok);
-    ASSERT_EQ(produce_one("t", make_batch({.records = 1, .producer_id = 13, .epoch = 0, .sequence = 9, .timestamp = 6000}))
-                  .error_code,
-              ok);
+    ASSERT_EQ(
+        produce_one(
+            "t",
+            make_batch(
+                {.records = 4, .producer_id = 12, .epoch = 2, .sequence = 0, .timestamp = 5000}))
+            .error_code,
+        ok);
+    ASSERT_EQ(
+        produce_one(
+            "t",
+            make_batch(
+                {.records = 1, .producer_id = 13, .epoch = 0, .sequence = 9, .timestamp = 6000}))
+            .error_code,
+        ok);
     ASSERT_EQ(produce_one("t", make_batch({.records = 1})).error_code, ok);
 
     protocol::describe_producers_request request;
@@ -629,9 +678,17 @@ TEST_F(produce_test, describe_producers_lists_idempotent_producers) {
     request.topics.push_back({"nope", {0}, {}});
     const auto body = test::body_bytes(0, request);
     protocol::request_header header;
-    request_context ctx{.broker = *core_, .header = header, .api_key = 61, .api_version = 0,
-                        .response_header_version = 1, .correlation_id = 3, .client_id = "", .peer = {},
-                        .listener_name = "PLAINTEXT", .shard_id = 0, .frame = {}};
+    request_context ctx{.broker = *core_,
+                        .header = header,
+                        .api_key = 61,
+                        .api_version = 0,
+                        .response_header_version = 1,
+                        .correlation_id = 3,
+                        .client_id = "",
+                        .peer = {},
+                        .listener_name = "PLAINTEXT",
+                        .shard_id = 0,
+                        .frame = {}};
     const handler_result result = test::run_handler(&handle_describe_producers, ctx, body);
     const auto r = test::decode_body<protocol::describe_producers_response>(
         test::parse_response(test::frame_of(result), 1), 0);
@@ -668,7 +725,8 @@ TEST(produce_wire, acks_zero_failure_closes_the_connection_and_the_broker_keeps_
     request.topic_data.emplace_back();
     request.topic_data[0].name = "t";
     request.topic_data[0].partition_data.emplace_back();
-    request.topic_data[0].partition_data[0].records = protocol::records_ref{std::span<const uint8_t>(batch), {}};
+    request.topic_data[0].partition_data[0].records =
+        protocol::records_ref{std::span<const uint8_t>(batch), {}};
     ASSERT_TRUE(client.send(test::request_frame(0, 9, 1, request)));
     ASSERT_TRUE(client.send(test::request_frame(18, 0, 2, protocol::api_versions_request{})));
     auto frame = client.read_frame();

@@ -53,8 +53,10 @@ protected:
         }
     }
 
-    void start(const std::string& data, std::initializer_list<std::pair<std::string, std::string>> topic_configs) {
-        std::vector<property> entries{{"log.dirs", dir_.sub(data), 0}, {"logger.level", "error", 0}};
+    void start(const std::string& data,
+               std::initializer_list<std::pair<std::string, std::string>> topic_configs) {
+        std::vector<property> entries{{"log.dirs", dir_.sub(data), 0},
+                                      {"logger.level", "error", 0}};
         config_result loaded = make_broker_config(entries);
         set_log_threshold(loaded.config.logger_level);
         core_ = std::make_unique<broker_core>(std::move(loaded.config), "cluster-r", shards_);
@@ -75,7 +77,8 @@ protected:
         partition_assignment a;
         a.leader_epoch = epoch;
         a.replicas = {self_id, second_id};
-        a.isr = isr_alone ? std::vector<node_id>{self_id} : std::vector<node_id>{self_id, second_id};
+        a.isr =
+            isr_alone ? std::vector<node_id>{self_id} : std::vector<node_id>{self_id, second_id};
         a.leader = self_id;
         ASSERT_FALSE(p_->become_leader(a));
     }
@@ -89,7 +92,8 @@ protected:
         produce_response::partition_produce_response answer;
         steady::duration took{};
     };
-    produced produce(int16_t acks, int32_t timeout_ms, std::vector<uint8_t> batch, std::vector<timed_step> steps = {}) {
+    produced produce(int16_t acks, int32_t timeout_ms, std::vector<uint8_t> batch,
+                     std::vector<timed_step> steps = {}) {
         produce_request request;
         request.acks = acks;
         request.timeout_ms = timeout_ms;
@@ -97,12 +101,21 @@ protected:
         request.topic_data[0].name = "t";
         request.topic_data[0].partition_data.emplace_back();
         request.topic_data[0].partition_data[0].index = 0;
-        request.topic_data[0].partition_data[0].records = protocol::records_ref{std::span<const uint8_t>(batch), {}};
+        request.topic_data[0].partition_data[0].records =
+            protocol::records_ref{std::span<const uint8_t>(batch), {}};
         const auto body = test::body_bytes(9, request);
         protocol::request_header header;
-        request_context ctx{.broker = *core_, .header = header, .api_key = 0, .api_version = 9,
-                            .response_header_version = 1, .correlation_id = 3, .client_id = "", .peer = {},
-                            .listener_name = "PLAINTEXT", .shard_id = 0, .frame = {}};
+        request_context ctx{.broker = *core_,
+                            .header = header,
+                            .api_key = 0,
+                            .api_version = 9,
+                            .response_header_version = 1,
+                            .correlation_id = 3,
+                            .client_id = "",
+                            .peer = {},
+                            .listener_name = "PLAINTEXT",
+                            .shard_id = 0,
+                            .frame = {}};
         net::io_context io;
         std::optional<handler_result> result;
         const auto start = steady::now();
@@ -132,7 +145,8 @@ protected:
             return out;
         }
         const auto frame = test::parse_response(test::frame_of(*result), 1);
-        out.answer = test::decode_body<produce_response>(frame, 9).responses.at(0).partition_responses.at(0);
+        out.answer =
+            test::decode_body<produce_response>(frame, 9).responses.at(0).partition_responses.at(0);
         out.took = took;
         return out;
     }
@@ -168,7 +182,8 @@ TEST_F(replica_test, the_high_watermark_is_the_smallest_log_end_of_the_in_sync_s
     // It never moves backwards, and a replica outside the assignment is refused.
     ASSERT_EQ(p_->update_follower_fetch_state(second_id, 1, 2), error_code::none);
     EXPECT_EQ(p_->offsets()->high_watermark, 2);
-    EXPECT_EQ(p_->update_follower_fetch_state(node_id{9}, 4, 3), error_code::not_leader_or_follower);
+    EXPECT_EQ(p_->update_follower_fetch_state(node_id{9}, 4, 3),
+              error_code::not_leader_or_follower);
     ASSERT_EQ(p_->update_follower_fetch_state(second_id, 4, 4), error_code::none);
     EXPECT_EQ(p_->offsets()->high_watermark, 4);
     const auto states = p_->follower_states();
@@ -212,16 +227,17 @@ TEST_F(replica_test, a_replica_reads_to_the_log_end_and_a_consumer_to_the_high_w
 TEST_F(replica_test, acks_all_completes_only_when_the_second_replica_fetches_past_the_batch) {
     two_replicas();
     bool fetched = false;
-    const produced r = produce(-1, 10000, batch_of(3),
-                               {{std::chrono::milliseconds(50),
-                                 [&] {
-                                     // Not past the batch yet: the produce keeps waiting.
-                                     ASSERT_EQ(p_->update_follower_fetch_state(second_id, 2, 50), error_code::none);
-                                 }},
-                                {std::chrono::milliseconds(150), [&] {
-                                     fetched = true;
-                                     ASSERT_EQ(p_->update_follower_fetch_state(second_id, 3, 150), error_code::none);
-                                 }}});
+    const produced r = produce(
+        -1, 10000, batch_of(3),
+        {{std::chrono::milliseconds(50),
+          [&] {
+              // Not past the batch yet: the produce keeps waiting.
+              ASSERT_EQ(p_->update_follower_fetch_state(second_id, 2, 50), error_code::none);
+          }},
+         {std::chrono::milliseconds(150), [&] {
+              fetched = true;
+              ASSERT_EQ(p_->update_follower_fetch_state(second_id, 3, 150), error_code::none);
+          }}});
     EXPECT_TRUE(fetched);
     EXPECT_EQ(r.answer.error_code, 0);
     EXPECT_EQ(r.answer.base_offset, 0);
@@ -259,12 +275,13 @@ TEST_F(replica_test, min_insync_replicas_is_checked_before_and_after_the_append)
     EXPECT_EQ(p_->offsets()->log_end_offset, 0);  // refused before appending
 
     two_replicas(/*isr_alone=*/false, leader_epoch_t{2});
-    r = produce(-1, 10000, batch_of(1),
-                {{std::chrono::milliseconds(50), [&] {
-                      // The second replica falls out of the in-sync set while the produce waits.
-                      two_replicas(/*isr_alone=*/true, leader_epoch_t{3});
-                  }}});
-    EXPECT_EQ(r.answer.error_code, static_cast<int16_t>(error_code::not_enough_replicas_after_append));
+    r = produce(-1, 10000, batch_of(1), {{std::chrono::milliseconds(50), [&] {
+                                              // The second replica falls out of the in-sync set
+                                              // while the produce waits.
+                                              two_replicas(/*isr_alone=*/true, leader_epoch_t{3});
+                                          }}});
+    EXPECT_EQ(r.answer.error_code,
+              static_cast<int16_t>(error_code::not_enough_replicas_after_append));
 }
 
 TEST_F(replica_test, the_callback_form_completes_on_replication_and_on_timeout) {
@@ -274,8 +291,10 @@ TEST_F(replica_test, the_callback_form_completes_on_replication_and_on_timeout) 
     net::io_context io;
     std::optional<error_code> first;
     std::optional<error_code> second;
-    when_replicated(io.get_executor(), p_, 2, std::chrono::milliseconds(10000), [&](error_code e) { first = e; });
-    when_replicated(io.get_executor(), p_, 3, std::chrono::milliseconds(100), [&](error_code e) { second = e; });
+    when_replicated(io.get_executor(), p_, 2, std::chrono::milliseconds(10000),
+                    [&](error_code e) { first = e; });
+    when_replicated(io.get_executor(), p_, 3, std::chrono::milliseconds(100),
+                    [&](error_code e) { second = e; });
     net::steady_timer fetch(io, std::chrono::milliseconds(30));
     fetch.async_wait([&](const boost::system::error_code&) {
         EXPECT_FALSE(first.has_value());
@@ -316,7 +335,8 @@ TEST_F(replica_test, a_follower_appends_with_the_leaders_offsets_and_producer_st
     std::vector<uint8_t> more = batch_of(1);
     EXPECT_EQ(test::append_batch(*p_, more).error, error_code::not_leader_or_follower);
 
-    // Becoming leader again keeps the producer state: a retry of the follower's batch is a duplicate.
+    // Becoming leader again keeps the producer state: a retry of the follower's batch is a
+    // duplicate.
     two_replicas(false, leader_epoch_t{5});
     std::vector<uint8_t> retry = batch_of(3, 42, 0);
     const leader_append_result dup = test::append_batch(*p_, retry);

@@ -1,6 +1,7 @@
 // Regression inputs of the request-path fuzzer (server/fuzz/corpus/*.bin) replayed through the
 // same harness: each must be refused, answered with a well-formed response, or closed, on either
-// shard. Also checks the harness itself: its setup frames succeed, and the checks it makes can fail.
+// shard. Also checks the harness itself: its setup frames succeed, and the checks it makes can
+// fail.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,7 +21,8 @@ namespace fs = std::filesystem;
 
 std::vector<uint8_t> read_file(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
-    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
 }
 
 template <typename Body>
@@ -32,7 +34,8 @@ std::vector<uint8_t> frame(int16_t version, const Body& body) {
     header.request_api_version = version;
     header.correlation_id = 77;
     header.client_id = "regression";
-    protocol::encode_request_header(w, protocol::request_header_version(Body::api_key, version), header);
+    protocol::encode_request_header(w, protocol::request_header_version(Body::api_key, version),
+                                    header);
     protocol::encode(w, version, body);
     return out;
 }
@@ -93,7 +96,8 @@ TEST(request_path_regression, malformed_frames_close_before_or_in_the_handler) {
 }
 
 TEST(request_path_mutator, same_seed_same_inputs) {
-    const std::vector<std::vector<uint8_t>> seeds{{0, 3, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8}, {0, 18, 0, 3, 9, 9}};
+    const std::vector<std::vector<uint8_t>> seeds{{0, 3, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8},
+                                                  {0, 18, 0, 3, 9, 9}};
     mutator a(42);
     mutator b(42);
     mutator c(43);

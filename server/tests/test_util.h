@@ -31,7 +31,8 @@ namespace broker::server::test {
 class temp_dir {
 public:
     temp_dir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "server-test-XXXXXX").string();
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "server-test-XXXXXX").string();
         if (::mkdtemp(pattern.data()) == nullptr) {
             throw std::runtime_error("mkdtemp failed");
         }
@@ -62,7 +63,8 @@ inline broker_config make_config(std::initializer_list<std::pair<std::string, st
 /// A complete request frame (size prefix, header in the version the registry picks, body).
 template <typename Body>
 std::vector<uint8_t> request_frame(int16_t api_key, int16_t version, int32_t correlation_id,
-                                   const Body& body, std::optional<std::string> client_id = "test") {
+                                   const Body& body,
+                                   std::optional<std::string> client_id = "test") {
     std::vector<uint8_t> out(4, 0);  // size prefix, patched below
     protocol::writer w(out);
     protocol::request_header header;
@@ -105,7 +107,8 @@ inline parsed_response parse_response(std::vector<uint8_t> frame, int16_t header
     out.frame = std::move(frame);
     protocol::reader r(out.frame);
     protocol::response_header header;
-    EXPECT_EQ(protocol::decode_response_header(r, header_version, header), protocol::codec_status::ok);
+    EXPECT_EQ(protocol::decode_response_header(r, header_version, header),
+              protocol::codec_status::ok);
     out.correlation_id = header.correlation_id;
     out.body_offset = r.position();
     return out;
@@ -254,7 +257,8 @@ inline std::unique_ptr<broker_server> start_test_broker(
 class running_broker {
 public:
     explicit running_broker(std::initializer_list<std::pair<std::string, std::string>> extra = {})
-        : server_(start_test_broker(dir_.sub("data"), extra)), port_(server_->bound_endpoints().at(0).port()) {}
+        : server_(start_test_broker(dir_.sub("data"), extra)),
+          port_(server_->bound_endpoints().at(0).port()) {}
 
     uint16_t port() const { return port_; }
     broker_server& server() { return *server_; }
@@ -275,7 +279,8 @@ inline ::testing::AssertionResult broker_answers(uint16_t port) {
     }
     auto frame = client.read_frame();
     if (!frame) {
-        return ::testing::AssertionFailure() << "no ApiVersions answer: " << client.last_error().message();
+        return ::testing::AssertionFailure()
+               << "no ApiVersions answer: " << client.last_error().message();
     }
     const parsed_response response = parse_response(std::move(*frame), 0);
     if (response.correlation_id != 4242) {
@@ -292,12 +297,14 @@ inline ::testing::AssertionResult broker_answers(uint16_t port) {
 template <typename Fn>
 auto on_log(const partition& p, Fn fn) {
     auto result = p.inspect(fn);
-    EXPECT_TRUE(result.has_value()) << "partition " << p.topic() << "-" << p.index() << " is deleted";
+    EXPECT_TRUE(result.has_value())
+        << "partition " << p.topic() << "-" << p.index() << " is deleted";
     return result ? std::move(*result) : decltype(fn(std::declval<const log::partition_log&>())){};
 }
 
 /// Appends one batch through the partition's leader append (acks=1, default broker settings).
-inline leader_append_result append_batch(partition& p, std::vector<uint8_t>& batch, int64_t now_ms = 0) {
+inline leader_append_result append_batch(partition& p, std::vector<uint8_t>& batch,
+                                         int64_t now_ms = 0) {
     leader_append request;
     request.batch = batch;
     request.header = *protocol::parse_batch_header(batch);

@@ -1,5 +1,6 @@
 // topic_config: Kafka's names, defaults, validation messages, resolution through broker synonyms
-// (static, dynamic default, dynamic per broker), sources and synonyms as DescribeConfigs shows them.
+// (static, dynamic default, dynamic per broker), sources and synonyms as DescribeConfigs shows
+// them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,7 +12,8 @@ namespace broker::server {
 namespace {
 
 const described_config& find(const std::vector<described_config>& all, std::string_view name) {
-    const auto it = std::find_if(all.begin(), all.end(), [&](const described_config& c) { return c.name == name; });
+    const auto it = std::find_if(all.begin(), all.end(),
+                                 [&](const described_config& c) { return c.name == name; });
     if (it == all.end()) {
         throw std::runtime_error("no config " + std::string(name));
     }
@@ -20,11 +22,13 @@ const described_config& find(const std::vector<described_config>& all, std::stri
 
 TEST(topic_config, table_is_sorted_and_has_kafkas_topic_configs) {
     const auto defs = topic_config_defs();
-    EXPECT_TRUE(std::is_sorted(defs.begin(), defs.end(),
-                               [](const topic_config_def& a, const topic_config_def& b) { return a.name < b.name; }));
-    for (const char* name : {"retention.ms", "retention.bytes", "segment.bytes", "segment.ms", "cleanup.policy",
-                             "max.message.bytes", "message.timestamp.type", "min.insync.replicas", "compression.type",
-                             "unclean.leader.election.enable", "preallocate"}) {
+    EXPECT_TRUE(std::is_sorted(
+        defs.begin(), defs.end(),
+        [](const topic_config_def& a, const topic_config_def& b) { return a.name < b.name; }));
+    for (const char* name :
+         {"retention.ms", "retention.bytes", "segment.bytes", "segment.ms", "cleanup.policy",
+          "max.message.bytes", "message.timestamp.type", "min.insync.replicas", "compression.type",
+          "unclean.leader.election.enable", "preallocate"}) {
         EXPECT_NE(find_topic_config(name), nullptr) << name;
     }
     EXPECT_EQ(find_topic_config("log.retention.ms"), nullptr);
@@ -36,7 +40,8 @@ TEST(topic_config, table_is_sorted_and_has_kafkas_topic_configs) {
 
 TEST(topic_config, defaults_resolve_to_kafkas_defaults) {
     const broker_config config;
-    const topic_config resolved = resolve_topic_config({}, broker_config_view{&config, nullptr, nullptr});
+    const topic_config resolved =
+        resolve_topic_config({}, broker_config_view{&config, nullptr, nullptr});
     EXPECT_EQ(resolved.log, log::log_config{});
     EXPECT_EQ(resolved.min_insync_replicas, 1);
     EXPECT_EQ(resolved.compression_type, "producer");
@@ -46,9 +51,11 @@ TEST(topic_config, defaults_resolve_to_kafkas_defaults) {
     EXPECT_EQ(resolved.values.at("max.message.bytes"), "1048588");
     EXPECT_EQ(resolved.values.at("unclean.leader.election.enable"), "false");
 
-    const auto described = describe_topic_configs({}, broker_config_view{&config, nullptr, nullptr});
+    const auto described =
+        describe_topic_configs({}, broker_config_view{&config, nullptr, nullptr});
     EXPECT_EQ(described.size(), topic_config_defs().size());
-    for (const char* name : {"cleanup.policy", "retention.ms", "segment.ms", "flush.ms", "preallocate"}) {
+    for (const char* name :
+         {"cleanup.policy", "retention.ms", "segment.ms", "flush.ms", "preallocate"}) {
         EXPECT_EQ(find(described, name).source, config_source::default_config) << name;
         EXPECT_FALSE(find(described, name).read_only);
     }
@@ -58,7 +65,8 @@ TEST(topic_config, defaults_resolve_to_kafkas_defaults) {
 }
 
 TEST(topic_config, static_broker_keys_with_units_and_precedence) {
-    const broker_config hours = test::make_config({{"log.retention.hours", "1"}, {"log.roll.ms", "5000"}});
+    const broker_config hours =
+        test::make_config({{"log.retention.hours", "1"}, {"log.roll.ms", "5000"}});
     const broker_config_view view{&hours, nullptr, nullptr};
     topic_config resolved = resolve_topic_config({}, view);
     EXPECT_EQ(resolved.log.retention_ms, 3'600'000);
@@ -74,15 +82,17 @@ TEST(topic_config, static_broker_keys_with_units_and_precedence) {
     EXPECT_EQ(retention.synonyms[1].value, "168");
     EXPECT_EQ(retention.synonyms[1].source, config_source::default_config);
 
-    const broker_config minutes = test::make_config({{"log.retention.hours", "1"}, {"log.retention.minutes", "2"}});
+    const broker_config minutes =
+        test::make_config({{"log.retention.hours", "1"}, {"log.retention.minutes", "2"}});
     EXPECT_EQ(resolve_topic_config({}, {&minutes, nullptr, nullptr}).log.retention_ms, 120'000);
-    const broker_config ms =
-        test::make_config({{"log.retention.minutes", "2"}, {"log.retention.ms", "-1"}, {"message.max.bytes", "77"}});
+    const broker_config ms = test::make_config(
+        {{"log.retention.minutes", "2"}, {"log.retention.ms", "-1"}, {"message.max.bytes", "77"}});
     resolved = resolve_topic_config({}, {&ms, nullptr, nullptr});
     EXPECT_EQ(resolved.log.retention_ms, -1);
     EXPECT_EQ(resolved.log.max_message_bytes, 77);
     const broker_config policy = test::make_config({{"log.cleanup.policy", "compact, delete"}});
-    EXPECT_EQ(resolve_topic_config({}, {&policy, nullptr, nullptr}).log.policy, log::cleanup_policy::compact_delete);
+    EXPECT_EQ(resolve_topic_config({}, {&policy, nullptr, nullptr}).log.policy,
+              log::cleanup_policy::compact_delete);
 }
 
 TEST(topic_config, overrides_then_dynamic_broker_then_static) {
@@ -102,11 +112,11 @@ TEST(topic_config, overrides_then_dynamic_broker_then_static) {
     for (const auto& s : retention.synonyms) {
         sources.push_back(s.source);
     }
-    EXPECT_EQ(sources, (std::vector<config_source>{config_source::dynamic_topic_config,
-                                                   config_source::dynamic_broker_config,
-                                                   config_source::dynamic_default_broker_config,
-                                                   config_source::static_broker_config,
-                                                   config_source::default_config}));
+    EXPECT_EQ(sources,
+              (std::vector<config_source>{
+                  config_source::dynamic_topic_config, config_source::dynamic_broker_config,
+                  config_source::dynamic_default_broker_config, config_source::static_broker_config,
+                  config_source::default_config}));
     EXPECT_EQ(retention.synonyms[4].name, "log.retention.hours");
 }
 
@@ -136,19 +146,24 @@ TEST(topic_config, validation_messages_follow_kafka) {
 
     const broker_config config;
     const broker_config_view view{&config, nullptr, nullptr};
-    EXPECT_FALSE(validate_topic_configs({{"retention.ms", "5"}, {"compression.type", "zstd"}}, view));
-    EXPECT_TRUE(validate_topic_configs({{"min.compaction.lag.ms", "10"}, {"max.compaction.lag.ms", "5"}}, view));
+    EXPECT_FALSE(
+        validate_topic_configs({{"retention.ms", "5"}, {"compression.type", "zstd"}}, view));
+    EXPECT_TRUE(validate_topic_configs(
+        {{"min.compaction.lag.ms", "10"}, {"max.compaction.lag.ms", "5"}}, view));
     // Whitespace around a value is trimmed alike by the validator and the log (Kafka trims it too).
-    EXPECT_FALSE(validate_topic_configs({{"segment.ms", "100\n"}, {"cleanup.policy", "\rcompact\f"}}, view));
+    EXPECT_FALSE(
+        validate_topic_configs({{"segment.ms", "100\n"}, {"cleanup.policy", "\rcompact\f"}}, view));
 }
 
 TEST(topic_config, typed_fields_for_the_produce_path) {
     const broker_config config;
     const broker_config_view view{&config, nullptr, nullptr};
-    topic_config c = resolve_topic_config(
-        {{"min.insync.replicas", "2"}, {"compression.type", "lz4"}, {"message.timestamp.difference.max.ms", "100"},
-         {"message.timestamp.after.max.ms", "50"}, {"message.timestamp.type", "LogAppendTime"}},
-        view);
+    topic_config c = resolve_topic_config({{"min.insync.replicas", "2"},
+                                           {"compression.type", "lz4"},
+                                           {"message.timestamp.difference.max.ms", "100"},
+                                           {"message.timestamp.after.max.ms", "50"},
+                                           {"message.timestamp.type", "LogAppendTime"}},
+                                          view);
     EXPECT_EQ(c.min_insync_replicas, 2);
     EXPECT_EQ(c.compression_type, "lz4");
     EXPECT_EQ(c.message_timestamp_before_max_ms, 100);

@@ -8,9 +8,9 @@
 
 #include "log/log_manager.h"
 #include "protocol/records.h"
-#include "server/tests/test_util.h"
 #include "server/metadata/local_admin_backend.h"
 #include "server/metadata/local_catalog.h"
+#include "server/tests/test_util.h"
 #include "server/topic_store.h"
 
 namespace broker::server {
@@ -28,8 +28,10 @@ std::vector<uint8_t> one_record_batch(const std::string& value, int64_t timestam
 
 class topic_store_test : public ::testing::Test {
 protected:
-    explicit topic_store_test(std::initializer_list<std::pair<std::string, std::string>> extra = {}) {
-        std::vector<property> entries{{"log.dirs", dir_.sub("data"), 0}, {"num.partitions", "2", 0}};
+    explicit topic_store_test(
+        std::initializer_list<std::pair<std::string, std::string>> extra = {}) {
+        std::vector<property> entries{{"log.dirs", dir_.sub("data"), 0},
+                                      {"num.partitions", "2", 0}};
         for (const auto& [k, v] : extra) {
             entries.push_back(property{k, v, 0});
         }
@@ -87,7 +89,8 @@ protected:
 };
 
 TEST_F(topic_store_test, topics_ids_and_configs_survive_a_restart) {
-    const created_topic orders = create("orders", 3, {{"retention.ms", "3600000"}, {"cleanup.policy", "compact"}});
+    const created_topic orders =
+        create("orders", 3, {{"retention.ms", "3600000"}, {"cleanup.policy", "compact"}});
     ASSERT_TRUE(orders.result.ok()) << orders.result.message.value_or("");
     EXPECT_FALSE(orders.topic_id.is_zero());
     new_topic offsets;
@@ -118,7 +121,8 @@ TEST_F(topic_store_test, topics_ids_and_configs_survive_a_restart) {
     ASSERT_TRUE(p);
     EXPECT_EQ(p->topic(), "orders");
     EXPECT_EQ(p->offsets()->log_end_offset, 1);
-    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 3600000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms,
+              3600000);
     EXPECT_EQ(p->config()->log.retention_ms, 3600000);
 
     const auto snapshot = table_.snapshot();
@@ -158,18 +162,21 @@ TEST_F(topic_store_test, metadata_file_is_json_with_the_documented_fields) {
     EXPECT_NE(s.find("\"name\": \"a\""), std::string::npos) << s;
     EXPECT_NE(s.find("\"partitions\": 2"), std::string::npos) << s;
     EXPECT_NE(s.find("\"retention.ms\": \"1000\""), std::string::npos) << s;
-    EXPECT_NE(s.find("\"id\": \"" + store_->topic_id_of("a")->to_string() + "\""), std::string::npos) << s;
+    EXPECT_NE(s.find("\"id\": \"" + store_->topic_id_of("a")->to_string() + "\""),
+              std::string::npos)
+        << s;
     EXPECT_FALSE(fs::exists(catalog_->path().string() + ".tmp"));
 }
 
 TEST_F(topic_store_test, malformed_metadata_file_refuses_to_start) {
     store_->shutdown();
     store_.reset();
-    for (const std::string& text : {std::string("not json"), std::string("{\"version\": 2}"),
-                                    std::string("{\"version\": 1, \"topics\": [{\"name\": \"a b\", \"id\": \"x\", "
-                                                "\"partitions\": 1}]}"),
-                                    std::string("{\"version\": 1, \"topics\": [{\"name\": \"a\", \"id\": "
-                                                "\"AAAAAAAAAAAAAAAAAAAAAA\", \"partitions\": 1}]}")}) {
+    for (const std::string& text :
+         {std::string("not json"), std::string("{\"version\": 2}"),
+          std::string("{\"version\": 1, \"topics\": [{\"name\": \"a b\", \"id\": \"x\", "
+                      "\"partitions\": 1}]}"),
+          std::string("{\"version\": 1, \"topics\": [{\"name\": \"a\", \"id\": "
+                      "\"AAAAAAAAAAAAAAAAAAAAAA\", \"partitions\": 1}]}")}) {
         SCOPED_TRACE(text);
         std::ofstream(fs::path(data_dir()) / local_catalog::file_name) << text;
         replica_manager replicas(config_, table_, clock_);
@@ -190,14 +197,16 @@ TEST_F(topic_store_test, topic_name_rules) {
     EXPECT_FALSE(check_topic_name("Ok.name_with-all-9"));
     EXPECT_FALSE(check_topic_name("..."));
     EXPECT_EQ(*check_topic_name("a/b"),
-              "Topic name \"a/b\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' "
+              "Topic name \"a/b\" is illegal, it contains a character other than ASCII "
+              "alphanumerics, '.', '_' "
               "and '-'");
 
     EXPECT_EQ(create("bad name!").result.error, error_code::invalid_topic_exception);
     ASSERT_TRUE(create("metrics.a").result.ok());
     const created_topic collision = create("metrics_a");
     EXPECT_EQ(collision.result.error, error_code::invalid_topic_exception);
-    EXPECT_EQ(collision.result.message.value_or(""), "Topic 'metrics_a' collides with existing topics: metrics.a");
+    EXPECT_EQ(collision.result.message.value_or(""),
+              "Topic 'metrics_a' collides with existing topics: metrics.a");
     EXPECT_EQ(create("metrics.a").result.error, error_code::topic_already_exists);
     EXPECT_EQ(create("metrics.a").result.message.value_or(""), "Topic 'metrics.a' already exists.");
 }
@@ -244,9 +253,11 @@ TEST_F(topic_store_test, creation_checks_counts_assignments_and_configs) {
     EXPECT_EQ(create("c1", 1, {{"retention.ms", "abc"}}).result.error, error_code::invalid_config);
     EXPECT_EQ(create("c2", 1, {{"no.such.config", "1"}}).result.error, error_code::invalid_config);
     EXPECT_EQ(create("c3", 1, {{"segment.bytes", "1"}}).result.error, error_code::invalid_config);
-    EXPECT_EQ(create("c4", 1, {{"min.compaction.lag.ms", "10"}, {"max.compaction.lag.ms", "5"}}).result.error,
+    EXPECT_EQ(create("c4", 1, {{"min.compaction.lag.ms", "10"}, {"max.compaction.lag.ms", "5"}})
+                  .result.error,
               error_code::invalid_config);
-    EXPECT_EQ(create("c5", 1, {{"compression.type", "brotli"}}).result.error, error_code::invalid_config);
+    EXPECT_EQ(create("c5", 1, {{"compression.type", "brotli"}}).result.error,
+              error_code::invalid_config);
     EXPECT_FALSE(store_->exists("c1"));
     EXPECT_FALSE(fs::exists(fs::path(data_dir()) / "c1-0"));
 
@@ -256,8 +267,9 @@ TEST_F(topic_store_test, creation_checks_counts_assignments_and_configs) {
     EXPECT_TRUE(dry.topic_id.is_zero());
     EXPECT_FALSE(store_->exists("dry"));
     EXPECT_FALSE(fs::exists(fs::path(data_dir()) / "dry-0"));
-    const auto retention = std::find_if(dry.configs.begin(), dry.configs.end(),
-                                        [](const described_config& c) { return c.name == "retention.ms"; });
+    const auto retention =
+        std::find_if(dry.configs.begin(), dry.configs.end(),
+                     [](const described_config& c) { return c.name == "retention.ms"; });
     ASSERT_NE(retention, dry.configs.end());
     EXPECT_EQ(retention->value, "5");
     EXPECT_EQ(retention->source, config_source::dynamic_topic_config);
@@ -292,7 +304,8 @@ TEST_F(topic_store_test, deletion_closes_logs_wakes_waiters_and_frees_the_name) 
     internal.num_partitions = 1;
     internal.internal = true;
     ASSERT_TRUE(admin_->create_topic(internal, false).result.ok());
-    EXPECT_EQ(admin_->delete_topic("__consumer_offsets").error, error_code::invalid_topic_exception);
+    EXPECT_EQ(admin_->delete_topic("__consumer_offsets").error,
+              error_code::invalid_topic_exception);
 
     reopen();
     EXPECT_FALSE(store_->exists("doomed"));
@@ -312,19 +325,25 @@ TEST_F(topic_store_no_delete_test, deletion_can_be_disabled) {
 
 TEST_F(topic_store_test, partitions_only_grow) {
     ASSERT_TRUE(create("grow", 1).result.ok());
-    EXPECT_EQ(admin_->create_partitions("grow", 1, std::nullopt, false).error, error_code::invalid_partitions);
-    EXPECT_EQ(admin_->create_partitions("grow", 0, std::nullopt, false).error, error_code::invalid_partitions);
+    EXPECT_EQ(admin_->create_partitions("grow", 1, std::nullopt, false).error,
+              error_code::invalid_partitions);
+    EXPECT_EQ(admin_->create_partitions("grow", 0, std::nullopt, false).error,
+              error_code::invalid_partitions);
     EXPECT_EQ(admin_->create_partitions("missing", 3, std::nullopt, false).error,
               error_code::unknown_topic_or_partition);
-    EXPECT_EQ(admin_->create_partitions("grow", 3, std::vector<std::vector<int32_t>>{{0}}, false).error,
-              error_code::invalid_replica_assignment);
-    EXPECT_EQ(admin_->create_partitions("grow", 2, std::vector<std::vector<int32_t>>{{4}}, false).error,
-              error_code::invalid_replica_assignment);
+    EXPECT_EQ(
+        admin_->create_partitions("grow", 3, std::vector<std::vector<int32_t>>{{0}}, false).error,
+        error_code::invalid_replica_assignment);
+    EXPECT_EQ(
+        admin_->create_partitions("grow", 2, std::vector<std::vector<int32_t>>{{4}}, false).error,
+        error_code::invalid_replica_assignment);
     EXPECT_TRUE(admin_->create_partitions("grow", 5, std::nullopt, true).ok());
     EXPECT_EQ(store_->partitions_of("grow").size(), 1U);
 
     const auto before = store_->find_partition("grow", 0);
-    ASSERT_TRUE(admin_->create_partitions("grow", 3, std::vector<std::vector<int32_t>>{{0}, {0}}, false).ok());
+    ASSERT_TRUE(
+        admin_->create_partitions("grow", 3, std::vector<std::vector<int32_t>>{{0}, {0}}, false)
+            .ok());
     EXPECT_EQ(store_->partitions_of("grow").size(), 3U);
     EXPECT_EQ(store_->find_partition("grow", 0), before);  // existing partitions are untouched
     EXPECT_TRUE(store_->find_partition("grow", 2));
@@ -336,44 +355,68 @@ TEST_F(topic_store_test, partitions_only_grow) {
 TEST_F(topic_store_test, alter_replaces_and_incremental_edits_the_overrides) {
     ASSERT_TRUE(create("cfg", 2).result.ok());
     auto p = store_->find_partition("cfg", 1);
-    ASSERT_TRUE(admin_->alter_topic_configs("cfg", {{"retention.ms", "1000"}, {"segment.bytes", "2048"}}, false).ok());
-    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 1000);
-    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).segment_bytes, 2048);
+    ASSERT_TRUE(admin_
+                    ->alter_topic_configs(
+                        "cfg", {{"retention.ms", "1000"}, {"segment.bytes", "2048"}}, false)
+                    .ok());
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms,
+              1000);
+    EXPECT_EQ(
+        test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).segment_bytes,
+        2048);
     EXPECT_EQ(p->config()->log.retention_ms, 1000);
 
     // AlterConfigs replaces the whole set: retention.ms returns to the default.
     ASSERT_TRUE(admin_->alter_topic_configs("cfg", {{"cleanup.policy", "compact"}}, false).ok());
-    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 604800000);
-    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }), log::cleanup_policy::compact);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms,
+              604800000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }),
+              log::cleanup_policy::compact);
 
-    EXPECT_EQ(admin_->alter_topic_configs("cfg", {{"retention.ms", "-7"}}, false).error, error_code::invalid_config);
-    EXPECT_EQ(admin_->alter_topic_configs("nope", {}, false).error, error_code::unknown_topic_or_partition);
+    EXPECT_EQ(admin_->alter_topic_configs("cfg", {{"retention.ms", "-7"}}, false).error,
+              error_code::invalid_config);
+    EXPECT_EQ(admin_->alter_topic_configs("nope", {}, false).error,
+              error_code::unknown_topic_or_partition);
     EXPECT_TRUE(admin_->alter_topic_configs("cfg", {{"retention.ms", "5"}}, true).ok());
     EXPECT_EQ(store_->describe("cfg")->overrides, (config_map{{"cleanup.policy", "compact"}}));
 
     using op = config_operation::kind;
     ASSERT_TRUE(admin_
                     ->incremental_alter_topic_configs(
-                        "cfg", {{"retention.ms", op::set, "42"}, {"cleanup.policy", op::append, "delete"}}, false)
+                        "cfg",
+                        {{"retention.ms", op::set, "42"}, {"cleanup.policy", op::append, "delete"}},
+                        false)
                     .ok());
     EXPECT_EQ(store_->describe("cfg")->overrides,
               (config_map{{"cleanup.policy", "compact,delete"}, {"retention.ms", "42"}}));
-    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }), log::cleanup_policy::compact_delete);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }),
+              log::cleanup_policy::compact_delete);
     ASSERT_TRUE(admin_
-                    ->incremental_alter_topic_configs(
-                        "cfg", {{"retention.ms", op::remove, std::nullopt}, {"cleanup.policy", op::subtract, "compact"}},
-                        false)
+                    ->incremental_alter_topic_configs("cfg",
+                                                      {{"retention.ms", op::remove, std::nullopt},
+                                                       {"cleanup.policy", op::subtract, "compact"}},
+                                                      false)
                     .ok());
     EXPECT_EQ(store_->describe("cfg")->overrides, (config_map{{"cleanup.policy", "delete"}}));
-    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 604800000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms,
+              604800000);
 
-    EXPECT_EQ(admin_->incremental_alter_topic_configs("cfg", {{"retention.ms", op::append, "1"}}, false).error,
+    EXPECT_EQ(
+        admin_->incremental_alter_topic_configs("cfg", {{"retention.ms", op::append, "1"}}, false)
+            .error,
+        error_code::invalid_request);
+    EXPECT_EQ(admin_
+                  ->incremental_alter_topic_configs(
+                      "cfg", {{"retention.ms", op::set, std::nullopt}}, false)
+                  .error,
               error_code::invalid_request);
-    EXPECT_EQ(admin_->incremental_alter_topic_configs("cfg", {{"retention.ms", op::set, std::nullopt}}, false).error,
-              error_code::invalid_request);
-    EXPECT_EQ(admin_->incremental_alter_topic_configs("cfg", {{"bogus", op::set, "1"}}, false).error,
-              error_code::invalid_config);
-    EXPECT_EQ(admin_->incremental_alter_topic_configs("cfg", {{"cleanup.policy", op::subtract, "delete"}}, false).error,
+    EXPECT_EQ(
+        admin_->incremental_alter_topic_configs("cfg", {{"bogus", op::set, "1"}}, false).error,
+        error_code::invalid_config);
+    EXPECT_EQ(admin_
+                  ->incremental_alter_topic_configs(
+                      "cfg", {{"cleanup.policy", op::subtract, "delete"}}, false)
+                  .error,
               error_code::invalid_config);  // an empty policy list is not a valid value
 }
 
@@ -382,7 +425,8 @@ TEST_F(topic_store_test, dynamic_broker_configs_reach_every_topic) {
     ASSERT_TRUE(create("overridden", 1, {{"retention.ms", "7"}}).result.ok());
     auto p = store_->find_partition("plain", 0);
     ASSERT_TRUE(admin_->alter_broker_configs(true, {{"log.retention.ms", "1000"}}, false).ok());
-    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 1000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms,
+              1000);
     EXPECT_EQ(store_->config_of("overridden")->log.retention_ms, 7);
     auto described = store_->describe_topic_configs("plain");
     ASSERT_TRUE(described);
@@ -393,32 +437,43 @@ TEST_F(topic_store_test, dynamic_broker_configs_reach_every_topic) {
 
     // This broker's own dynamic config wins over the cluster-wide default.
     ASSERT_TRUE(admin_->alter_broker_configs(false, {{"log.retention.ms", "2000"}}, false).ok());
-    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 2000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms,
+              2000);
     described = store_->describe_topic_configs("plain");
     entry = std::find_if(described->begin(), described->end(),
                          [](const described_config& c) { return c.name == "retention.ms"; });
     EXPECT_EQ(entry->source, config_source::dynamic_broker_config);
 
-    EXPECT_EQ(admin_->alter_broker_configs(false, {{"num.partitions", "3"}}, false).error, error_code::invalid_request);
-    EXPECT_EQ(admin_->alter_broker_configs(false, {{"made.up", "3"}}, false).error, error_code::invalid_config);
+    EXPECT_EQ(admin_->alter_broker_configs(false, {{"num.partitions", "3"}}, false).error,
+              error_code::invalid_request);
+    EXPECT_EQ(admin_->alter_broker_configs(false, {{"made.up", "3"}}, false).error,
+              error_code::invalid_config);
     EXPECT_EQ(admin_->alter_broker_configs(false, {{"log.retention.ms", "soon"}}, false).error,
               error_code::invalid_config);
     using op = config_operation::kind;
-    ASSERT_TRUE(admin_->incremental_alter_broker_configs(true, {{"log.cleanup.policy", op::append, "compact"}}, false).ok());
+    ASSERT_TRUE(admin_
+                    ->incremental_alter_broker_configs(
+                        true, {{"log.cleanup.policy", op::append, "compact"}}, false)
+                    .ok());
     EXPECT_EQ(store_->dynamic_broker_configs(true).at("log.cleanup.policy"), "delete,compact");
-    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }), log::cleanup_policy::compact_delete);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.policy(); }),
+              log::cleanup_policy::compact_delete);
     // Removing the per-broker value falls back to the cluster default.
     ASSERT_TRUE(admin_->alter_broker_configs(false, {}, false).ok());
-    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms, 1000);
+    EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.config(); }).retention_ms,
+              1000);
 }
 
 TEST_F(topic_store_test, auto_creation_uses_the_broker_defaults) {
     EXPECT_TRUE(admin_->auto_create_topic("auto", true).ok());
     EXPECT_EQ(store_->partitions_of("auto").size(), 2U);
     EXPECT_TRUE(admin_->auto_create_topic("auto", true).ok());  // exists: nothing to do
-    EXPECT_EQ(admin_->auto_create_topic("not-allowed", false).error, error_code::unknown_topic_or_partition);
-    EXPECT_EQ(admin_->auto_create_topic("bad name", true).error, error_code::invalid_topic_exception);
-    EXPECT_EQ(admin_->auto_create_topic("__consumer_offsets", true).error, error_code::unknown_topic_or_partition);
+    EXPECT_EQ(admin_->auto_create_topic("not-allowed", false).error,
+              error_code::unknown_topic_or_partition);
+    EXPECT_EQ(admin_->auto_create_topic("bad name", true).error,
+              error_code::invalid_topic_exception);
+    EXPECT_EQ(admin_->auto_create_topic("__consumer_offsets", true).error,
+              error_code::unknown_topic_or_partition);
     EXPECT_FALSE(store_->exists("not-allowed"));
 }
 
@@ -428,7 +483,8 @@ protected:
 };
 
 TEST_F(topic_store_no_auto_test, auto_creation_can_be_disabled) {
-    EXPECT_EQ(admin_->auto_create_topic("auto", true).error, error_code::unknown_topic_or_partition);
+    EXPECT_EQ(admin_->auto_create_topic("auto", true).error,
+              error_code::unknown_topic_or_partition);
     EXPECT_FALSE(store_->exists("auto"));
 }
 
@@ -443,9 +499,12 @@ TEST_F(topic_store_test, delete_records_moves_the_log_start) {
     auto [r2, low2] = store_->delete_records("records", 0, -1);
     ASSERT_TRUE(r2.ok());
     EXPECT_EQ(low2, 3);
-    EXPECT_EQ(store_->delete_records("records", 0, 10).first.error, error_code::offset_out_of_range);
-    EXPECT_EQ(store_->delete_records("records", 0, -5).first.error, error_code::offset_out_of_range);
-    EXPECT_EQ(store_->delete_records("records", 1, 0).first.error, error_code::unknown_topic_or_partition);
+    EXPECT_EQ(store_->delete_records("records", 0, 10).first.error,
+              error_code::offset_out_of_range);
+    EXPECT_EQ(store_->delete_records("records", 0, -5).first.error,
+              error_code::offset_out_of_range);
+    EXPECT_EQ(store_->delete_records("records", 1, 0).first.error,
+              error_code::unknown_topic_or_partition);
     ASSERT_TRUE(create("compacted", 1, {{"cleanup.policy", "compact"}}).result.ok());
     EXPECT_EQ(store_->delete_records("compacted", 0, 0).first.error, error_code::policy_violation);
     reopen();
@@ -485,13 +544,15 @@ TEST_F(topic_store_test, describe_log_dirs_reports_sizes) {
         EXPECT_EQ(p.topic, "sized");
         EXPECT_EQ(p.size_bytes > 0, p.partition == 1);
     }
-    const auto only = store_->describe_log_dirs(std::vector<std::pair<std::string, int32_t>>{{"sized", 1}, {"x", 0}});
+    const auto only = store_->describe_log_dirs(
+        std::vector<std::pair<std::string, int32_t>>{{"sized", 1}, {"x", 0}});
     ASSERT_EQ(only[0].partitions.size(), 1U);
     EXPECT_EQ(only[0].partitions[0].partition, 1);
 }
 
 TEST_F(topic_store_test, maintenance_applies_retention_and_writes_checkpoints) {
-    ASSERT_TRUE(create("aging", 1, {{"segment.bytes", "300"}, {"retention.ms", "1000"}}).result.ok());
+    ASSERT_TRUE(
+        create("aging", 1, {{"segment.bytes", "300"}, {"retention.ms", "1000"}}).result.ok());
     for (int i = 0; i < 4; ++i) {
         append("aging", 0, std::string(60, 'a'));
     }
@@ -505,7 +566,8 @@ TEST_F(topic_store_test, maintenance_applies_retention_and_writes_checkpoints) {
     store_->run_maintenance(clock_.now_ms());
     EXPECT_GT(p->offsets()->log_start_offset, 0);
     EXPECT_EQ(test::on_log(*p, [](const log::partition_log& l) { return l.segment_count(); }), 1U);
-    EXPECT_TRUE(fs::exists(fs::path(data_dir()) / log::log_manager::recovery_point_checkpoint_name));
+    EXPECT_TRUE(
+        fs::exists(fs::path(data_dir()) / log::log_manager::recovery_point_checkpoint_name));
 }
 
 }  // namespace
