@@ -352,51 +352,43 @@ void append_partition(partition_work& w, const broker_config& broker, int16_t ac
     }
 }
 
+/// One partition's acks=-1 condition: true once it is settled, either replicated (its high
+/// watermark passed the batch) or failed with the error that stops it from ever getting there.
+bool settle_replicated(partition_work& w) {
+    bool reached = false;
+    const error_code e = w.target->replicated_to(w.result.last_offset + 1, reached);
+    if (e != error_code::none) {
+        w.fail(e);
+        return true;
+    }
+    return reached;
+}
+
 /// Pass 4, acks=-1: waits (a delayed operation) until each appended partition's high watermark
 /// has passed its batch, or `timeout_ms`. A partition still short at the deadline answers
 /// REQUEST_TIMED_OUT; one that can never get there (deleted, no longer led here) its error; one
 /// whose in-sync set shrank below min.insync.replicas meanwhile NOT_ENOUGH_REPLICAS_AFTER_APPEND.
 net::awaitable<void> wait_for_replicas(request_context& ctx, std::vector<partition_work>& work,
                                        int32_t timeout_ms) {
-    // The usual case on a single node: the append itself moved the high watermark. Settled here
-    // without arming anything.
-    bool settled = true;
-    for (partition_work& w : work) {
-        if (w.error != error_code::none || w.result.last_offset < 0) {
-            continue;
-        }
-        bool reached = false;
-        if (const error_code e = w.target->replicated_to(w.result.last_offset + 1, reached);
-            e != error_code::none) {
-            w.fail(e);
-        } else if (!reached) {
-            settled = false;
-        }
-    }
-    if (settled) {
-        co_return;
-    }
-    std::vector<delayed_watch> watches;
+    // The usual case on a single node: the append itself moved the high watermark, and every
+    // partition settles here without arming anything.
     std::vector<partition_work*> waiting;
     for (partition_work& w : work) {
-        if (w.error == error_code::none && w.result.last_offset >= 0) {
+        if (w.error == error_code::none && w.result.last_offset >= 0 && !settle_replicated(w)) {
             waiting.push_back(&w);
-            watches.push_back(delayed_watch{w.target, partition_event::high_watermark});
         }
     }
     if (waiting.empty()) {
         co_return;
     }
+    std::vector<delayed_watch> watches;
+    watches.reserve(waiting.size());
+    for (partition_work* w : waiting) {
+        watches.push_back(delayed_watch{w->target, partition_event::high_watermark});
+    }
     // Each check settles the partitions that are done; the operation completes when none is left.
     const auto try_complete = [&waiting] {
-        std::erase_if(waiting, [](partition_work* w) {
-            bool reached = false;
-            const error_code e = w->target->replicated_to(w->result.last_offset + 1, reached);
-            if (e != error_code::none) {
-                w->fail(e);
-            }
-            return reached || e != error_code::none;
-        });
+        std::erase_if(waiting, [](partition_work* w) { return settle_replicated(*w); });
         return waiting.empty();
     };
     const auto deadline =

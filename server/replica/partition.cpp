@@ -428,32 +428,39 @@ error_code partition::replicated_to(int64_t offset, bool& reached) const {
 error_code partition::update_follower_fetch_state(node_id replica, int64_t fetch_offset,
                                                   int64_t now_ms) {
     bool advanced = false;
+    error_code e = error_code::none;
     {
         std::lock_guard lock(mutex_);
-        if (deleted_ || !log_) {
-            return error_code::unknown_topic_or_partition;
-        }
-        if (role_.load(std::memory_order_relaxed) != replica_role::leader) {
-            return error_code::not_leader_or_follower;
-        }
-        const auto it =
-            std::find_if(followers_.begin(), followers_.end(),
-                         [replica](const replica_fetch_state& f) { return f.id == replica; });
-        if (it == followers_.end()) {
-            // Kafka's answer to a replica outside the partition's assignment.
-            return error_code::not_leader_or_follower;
-        }
-        const int64_t log_end = log_->log_end_offset().value();
-        it->log_end_offset = std::min(fetch_offset, log_end);
-        it->last_fetch_ms = now_ms;
-        if (fetch_offset >= log_end) {
-            it->last_caught_up_ms = now_ms;
-        }
-        advanced = maybe_increment_high_watermark_locked();
+        e = update_follower_fetch_state_locked(replica, fetch_offset, now_ms, advanced);
     }
     if (advanced) {
         fire(partition_event::high_watermark);
     }
+    return e;
+}
+
+error_code partition::update_follower_fetch_state_locked(node_id replica, int64_t fetch_offset,
+                                                         int64_t now_ms, bool& advanced) {
+    if (deleted_ || !log_) {
+        return error_code::unknown_topic_or_partition;
+    }
+    if (role_.load(std::memory_order_relaxed) != replica_role::leader) {
+        return error_code::not_leader_or_follower;
+    }
+    const auto it =
+        std::find_if(followers_.begin(), followers_.end(),
+                     [replica](const replica_fetch_state& f) { return f.id == replica; });
+    if (it == followers_.end()) {
+        // Kafka's answer to a replica outside the partition's assignment.
+        return error_code::not_leader_or_follower;
+    }
+    const int64_t log_end = log_->log_end_offset().value();
+    it->log_end_offset = std::min(fetch_offset, log_end);
+    it->last_fetch_ms = now_ms;
+    if (fetch_offset >= log_end) {
+        it->last_caught_up_ms = now_ms;
+    }
+    advanced = maybe_increment_high_watermark_locked();
     return error_code::none;
 }
 
@@ -516,21 +523,21 @@ log::result<log::append_result> partition::append_as_follower(std::span<uint8_t>
 // Reads
 
 partition_read_result partition::read(const partition_read_request& request) {
+    bool advanced = false;
     partition_read_result out;
-    const bool from_replica = request.replica_id.value() >= 0;
-    if (from_replica) {
-        // The follower has everything below its fetch offset: record it before reading, so that
-        // the high watermark it allows is part of this very answer.
-        const error_code e =
-            update_follower_fetch_state(request.replica_id, request.fetch_offset, request.now_ms);
-        if (e != error_code::none) {
-            out.error = e;
-            out.leader_id = leader_id();
-            out.leader_epoch = leader_epoch();
-            return out;
-        }
+    {
+        std::lock_guard lock(mutex_);
+        out = read_locked(request, advanced);
     }
-    std::lock_guard lock(mutex_);
+    if (advanced) {
+        fire(partition_event::high_watermark);
+    }
+    return out;
+}
+
+partition_read_result partition::read_locked(const partition_read_request& request,
+                                             bool& advanced) {
+    partition_read_result out;
     if (deleted_ || !log_) {
         out.error = error_code::unknown_topic_or_partition;
         return out;
@@ -556,11 +563,7 @@ partition_read_result partition::read(const partition_read_request& request) {
         }
     }
     const log::partition_log& plog = *log_;
-    out.high_watermark = plog.high_watermark().value();
-    // No transactions: nothing is pending below the high watermark.
-    out.last_stable_offset = out.high_watermark;
     out.log_start_offset = plog.log_start_offset().value();
-
     if (request.last_fetched_epoch.value() >= 0) {
         // KIP-595 truncation detection: does the fetcher's last epoch end where it thinks?
         const auto [raw_last_epoch, end] =
@@ -572,11 +575,28 @@ partition_read_result partition::read(const partition_read_request& request) {
             return out;
         }
         if (last_epoch < request.last_fetched_epoch || end.value() < request.fetch_offset) {
+            // A diverging fetcher's offset says nothing about what it holds: its fetch state is
+            // left alone (as in Kafka) until it has truncated.
+            out.high_watermark = plog.high_watermark().value();
+            out.last_stable_offset = out.high_watermark;
             out.diverging_epoch = last_epoch;
             out.diverging_end_offset = end.value();
             return out;
         }
     }
+    const bool from_replica = request.replica_id.value() >= 0;
+    if (from_replica) {
+        // The follower has everything below its fetch offset: record it before reading, so that
+        // the high watermark it allows is part of this very answer.
+        const error_code e = update_follower_fetch_state_locked(
+            request.replica_id, request.fetch_offset, request.now_ms, advanced);
+        if (e != error_code::none) {
+            return leadership_error(e);
+        }
+    }
+    out.high_watermark = plog.high_watermark().value();
+    // No transactions: nothing is pending below the high watermark.
+    out.last_stable_offset = out.high_watermark;
     const int64_t upper = from_replica             ? plog.log_end_offset().value()
                           : request.read_committed ? out.last_stable_offset
                                                    : out.high_watermark;

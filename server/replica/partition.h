@@ -231,7 +231,8 @@ public:
 
     /// A Fetch's read: fencing (current leader epoch), role, offset range, divergence, then whole
     /// batches up to the high watermark (consumers), the last stable offset (read_committed) or
-    /// the log end (replicas, whose fetch state it updates first).
+    /// the log end (replicas: their fetch state is updated, and the high watermark moved, under
+    /// the same lock before reading, so the answer carries the high watermark the fetch allowed).
     partition_read_result read(const partition_read_request& request);
     /// A local read of this replica's own log up to its end (the group coordinator replaying
     /// `__consumer_offsets`): whole batches from max(start, log start), at least one. An empty
@@ -280,6 +281,12 @@ public:
 private:
     /// Under mutex_: the one place the high watermark moves. True when it advanced.
     bool maybe_increment_high_watermark_locked();
+    /// Under mutex_: update_follower_fetch_state's work; `advanced` tells whether the high
+    /// watermark moved (the caller fires the event once the lock is released).
+    protocol::error_code update_follower_fetch_state_locked(node_id replica, int64_t fetch_offset,
+                                                            int64_t now_ms, bool& advanced);
+    /// Under mutex_: read's work.
+    partition_read_result read_locked(const partition_read_request& request, bool& advanced);
     /// Fires (outside the lock) the waiters of `events`.
     void fire(partition_event events);
     bool is_in_sync_locked(node_id id) const;

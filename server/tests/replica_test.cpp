@@ -224,6 +224,40 @@ TEST_F(replica_test, a_replica_reads_to_the_log_end_and_a_consumer_to_the_high_w
     EXPECT_EQ(seen.leader_id, self_id);
 }
 
+TEST_F(replica_test, a_fenced_or_diverging_replica_fetch_leaves_its_fetch_state_alone) {
+    two_replicas(false, leader_epoch_t{1});
+    std::vector<uint8_t> b = batch_of(4);
+    ASSERT_TRUE(test::append_batch(*p_, b).ok());
+    const auto before = p_->follower_states();
+    ASSERT_EQ(before.size(), 1U);
+
+    partition_read_request replica;
+    replica.replica_id = second_id;
+    replica.fetch_offset = 4;
+    replica.max_bytes = 1 << 20;
+    replica.now_ms = 9;
+    // An old epoch is fenced before anything is recorded.
+    replica.current_leader_epoch = leader_epoch_t{0};
+    partition_read_result seen = p_->read(replica);
+    EXPECT_EQ(seen.error, error_code::fenced_leader_epoch);
+    EXPECT_EQ(p_->follower_states()[0].log_end_offset, before[0].log_end_offset);
+    // A fetcher whose last epoch (0) ended before its offset diverges: told where epoch 0 ends,
+    // and its offset (a tail the leader does not have) is not taken as replicated.
+    replica.current_leader_epoch = leader_epoch_t{1};
+    replica.last_fetched_epoch = leader_epoch_t{0};
+    seen = p_->read(replica);
+    EXPECT_EQ(seen.error, error_code::none);
+    EXPECT_EQ(seen.diverging_epoch, leader_epoch_t{0});
+    EXPECT_EQ(seen.diverging_end_offset, 0);
+    EXPECT_EQ(p_->follower_states()[0].log_end_offset, before[0].log_end_offset);
+    EXPECT_EQ(p_->offsets()->high_watermark, 0);
+    // Once it fetches in the leader's epoch, its position counts.
+    replica.last_fetched_epoch = leader_epoch_t{1};
+    seen = p_->read(replica);
+    EXPECT_EQ(seen.error, error_code::none);
+    EXPECT_EQ(seen.high_watermark, 4);
+}
+
 TEST_F(replica_test, acks_all_completes_only_when_the_second_replica_fetches_past_the_batch) {
     two_replicas();
     bool fetched = false;
