@@ -199,6 +199,7 @@ partition_data fetch_read_partition(partition& p, const fetch_partition_request&
     read.current_leader_epoch = leader_epoch_t{request.current_leader_epoch};
     read.last_fetched_epoch = leader_epoch_t{request.last_fetched_epoch};
     read.replica_id = options.replica_id;
+    read.log_start_offset = request.log_start_offset;
     read.read_committed = options.read_committed;
     read.now_ms = steady_now_ms();
     partition_read_result result = p.read(read);

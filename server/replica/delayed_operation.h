@@ -2,9 +2,11 @@
 // Delayed operations: the one mechanism for a request that must wait until a condition on some
 // partitions holds or a deadline passes (Kafka's DelayedOperationPurgatory). The watchers are kept
 // by each partition (partition::watch), keyed by the event that can complete the operation:
-//   - partition_event::high_watermark: acks=-1 produces, offset commits and DeleteRecords wait for
-//     the high watermark to reach an offset; consumers' long polls wait for data below it;
-//   - partition_event::log_end: replicas' fetches wait for appends.
+//   - partition_event::high_watermark: acks=-1 produces and offset commits wait for the high
+//     watermark to reach an offset; consumers' long polls wait for data below it;
+//   - partition_event::log_end: replicas' fetches wait for appends;
+//   - partition_event::low_watermark: DeleteRecords waits for every replica's log start offset to
+//     reach the new start.
 // Deletion, close and role changes wake every watcher, so an operation never waits for a partition
 // that is gone.
 //

@@ -400,7 +400,8 @@ leader_append_result partition::append_as_leader(leader_append& request,
             out.flush_target = a.last_offset.value() + 1;
         }
     }
-    fire(advanced ? partition_event::any : partition_event::log_end);
+    fire(advanced ? partition_event::log_end | partition_event::high_watermark
+                  : partition_event::log_end);
     return out;
 }
 
@@ -426,21 +427,23 @@ error_code partition::replicated_to(int64_t offset, bool& reached) const {
 }
 
 error_code partition::update_follower_fetch_state(node_id replica, int64_t fetch_offset,
-                                                  int64_t now_ms) {
-    bool advanced = false;
+                                                  int64_t now_ms, int64_t log_start_offset) {
+    uint8_t events = 0;
     error_code e = error_code::none;
     {
         std::lock_guard lock(mutex_);
-        e = update_follower_fetch_state_locked(replica, fetch_offset, now_ms, advanced);
+        e = update_follower_fetch_state_locked(replica, fetch_offset, now_ms, log_start_offset,
+                                               events);
     }
-    if (advanced) {
-        fire(partition_event::high_watermark);
+    if (events != 0) {
+        fire(static_cast<partition_event>(events));
     }
     return e;
 }
 
 error_code partition::update_follower_fetch_state_locked(node_id replica, int64_t fetch_offset,
-                                                         int64_t now_ms, bool& advanced) {
+                                                         int64_t now_ms, int64_t log_start_offset,
+                                                         uint8_t& events) {
     if (deleted_ || !log_) {
         return error_code::unknown_topic_or_partition;
     }
@@ -460,7 +463,28 @@ error_code partition::update_follower_fetch_state_locked(node_id replica, int64_
     if (fetch_offset >= log_end) {
         it->last_caught_up_ms = now_ms;
     }
-    advanced = maybe_increment_high_watermark_locked();
+    if (log_start_offset >= 0 && log_start_offset != it->log_start_offset) {
+        it->log_start_offset = log_start_offset;
+        events |= static_cast<uint8_t>(partition_event::low_watermark);
+    }
+    if (maybe_increment_high_watermark_locked()) {
+        events |= static_cast<uint8_t>(partition_event::high_watermark);
+    }
+    return error_code::none;
+}
+
+error_code partition::low_watermark(int64_t& low) const {
+    std::lock_guard lock(mutex_);
+    if (deleted_ || !log_ || log_->closed()) {
+        return error_code::unknown_topic_or_partition;
+    }
+    if (role_.load(std::memory_order_relaxed) != replica_role::leader) {
+        return error_code::not_leader_or_follower;
+    }
+    low = log_->log_start_offset().value();
+    for (const replica_fetch_state& f : followers_) {
+        low = std::min(low, f.log_start_offset);
+    }
     return error_code::none;
 }
 
@@ -515,7 +539,8 @@ log::result<log::append_result> partition::append_as_follower(std::span<uint8_t>
         leader_high_watermark_ = std::max(leader_high_watermark_, leader_high_watermark);
         advanced = maybe_increment_high_watermark_locked();
     }
-    fire(advanced ? partition_event::any : partition_event::log_end);
+    fire(advanced ? partition_event::log_end | partition_event::high_watermark
+                  : partition_event::log_end);
     return result;
 }
 
@@ -523,20 +548,20 @@ log::result<log::append_result> partition::append_as_follower(std::span<uint8_t>
 // Reads
 
 partition_read_result partition::read(const partition_read_request& request) {
-    bool advanced = false;
+    uint8_t events = 0;
     partition_read_result out;
     {
         std::lock_guard lock(mutex_);
-        out = read_locked(request, advanced);
+        out = read_locked(request, events);
     }
-    if (advanced) {
-        fire(partition_event::high_watermark);
+    if (events != 0) {
+        fire(static_cast<partition_event>(events));
     }
     return out;
 }
 
 partition_read_result partition::read_locked(const partition_read_request& request,
-                                             bool& advanced) {
+                                             uint8_t& events) {
     partition_read_result out;
     if (deleted_ || !log_) {
         out.error = error_code::unknown_topic_or_partition;
@@ -588,8 +613,9 @@ partition_read_result partition::read_locked(const partition_read_request& reque
     if (from_replica) {
         // The follower has everything below its fetch offset: record it before reading, so that
         // the high watermark it allows is part of this very answer.
-        const error_code e = update_follower_fetch_state_locked(
-            request.replica_id, request.fetch_offset, request.now_ms, advanced);
+        const error_code e =
+            update_follower_fetch_state_locked(request.replica_id, request.fetch_offset,
+                                               request.now_ms, request.log_start_offset, events);
         if (e != error_code::none) {
             return leadership_error(e);
         }

@@ -52,9 +52,17 @@ struct broker_config;
 enum class replica_role : int8_t { none = 0, leader = 1, follower = 2 };
 
 /// What a waiter can be woken by (a bit mask).
-enum class partition_event : uint8_t { log_end = 1, high_watermark = 2, any = 3 };
+enum class partition_event : uint8_t {
+    log_end = 1,
+    high_watermark = 2,
+    low_watermark = 4,
+    any = 7
+};
 inline bool includes(partition_event mask, partition_event e) {
     return (static_cast<uint8_t>(mask) & static_cast<uint8_t>(e)) != 0;
+}
+inline constexpr partition_event operator|(partition_event a, partition_event b) {
+    return static_cast<partition_event>(static_cast<uint8_t>(a) | static_cast<uint8_t>(b));
 }
 
 /// The offsets of a partition at one moment.
@@ -113,6 +121,8 @@ struct partition_read_request {
     /// no_node (any negative) for consumers; a broker id for a replica's fetch (reads up to the
     /// log end).
     node_id replica_id = no_node;
+    /// A replica's fetch: its own log start offset (-1: not sent), for the low watermark.
+    int64_t log_start_offset = -1;
     /// Consumers only: read up to the last stable offset instead of the high watermark.
     bool read_committed = false;
     /// Monotonic milliseconds, for the follower's fetch state.
@@ -140,6 +150,8 @@ struct replica_fetch_state {
     node_id id = no_node;
     /// The follower's log end offset as of its last fetch (-1: not fetched since this broker led).
     int64_t log_end_offset = -1;
+    /// The follower's log start offset as of its last fetch (-1: unknown).
+    int64_t log_start_offset = -1;
     /// Monotonic ms of the last fetch that reached the leader's log end (caught up), 0 never.
     int64_t last_caught_up_ms = 0;
     int64_t last_fetch_ms = 0;
@@ -217,8 +229,13 @@ public:
     /// A follower (`replica`) fetched from `fetch_offset`: it has everything below it. Updates its
     /// state and the in-sync set bookkeeping, then moves the high watermark. NOT_LEADER_OR_FOLLOWER
     /// when `replica` is not assigned here or this broker does not lead.
+    /// `log_start_offset` (-1: unknown, left as it was) is the follower's own log start offset.
     protocol::error_code update_follower_fetch_state(node_id replica, int64_t fetch_offset,
-                                                     int64_t now_ms);
+                                                     int64_t now_ms, int64_t log_start_offset = -1);
+    /// DeleteRecords: the low watermark, the smallest log start offset over this leader and every
+    /// follower (-1 while a follower's is unknown), in `low`. Error when it can never be read:
+    /// deleted (UNKNOWN_TOPIC_OR_PARTITION) or no longer led here (NOT_LEADER_OR_FOLLOWER).
+    protocol::error_code low_watermark(int64_t& low) const;
 
     // ---- follower
 
@@ -281,12 +298,14 @@ public:
 private:
     /// Under mutex_: the one place the high watermark moves. True when it advanced.
     bool maybe_increment_high_watermark_locked();
-    /// Under mutex_: update_follower_fetch_state's work; `advanced` tells whether the high
-    /// watermark moved (the caller fires the event once the lock is released).
+    /// Under mutex_: update_follower_fetch_state's work. Adds to `events` what moved (the high
+    /// watermark, a follower's log start offset); the caller fires them once the lock is released.
     protocol::error_code update_follower_fetch_state_locked(node_id replica, int64_t fetch_offset,
-                                                            int64_t now_ms, bool& advanced);
-    /// Under mutex_: read's work.
-    partition_read_result read_locked(const partition_read_request& request, bool& advanced);
+                                                            int64_t now_ms,
+                                                            int64_t log_start_offset,
+                                                            uint8_t& events);
+    /// Under mutex_: read's work (`events` as above).
+    partition_read_result read_locked(const partition_read_request& request, uint8_t& events);
     /// Fires (outside the lock) the waiters of `events`.
     void fire(partition_event events);
     bool is_in_sync_locked(node_id id) const;

@@ -258,6 +258,31 @@ TEST_F(replica_test, a_fenced_or_diverging_replica_fetch_leaves_its_fetch_state_
     EXPECT_EQ(seen.high_watermark, 4);
 }
 
+TEST_F(replica_test, the_low_watermark_waits_for_every_replicas_log_start) {
+    two_replicas();
+    std::vector<uint8_t> b = batch_of(4);
+    ASSERT_TRUE(test::append_batch(*p_, b).ok());
+    ASSERT_EQ(p_->update_follower_fetch_state(second_id, 4, 1, 0), error_code::none);
+    std::string message;
+    ASSERT_EQ(p_->delete_records(2, message).first, error_code::none);
+    int64_t low = -1;
+    ASSERT_EQ(p_->low_watermark(low), error_code::none);
+    EXPECT_EQ(low, 0);  // the follower still starts at 0
+
+    bool woken = false;
+    p_->watch(partition_event::low_watermark, [&] { woken = true; });
+    // A fetch that does not move the follower's log start wakes nothing.
+    ASSERT_EQ(p_->update_follower_fetch_state(second_id, 4, 2, 0), error_code::none);
+    EXPECT_FALSE(woken);
+    ASSERT_EQ(p_->update_follower_fetch_state(second_id, 4, 3, 2), error_code::none);
+    EXPECT_TRUE(woken);
+    ASSERT_EQ(p_->low_watermark(low), error_code::none);
+    EXPECT_EQ(low, 2);
+
+    ASSERT_FALSE(p_->stop());
+    EXPECT_NE(p_->low_watermark(low), error_code::none);
+}
+
 TEST_F(replica_test, acks_all_completes_only_when_the_second_replica_fetches_past_the_batch) {
     two_replicas();
     bool fetched = false;
