@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 #include <optional>
 
 #include "protocol/errors.h"
@@ -92,23 +93,20 @@ protected:
         produce_response::partition_produce_response answer;
         steady::duration took{};
     };
-    produced produce(int16_t acks, int32_t timeout_ms, std::vector<uint8_t> batch,
-                     std::vector<timed_step> steps = {}) {
-        produce_request request;
-        request.acks = acks;
-        request.timeout_ms = timeout_ms;
-        request.topic_data.emplace_back();
-        request.topic_data[0].name = "t";
-        request.topic_data[0].partition_data.emplace_back();
-        request.topic_data[0].partition_data[0].index = 0;
-        request.topic_data[0].partition_data[0].records =
-            protocol::records_ref{std::span<const uint8_t>(batch), {}};
-        const auto body = test::body_bytes(9, request);
+    /// Runs one handler on a private io_context until it answers; `steps` run on the same
+    /// context at the given delays. Returns the response frame and how long the answer took.
+    using handler_fn = net::awaitable<handler_result> (*)(request_context&, protocol::reader&);
+    struct handled {
+        std::optional<handler_result> result;
+        steady::duration took{};
+    };
+    handled run(handler_fn handler, int16_t api_key, int16_t version,
+                const std::vector<uint8_t>& body, const std::vector<timed_step>& steps) {
         protocol::request_header header;
         request_context ctx{.broker = *core_,
                             .header = header,
-                            .api_key = 0,
-                            .api_version = 9,
+                            .api_key = api_key,
+                            .api_version = version,
                             .response_header_version = 1,
                             .correlation_id = 3,
                             .client_id = "",
@@ -117,15 +115,14 @@ protected:
                             .shard_id = 0,
                             .frame = {}};
         net::io_context io;
-        std::optional<handler_result> result;
+        handled out;
         const auto start = steady::now();
-        steady::duration took{};
         net::co_spawn(
             io,
             [&]() -> net::awaitable<void> {
                 protocol::reader r(body);
-                result = co_await handle_produce(ctx, r);
-                took = steady::now() - start;
+                out.result = co_await handler(ctx, r);
+                out.took = steady::now() - start;
             },
             net::detached);
         std::vector<std::unique_ptr<net::steady_timer>> timers;
@@ -139,15 +136,56 @@ protected:
             timers.push_back(std::move(timer));
         }
         io.run();
+        EXPECT_TRUE(out.result.has_value());
+        return out;
+    }
+
+    produced produce(int16_t acks, int32_t timeout_ms, std::vector<uint8_t> batch,
+                     std::vector<timed_step> steps = {}) {
+        produce_request request;
+        request.acks = acks;
+        request.timeout_ms = timeout_ms;
+        request.topic_data.emplace_back();
+        request.topic_data[0].name = "t";
+        request.topic_data[0].partition_data.emplace_back();
+        request.topic_data[0].partition_data[0].index = 0;
+        request.topic_data[0].partition_data[0].records =
+            protocol::records_ref{std::span<const uint8_t>(batch), {}};
+        const handled h = run(&handle_produce, 0, 9, test::body_bytes(9, request), steps);
         produced out;
-        EXPECT_TRUE(result.has_value());
-        if (!result) {
+        if (!h.result) {
             return out;
         }
-        const auto frame = test::parse_response(test::frame_of(*result), 1);
+        const auto frame = test::parse_response(test::frame_of(*h.result), 1);
         out.answer =
             test::decode_body<produce_response>(frame, 9).responses.at(0).partition_responses.at(0);
-        out.took = took;
+        out.took = h.took;
+        return out;
+    }
+
+    /// DeleteRecords v2 of partition t-0 up to `offset`.
+    struct deleted {
+        protocol::delete_records_response::delete_records_partition_result answer;
+        steady::duration took{};
+    };
+    deleted delete_records(int64_t offset, int32_t timeout_ms, std::vector<timed_step> steps = {}) {
+        protocol::delete_records_request request;
+        request.timeout_ms = timeout_ms;
+        request.topics.emplace_back();
+        request.topics[0].name = "t";
+        request.topics[0].partitions.emplace_back();
+        request.topics[0].partitions[0].partition_index = 0;
+        request.topics[0].partitions[0].offset = offset;
+        const handled h = run(&handle_delete_records, 21, 2, test::body_bytes(2, request), steps);
+        deleted out;
+        if (!h.result) {
+            return out;
+        }
+        const auto frame = test::parse_response(test::frame_of(*h.result), 1);
+        out.answer = test::decode_body<protocol::delete_records_response>(frame, 2)
+                         .topics.at(0)
+                         .partitions.at(0);
+        out.took = h.took;
         return out;
     }
 
@@ -281,6 +319,38 @@ TEST_F(replica_test, the_low_watermark_waits_for_every_replicas_log_start) {
 
     ASSERT_FALSE(p_->stop());
     EXPECT_NE(p_->low_watermark(low), error_code::none);
+}
+
+TEST_F(replica_test, delete_records_answers_once_the_follower_reports_the_new_log_start) {
+    two_replicas();
+    std::vector<uint8_t> b = batch_of(4);
+    ASSERT_TRUE(test::append_batch(*p_, b).ok());
+    ASSERT_EQ(p_->update_follower_fetch_state(second_id, 4, 1, 0), error_code::none);
+
+    // The follower fetches at 50 ms with its old log start, at 150 ms with the new one.
+    const deleted d = delete_records(
+        3, 5000,
+        {{std::chrono::milliseconds(50),
+          [&] {
+              ASSERT_EQ(p_->update_follower_fetch_state(second_id, 4, 50, 0), error_code::none);
+          }},
+         {std::chrono::milliseconds(150), [&] {
+              ASSERT_EQ(p_->update_follower_fetch_state(second_id, 4, 150, 3), error_code::none);
+          }}});
+    std::cout << "DeleteRecords answered after "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(d.took).count()
+              << " ms (the follower reported the new log start at 150 ms)\n";
+    EXPECT_EQ(d.answer.error_code, 0);
+    EXPECT_EQ(d.answer.low_watermark, 3);
+    EXPECT_GE(d.took, std::chrono::milliseconds(140));
+
+    // A follower that never catches up: REQUEST_TIMED_OUT at the deadline.
+    const deleted late = delete_records(4, 200);
+    EXPECT_EQ(late.answer.error_code, static_cast<int16_t>(error_code::request_timed_out));
+    EXPECT_EQ(late.answer.low_watermark, -1);
+    EXPECT_GE(late.took, std::chrono::milliseconds(190));
+    EXPECT_EQ(p_->offsets()->log_start_offset,
+              4);  // the leader's log moved regardless, as in Kafka
 }
 
 TEST_F(replica_test, acks_all_completes_only_when_the_second_replica_fetches_past_the_batch) {
