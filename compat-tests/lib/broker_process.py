@@ -3,7 +3,8 @@
 Each test gets its own broker on a free loopback port with a temporary log dir. Used as a library
 (`with BrokerProcess() as b: b.bootstrap`) by the Python tests, and as a command wrapper
 (`broker_process.py --broker PATH -- CMD ...`) by the kcat and Node tests: the wrapper exports
-BOOTSTRAP=127.0.0.1:<port> and BROKER_BIN to the command and returns its exit status.
+BOOTSTRAP=127.0.0.1:<port>, BROKER_BIN and BROKER_DATA (its log dir) to the command and returns
+its exit status.
 """
 import argparse
 import os
@@ -132,7 +133,8 @@ def main():
         parser.error("no command given")
     overrides = dict(o.split("=", 1) for o in args.override)
     with BrokerProcess(broker=args.broker, overrides=overrides) as b:
-        env = dict(os.environ, BOOTSTRAP=b.bootstrap, BROKER_BIN=b.broker)
+        env = dict(os.environ, BOOTSTRAP=b.bootstrap, BROKER_BIN=b.broker,
+                   BROKER_DATA=os.path.join(b.log_dir, "data"))
         try:
             rc = subprocess.run(cmd, env=env, timeout=args.timeout, stdin=subprocess.DEVNULL).returncode
         except subprocess.TimeoutExpired:

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Apache Kafka 3.9.2's own command-line tools against this broker, through scripts/kafka-tool.sh:
+# kafka-topics (create, describe), kafka-console-producer and kafka-console-consumer (with a group),
+# kafka-get-offsets, kafka-consumer-groups (describe: every message consumed, no lag),
+# kafka-configs (alter, describe), kafka-delete-records (then the earliest offset moved), and
+# kafka-dump-log over this broker's own segment, offset-index and time-index files with
+# --deep-iteration and --index-sanity-check (the on-disk format is Kafka's).
+set -euo pipefail
+: "${BOOTSTRAP:?run through lib/broker_process.py}"
+: "${BROKER_DATA:?run through lib/broker_process.py}"
+here=$(cd "$(dirname "$0")/../.." && pwd)
+tool() { timeout 120 bash "$here/scripts/kafka-tool.sh" "$@"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect() {  # expect <what> <pattern> <text>
+    grep -Eq -- "$2" <<<"$3" || fail "$1: no '$2' in:"$'\n'"$3"
+}
+
+# Topics.
+out=$(tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic kt --partitions 3 2>&1)
+expect "kafka-topics --create" "^Created topic kt\.$" "$out"
+out=$(tool kafka-topics --bootstrap-server "$BOOTSTRAP" --describe --topic kt 2>&1)
+expect "kafka-topics --describe" "PartitionCount: 3" "$out"
+[ "$(grep -c 'Leader: 0' <<<"$out")" -eq 3 ] || fail "kafka-topics --describe: 3 led partitions:"$'\n'"$out"
+out=$(tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic kt --partitions 1 2>&1 || true)
+expect "kafka-topics --create twice" "already exists" "$out"
+
+# Produce 100 lines, then count them with kafka-get-offsets.
+seq 1 100 | tool kafka-console-producer --bootstrap-server "$BOOTSTRAP" --topic kt \
+    --producer-property acks=all >/dev/null 2>&1
+out=$(tool kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic kt 2>&1)
+total=$(awk -F: '/^kt:/ {s += $3} END {print s + 0}' <<<"$out")
+[ "$total" -eq 100 ] || fail "kafka-get-offsets: $total messages, expected 100:"$'\n'"$out"
+
+# Consume them all in a group; the group then has no lag.
+out=$(tool kafka-console-consumer --bootstrap-server "$BOOTSTRAP" --topic kt --group kt-group \
+    --from-beginning --max-messages 100 --timeout-ms 30000 2>&1)
+expect "kafka-console-consumer" "Processed a total of 100 messages" "$out"
+[ "$(grep -Ec '^[0-9]+$' <<<"$out")" -eq 100 ] || fail "kafka-console-consumer: not 100 values"
+out=$(tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --describe --group kt-group 2>&1)
+committed=$(awk '$1 == "kt-group" && $2 == "kt" {s += $4} END {print s + 0}' <<<"$out")
+lag=$(awk '$1 == "kt-group" && $2 == "kt" {s += $6} END {print s + 0}' <<<"$out")
+[ "$committed" -eq 100 ] && [ "$lag" -eq 0 ] ||
+    fail "kafka-consumer-groups: committed $committed, lag $lag:"$'\n'"$out"
+
+# Configs.
+out=$(tool kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type topics --entity-name kt \
+    --alter --add-config retention.ms=86400000 2>&1)
+expect "kafka-configs --alter" "Completed updating config for topic kt" "$out"
+out=$(tool kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type topics --entity-name kt \
+    --describe 2>&1)
+expect "kafka-configs --describe" "retention.ms=86400000" "$out"
+
+# DeleteRecords on a one-partition topic of 20 messages.
+tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic kd --partitions 1 >/dev/null 2>&1
+seq 1 20 | tool kafka-console-producer --bootstrap-server "$BOOTSTRAP" --topic kd \
+    --producer-property acks=all >/dev/null 2>&1
+echo '{"partitions": [{"topic": "kd", "partition": 0, "offset": 5}], "version": 1}' >"$BROKER_DATA/../delete.json"
+out=$(tool kafka-delete-records --bootstrap-server "$BOOTSTRAP" \
+    --offset-json-file "$BROKER_DATA/../delete.json" 2>&1)
+expect "kafka-delete-records" "partition: kd-0.*low_watermark: 5" "$out"
+out=$(tool kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic kd --time -2 2>&1)
+expect "kafka-get-offsets --time -2" "^kd:0:5$" "$out"
+
+# kafka-dump-log reads the broker's own files: every batch valid, 20 records, sane indexes.
+dir="$BROKER_DATA/kd-0"
+files=$(ls "$dir"/*.log "$dir"/*.index "$dir"/*.timeindex | paste -sd, -)
+out=$(tool kafka-dump-log --files "$files" --deep-iteration --index-sanity-check 2>&1)
+expect "kafka-dump-log" "magic: 2" "$out"
+if grep -q "isvalid: false" <<<"$out"; then fail "kafka-dump-log: an invalid batch:"$'\n'"$out"; fi
+records=$(grep -c '^| offset: ' <<<"$out" || true)
+[ "$records" -eq 20 ] || fail "kafka-dump-log: $records records, expected 20:"$'\n'"$out"
+expect "kafka-dump-log --index-sanity-check" "passed sanity check" "$out"
+echo "kafka tools: ok"
