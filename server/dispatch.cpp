@@ -37,6 +37,7 @@ constexpr std::array served_table{
     served_api{35, 0, 4, &handle_describe_log_dirs},
     served_api{37, 0, 3, &handle_create_partitions},
     served_api{42, 0, 2, &handle_delete_groups},
+    served_api{43, 0, 2, &handle_elect_leaders},
     served_api{44, 0, 1, &handle_incremental_alter_configs},
     served_api{47, 0, 0, &handle_offset_delete},
     served_api{60, 0, 1, &handle_describe_cluster},

@@ -2,7 +2,8 @@
 # Apache Kafka 3.9.2's own command-line tools against this broker, through scripts/kafka-tool.sh:
 # kafka-topics (create, describe), kafka-console-producer and kafka-console-consumer (with a group),
 # kafka-get-offsets, kafka-consumer-groups (describe: every message consumed, no lag),
-# kafka-configs (alter, describe), kafka-delete-records (then the earliest offset moved), and
+# kafka-configs (alter, describe), kafka-delete-records (then the earliest offset moved),
+# kafka-leader-election (every leader is already the preferred one), and
 # kafka-dump-log over this broker's own segment, offset-index and time-index files with
 # --deep-iteration and --index-sanity-check (the on-disk format is Kafka's).
 set -euo pipefail
@@ -60,6 +61,12 @@ out=$(tool kafka-delete-records --bootstrap-server "$BOOTSTRAP" \
 expect "kafka-delete-records" "partition: kd-0.*low_watermark: 5" "$out"
 out=$(tool kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic kd --time -2 2>&1)
 expect "kafka-get-offsets --time -2" "^kd:0:5$" "$out"
+
+# Preferred-leader election over every partition: nothing to move.
+out=$(tool kafka-leader-election --bootstrap-server "$BOOTSTRAP" --election-type preferred \
+    --all-topic-partitions 2>&1)
+expect "kafka-leader-election" "Valid replica already elected for partitions" "$out"
+if grep -q "Error completing leader election" <<<"$out"; then fail "kafka-leader-election:"$'\n'"$out"; fi
 
 # kafka-dump-log reads the broker's own files: every batch valid, 20 records, sane indexes.
 dir="$BROKER_DATA/kd-0"

@@ -27,6 +27,7 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
 net::awaitable<handler_result> handle_list_offsets(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_init_producer_id(request_context& ctx,
                                                        protocol::reader& body);
+net::awaitable<handler_result> handle_elect_leaders(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_describe_producers(request_context& ctx,
                                                          protocol::reader& body);
 net::awaitable<handler_result> handle_offset_commit(request_context& ctx, protocol::reader& body);

@@ -242,6 +242,43 @@ TEST_F(admin_handlers_test, create_partitions) {
     EXPECT_EQ(elsewhere.results[0].error_code, err(error_code::invalid_replica_assignment));
 }
 
+TEST_F(admin_handlers_test, elect_leaders_finds_every_leader_already_elected) {
+    ASSERT_EQ(create(4, "led", 2).topics[0].error_code, ok);
+    protocol::elect_leaders_request request;
+    request.election_type = 0;
+    request.topic_partitions = std::vector<protocol::elect_leaders_request::topic_partitions_data>{
+        {"led", {0, 1, 5}, {}}, {"missing", {0}, {}}};
+    for (int16_t version = 0; version <= 2; ++version) {
+        SCOPED_TRACE(version);
+        const auto r =
+            ask<protocol::elect_leaders_response>(&handle_elect_leaders, 43, version, request);
+        EXPECT_EQ(r.error_code, ok);
+        ASSERT_EQ(r.replica_election_results.size(), 2U);
+        const auto& led = r.replica_election_results[0].partition_result;
+        ASSERT_EQ(led.size(), 3U);
+        EXPECT_EQ(led[0].error_code, err(error_code::election_not_needed));
+        EXPECT_EQ(led[1].error_code, err(error_code::election_not_needed));
+        EXPECT_EQ(led[2].error_code, err(error_code::unknown_topic_or_partition));
+        EXPECT_EQ(r.replica_election_results[1].partition_result.at(0).error_code,
+                  err(error_code::unknown_topic_or_partition));
+    }
+    // Unclean, over every partition (a null list): the leaders are live, nothing to elect.
+    request.election_type = 1;
+    request.topic_partitions = std::nullopt;
+    const auto all = ask<protocol::elect_leaders_response>(&handle_elect_leaders, 43, 2, request);
+    std::size_t partitions = 0;
+    for (const auto& t : all.replica_election_results) {
+        for (const auto& p : t.partition_result) {
+            EXPECT_EQ(p.error_code, err(error_code::election_not_needed)) << t.topic;
+            ++partitions;
+        }
+    }
+    EXPECT_GE(partitions, 2U);
+    request.election_type = 7;
+    const auto bad = ask<protocol::elect_leaders_response>(&handle_elect_leaders, 43, 1, request);
+    EXPECT_EQ(bad.error_code, err(error_code::invalid_request));
+}
+
 TEST_F(admin_handlers_test, delete_records) {
     ASSERT_EQ(create(4, "recs", 1).topics[0].error_code, ok);
     auto p = core_.find_partition("recs", 0);
