@@ -3,7 +3,8 @@
 # kafka-topics (create, describe), kafka-console-producer and kafka-console-consumer (with a group),
 # kafka-get-offsets, kafka-consumer-groups (describe: every message consumed, no lag),
 # kafka-configs (alter, describe), kafka-delete-records (then the earliest offset moved),
-# kafka-leader-election (every leader is already the preferred one), and
+# kafka-leader-election (every leader is already the preferred one), kafka-log-dirs (the
+# partitions and their sizes), and
 # kafka-dump-log over this broker's own segment, offset-index and time-index files with
 # --deep-iteration and --index-sanity-check (the on-disk format is Kafka's).
 set -euo pipefail
@@ -61,6 +62,19 @@ out=$(tool kafka-delete-records --bootstrap-server "$BOOTSTRAP" \
 expect "kafka-delete-records" "partition: kd-0.*low_watermark: 5" "$out"
 out=$(tool kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic kd --time -2 2>&1)
 expect "kafka-get-offsets --time -2" "^kd:0:5$" "$out"
+
+# kafka-log-dirs: one log dir on broker 0, holding kt's three partitions with their sizes.
+out=$(tool kafka-log-dirs --bootstrap-server "$BOOTSTRAP" --describe --topic-list kt 2>&1)
+json=$(grep '^{' <<<"$out" | tail -1)
+/usr/bin/python3 - "$json" <<'PY' || fail "kafka-log-dirs:"$'\n'"$out"
+import json, sys
+doc = json.loads(sys.argv[1])
+dirs = [d for b in doc["brokers"] if b["broker"] == 0 for d in b["logDirs"]]
+assert len(dirs) == 1 and dirs[0]["error"] is None, dirs
+parts = {p["partition"]: p["size"] for p in dirs[0]["partitions"]}
+assert sorted(parts) == ["kt-0", "kt-1", "kt-2"], parts
+assert sum(parts.values()) > 0, parts
+PY
 
 # Preferred-leader election over every partition: nothing to move.
 out=$(tool kafka-leader-election --bootstrap-server "$BOOTSTRAP" --election-type preferred \
