@@ -4,7 +4,8 @@
 # kafka-get-offsets, kafka-consumer-groups (describe: every message consumed, no lag),
 # kafka-configs (alter, describe), kafka-delete-records (then the earliest offset moved),
 # kafka-leader-election (every leader is already the preferred one), kafka-log-dirs (the
-# partitions and their sizes), and
+# partitions and their sizes), kafka-producer-perf-test and kafka-consumer-perf-test (20,000
+# records each way), and
 # kafka-dump-log over this broker's own segment, offset-index and time-index files with
 # --deep-iteration and --index-sanity-check (the on-disk format is Kafka's).
 set -euo pipefail
@@ -81,6 +82,16 @@ out=$(tool kafka-leader-election --bootstrap-server "$BOOTSTRAP" --election-type
     --all-topic-partitions 2>&1)
 expect "kafka-leader-election" "Valid replica already elected for partitions" "$out"
 if grep -q "Error completing leader election" <<<"$out"; then fail "kafka-leader-election:"$'\n'"$out"; fi
+
+# The perf tools: 20,000 records of 100 B with acks=all, then all of them read back.
+tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic kp --partitions 4 >/dev/null 2>&1
+out=$(tool kafka-producer-perf-test --topic kp --num-records 20000 --record-size 100 \
+    --throughput -1 --producer-props bootstrap.servers="$BOOTSTRAP" acks=all 2>&1)
+expect "kafka-producer-perf-test" "^20000 records sent" "$out"
+out=$(tool kafka-consumer-perf-test --bootstrap-server "$BOOTSTRAP" --topic kp --messages 20000 \
+    --timeout 60000 2>&1)
+consumed=$(awk -F', *' 'NF >= 6 && $1 ~ /^[0-9][0-9][0-9][0-9]-/ {print $5}' <<<"$out" | tail -1)
+[ "${consumed:-0}" -eq 20000 ] || fail "kafka-consumer-perf-test: ${consumed:-no} messages:"$'\n'"$out"
 
 # kafka-dump-log reads the broker's own files: every batch valid, 20 records, sane indexes.
 dir="$BROKER_DATA/kd-0"
