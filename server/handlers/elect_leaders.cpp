@@ -42,10 +42,10 @@ response_type::partition_result_data elect_one(const topic_snapshot& snapshot,
     }
     const partition_info& p = info->partitions[static_cast<std::size_t>(index)];
     const bool has_leader = p.leader_id >= 0;
-    const bool satisfied = election_type == preferred_election
-                               ? has_leader && !p.replica_nodes.empty() &&
-                                     p.replica_nodes.front() == p.leader_id
-                               : has_leader;
+    const bool satisfied =
+        election_type == preferred_election
+            ? has_leader && !p.replica_nodes.empty() && p.replica_nodes.front() == p.leader_id
+            : has_leader;
     if (satisfied) {
         out.error_code = code(error_code::election_not_needed);
         out.error_message = "Leader election not needed for topic partition.";
@@ -54,11 +54,13 @@ response_type::partition_result_data elect_one(const topic_snapshot& snapshot,
     if (election_type == preferred_election) {
         out.error_code = code(error_code::preferred_leader_not_available);
         out.error_message = "Failed to elect leader for partition " + topic + "-" +
-                            std::to_string(index) + " under strategy PreferredReplicaPartitionLeaderElectionStrategy";
+                            std::to_string(index) +
+                            " under strategy PreferredReplicaPartitionLeaderElectionStrategy";
     } else {
         out.error_code = code(error_code::eligible_leaders_not_available);
         out.error_message = "Failed to elect leader for partition " + topic + "-" +
-                            std::to_string(index) + " under strategy UncleanPartitionLeaderElectionStrategy";
+                            std::to_string(index) +
+                            " under strategy UncleanPartitionLeaderElectionStrategy";
     }
     return out;
 }
