@@ -1,23 +1,26 @@
 // End-to-end benchmark: librdkafka clients against the real broker binary ("ours") and, in the same
-// run and with the same client code, against librdkafka's in-memory mock cluster ("mock", the
-// reference peer: no disk, no fsync, one thread). Each workload runs its repetitions interleaved
-// (ours, mock, ours, mock, ...) so both peers see the same background load; the program prints the
-// median of the repetitions, the min..max spread, the ratio ours/mock and PASS/MISS against the
-// targets in docs/performance.md.
+// run and with the same client code, against Apache Kafka 3.9 in ZooKeeper mode ("kafka", the
+// broker users would run instead, started by scripts/reference-kafka.sh) and librdkafka's in-memory
+// mock cluster ("mock": no disk, no fsync, one thread, inside this process). Each workload runs its
+// repetitions with the peers interleaved (ours, kafka, mock, ours, ...) so all see the same
+// background load; the program prints the median of the repetitions, the min..max spread, ours'
+// ratio to each peer and PASS/MISS against the targets in docs/performance.md.
 //
 // Workloads (--only NAME selects one):
 //   produce    1,000,000 x 100 B to 32 partitions, acks=1 and acks=all; broker CPU per million
 //   produce1k  300,000 x 1 KiB to 32 partitions, client defaults (acks=all)
 //   consume    the 1,000,000 x 100 B read back from the beginning, by assign and with a group
 //   latency    end-to-end latency at 10,000 msg/s for 10 s on one partition, defaults and
-//   linger.ms=0 fsync      acks=all against a second broker with log.flush.interval.messages=1
+//              linger.ms=0
+//   fsync      acks=all against a second broker (and a second Kafka) with
+//              log.flush.interval.messages=1
 //   scale      50 producer connections at once into 1,000 partitions versus into 32 partitions
-//   footprint  exec-to-listening time, VmRSS idle with 100 partitions (peak RSS is printed last)
+//   footprint  start-to-listening time, VmRSS idle with 100 partitions (peak RSS is printed last)
 //
 // Every loop is bounded by a deadline and every socket is on loopback. The broker process is owned
-// by broker_process (compat-tests/cpp/broker_fixture.h); the mock cluster lives in this process.
-// Single-threaded driver; the latency and scale workloads start their own client threads and join
-// them before returning.
+// by broker_process (compat-tests/cpp/broker_fixture.h), Kafka and its ZooKeeper by the script
+// (stopped by their PIDs), and the mock cluster lives in this process. Single-threaded driver; the
+// latency and scale workloads start their own client threads and join them before returning.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
@@ -94,6 +97,9 @@ struct options {
     int scale_producers = 50;
     int scale_partitions = 1000;
     int64_t scale_messages = 1'000'000;
+    // Apache Kafka as the third peer (--no-kafka leaves it out), started by this script.
+    bool kafka = true;
+    std::string kafka_script;
 };
 
 /// Writes `bytes` of zeros to a temporary file and deletes it, then returns the seconds it took
@@ -128,29 +134,53 @@ bool selected(const options& o, const std::string& name) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The two peers.
+// The peers.
 
-/// The system under test: one broker process with a temporary log dir. Topics are deleted after
-/// each repetition so that the disk does not fill up over a long run.
-class ours_peer {
+/// A broker the workloads run against. Workloads loop over the peers in a fixed order (ours,
+/// kafka, mock) within each repetition, so that all of them see the same background load.
+class peer {
 public:
-    explicit ours_peer(properties overrides = {}) : process_(std::move(overrides)) {
-        process_.start();
-    }
+    explicit peer(std::string name) : name_(std::move(name)) {}
+    virtual ~peer() = default;
+    peer(const peer&) = delete;
+    peer& operator=(const peer&) = delete;
 
-    std::string bootstrap() const { return process_.bootstrap(); }
-    double cpu_seconds() const { return process_.cpu_seconds(); }
-    const broker_process& process() const { return process_; }
+    const std::string& name() const { return name_; }
+    virtual std::string bootstrap() const = 0;
+    virtual void create_topic(const std::string& topic, int partitions) = 0;
+    /// Removes a repetition's topic so that a long run does not fill the disk.
+    virtual void delete_topic(const std::string& topic) = 0;
+    /// Fresh state for a repetition: the mock replaces its cluster; nothing for a real broker,
+    /// whose topics have unique names.
+    virtual void reset() {}
+    /// The broker's process, or -1 when it runs inside this process (the mock).
+    virtual pid_t pid() const { return -1; }
 
-    void create_topic(const std::string& topic, int partitions) {
+    bool has_process() const { return pid() > 0; }
+    /// User + system CPU seconds the broker's process has used so far (0 for the mock).
+    double cpu_seconds() const { return has_process() ? process_cpu_seconds(pid()) : 0; }
+    /// A field of the broker process's /proc status (VmRSS, VmHWM) in MiB, or NaN.
+    double status_mib(const std::string& field) const;
+
+private:
+    std::string name_;
+};
+
+/// A real broker process, reached through the Admin API for topic creation and deletion.
+class process_peer : public peer {
+public:
+    using peer::peer;
+
+    void create_topic(const std::string& topic, int partitions) override {
         auto admin = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap()}});
         auto res = create_topics(admin.get(), {{topic, partitions}});
         if (res[topic] != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            throw std::runtime_error("create topic " + topic + ": " + rd_kafka_err2str(res[topic]));
+            throw std::runtime_error(name() + ": create topic " + topic + ": " +
+                                     rd_kafka_err2str(res[topic]));
         }
     }
 
-    void delete_topic(const std::string& topic) {
+    void delete_topic(const std::string& topic) override {
         auto admin = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap()}});
         rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(topic.c_str());
         rd_kafka_queue_t* q = rd_kafka_queue_new(admin.get());
@@ -158,46 +188,77 @@ public:
         try {
             rd_kafka_event_destroy(wait_admin_result(q, RD_KAFKA_EVENT_DELETETOPICS_RESULT, 30000));
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "warning: delete topic %s: %s\n", topic.c_str(), e.what());
+            std::fprintf(stderr, "warning: %s: delete topic %s: %s\n", name().c_str(),
+                         topic.c_str(), e.what());
         }
         rd_kafka_queue_destroy(q);
         rd_kafka_DeleteTopic_destroy(dt);
     }
+};
 
-    /// Fresh state for a repetition that needs it: nothing to do, topics have unique names.
-    void reset() {}
+/// The system under test: one broker process with a temporary log dir.
+class ours_peer final : public process_peer {
+public:
+    explicit ours_peer(properties overrides = {})
+        : process_peer("ours"), process_(std::move(overrides)) {
+        process_.start();
+    }
+    std::string bootstrap() const override { return process_.bootstrap(); }
+    pid_t pid() const override { return process_.pid(); }
 
 private:
     broker_process process_;
 };
 
-/// The reference: librdkafka's mock cluster with one broker, in this process. reset() replaces
-/// it with a new, empty cluster, which is how its memory is given back between repetitions.
-class mock_peer {
+/// Apache Kafka 3.9 in ZooKeeper mode, the broker users would run instead: started and stopped by
+/// scripts/reference-kafka.sh (Kafka's jars from Maven Central, Debian's ZooKeeper, -Xmx1g, the
+/// log in a temporary directory on the same disk as ours). Only the Kafka process is measured;
+/// ZooKeeper runs beside it.
+class kafka_peer final : public process_peer {
 public:
-    mock_peer() {
+    /// Starts Kafka with Kafka's defaults plus `overrides` (server.properties keys); throws when it
+    /// does not come up.
+    kafka_peer(const std::string& script, const properties& overrides);
+    ~kafka_peer() override;
+
+    std::string bootstrap() const override { return bootstrap_; }
+    pid_t pid() const override { return pid_; }
+    /// Kafka's own start: exec of its JVM to its listener accepting connections, in ms.
+    double start_ms() const { return start_ms_; }
+
+private:
+    std::string script_;
+    std::string dir_;
+    std::string bootstrap_;
+    pid_t pid_ = -1;
+    double start_ms_ = std::nan("");
+};
+
+/// The in-process reference: librdkafka's mock cluster with one broker. reset() replaces it with
+/// a new, empty cluster, which is how its memory is given back between repetitions.
+class mock_peer final : public peer {
+public:
+    mock_peer() : peer("mock") {
         host_ = make_client(RD_KAFKA_PRODUCER, {{"log_level", "3"}});
         reset();
     }
-    ~mock_peer() {
+    ~mock_peer() override {
         if (cluster_ != nullptr) {
             rd_kafka_mock_cluster_destroy(cluster_);
         }
     }
-    mock_peer(const mock_peer&) = delete;
-    mock_peer& operator=(const mock_peer&) = delete;
 
-    std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+    std::string bootstrap() const override { return rd_kafka_mock_cluster_bootstraps(cluster_); }
 
-    void create_topic(const std::string& topic, int partitions) {
+    void create_topic(const std::string& topic, int partitions) override {
         if (rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1) !=
             RD_KAFKA_RESP_ERR_NO_ERROR) {
             throw std::runtime_error("mock topic create failed: " + topic);
         }
     }
-    void delete_topic(const std::string&) {}
+    void delete_topic(const std::string&) override {}
 
-    void reset() {
+    void reset() override {
         if (cluster_ != nullptr) {
             rd_kafka_mock_cluster_destroy(cluster_);
         }
@@ -210,6 +271,23 @@ public:
 private:
     kafka_handle host_;
     rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+/// The peers of one run, in reporting order; `kafka` is null when Kafka is left out (--no-kafka)
+/// or could not start.
+struct peers {
+    ours_peer* ours = nullptr;
+    kafka_peer* kafka = nullptr;
+    mock_peer* mock = nullptr;
+
+    std::vector<peer*> all() const {
+        std::vector<peer*> v{ours};
+        if (kafka != nullptr) {
+            v.push_back(kafka);
+        }
+        v.push_back(mock);
+        return v;
+    }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -261,7 +339,7 @@ kafka_handle make_producer(const std::string& bootstrap, const properties& props
 /// that a timed workload does not include topic creation or the first metadata round trip.
 void wait_topic_ready(rd_kafka_t* rk, const std::string& topic, int partitions) {
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-    auto deadline = clock_type::now() + std::chrono::seconds(30);
+    auto deadline = clock_type::now() + std::chrono::seconds(60);
     while (clock_type::now() < deadline) {
         const rd_kafka_metadata_t* md = nullptr;
         if (rd_kafka_metadata(rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -720,65 +798,194 @@ double proc_status_kib(pid_t pid, const std::string& field) {
     return -1;
 }
 
+double peer::status_mib(const std::string& field) const {
+    const double kib = has_process() ? proc_status_kib(pid(), field) : -1;
+    return kib < 0 ? std::nan("") : kib / 1024;
+}
+
+/// Runs `args` with its output appended to `log`, waiting at most `limit`; returns its exit code,
+/// or -1 when it had to be killed or could not start.
+int run_command(const std::vector<std::string>& args, const std::string& log,
+                std::chrono::seconds limit) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        return -1;
+    }
+    if (pid == 0) {
+        const int in = ::open("/dev/null", O_RDONLY);
+        const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (in >= 0 && out >= 0) {
+            ::dup2(in, 0);
+            ::dup2(out, 1);
+            ::dup2(out, 2);
+        }
+        std::vector<char*> argv;
+        for (const auto& a : args) {
+            argv.push_back(const_cast<char*>(a.c_str()));
+        }
+        argv.push_back(nullptr);
+        ::execvp(argv[0], argv.data());
+        ::_exit(127);
+    }
+    const auto deadline = clock_type::now() + limit;
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) != pid) {
+        if (clock_type::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/// KEY=VALUE lines of a shell-sourceable file (quotes around a value are dropped).
+std::map<std::string, std::string> read_env_file(const std::string& path) {
+    std::map<std::string, std::string> env;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto eq = line.find('=');
+        if (line.empty() || line[0] == '#' || eq == std::string::npos) {
+            continue;
+        }
+        std::string key = line.substr(0, eq);
+        if (key.rfind("export ", 0) == 0) {
+            key = key.substr(7);
+        }
+        std::string value = line.substr(eq + 1);
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front()) {
+            value = value.substr(1, value.size() - 2);
+        }
+        env[key] = value;
+    }
+    return env;
+}
+
+kafka_peer::kafka_peer(const std::string& script, const properties& overrides)
+    : process_peer("kafka"), script_(script) {
+    dir_ = (std::filesystem::temp_directory_path() / unique_name("broker-bench-kafka")).string();
+    std::filesystem::create_directories(dir_);
+    std::vector<std::string> args{"bash", script_, "start", dir_};
+    for (const auto& [k, v] : overrides) {
+        args.push_back(k + "=" + v);
+    }
+    const std::string log = dir_ + ".log";
+    const int rc = run_command(args, log, std::chrono::seconds(240));
+    auto env = read_env_file(dir_ + "/reference.env");
+    if (rc != 0 || env["BOOTSTRAP"].empty() || env["KAFKA_PID"].empty()) {
+        run_command({"bash", script_, "stop", dir_}, log, std::chrono::seconds(120));
+        std::ifstream in(log);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        throw std::runtime_error("reference Kafka did not start (exit " + std::to_string(rc) +
+                                 "):\n" + text.substr(text.size() > 4000 ? text.size() - 4000 : 0));
+    }
+    bootstrap_ = env["BOOTSTRAP"];
+    pid_ = static_cast<pid_t>(std::stol(env["KAFKA_PID"]));
+    if (!env["KAFKA_START_MS"].empty()) {
+        start_ms_ = std::stod(env["KAFKA_START_MS"]);
+    }
+}
+
+kafka_peer::~kafka_peer() {
+    run_command({"bash", script_, "stop", dir_}, dir_ + ".log", std::chrono::seconds(120));
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    std::filesystem::remove(dir_ + ".log", ec);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Report.
 
-/// A target from docs/performance.md: a bound on the ratio ours/mock or on ours' own value.
+/// A target from docs/performance.md: a bound on the ratio of ours to another peer's median, or on
+/// ours' own value.
 struct target {
-    enum kind { none, ratio_at_least, value_at_most, value_below } type = none;
+    enum kind { ratio_at_least, ratio_at_most, value_at_most, value_below } type = value_at_most;
+    std::string against;  // for the ratios: the peer whose median divides ours'
     double bound = 0;
     std::string text;
 };
 
-/// One printed figure: its samples on each peer (one per repetition) and its target, if any.
+/// One printed figure: its samples on each peer (one per repetition) and its targets.
 struct report_line {
     std::string name;
     std::string unit;
-    std::vector<double> ours;
-    std::vector<double> mock;
-    target goal;
+    std::map<std::string, std::vector<double>> samples;  // peer name -> samples
+    std::vector<target> goals;
+
+    report_line(std::string n, std::string u) : name(std::move(n)), unit(std::move(u)) {}
+    void add(const peer& p, double v) { samples[p.name()].push_back(v); }
+    void add(const std::string& peer_name, double v) { samples[peer_name].push_back(v); }
+    report_line& goal(target t) {
+        goals.push_back(std::move(t));
+        return *this;
+    }
+    /// Median of a peer's samples, NaN when it has none.
+    double at(const std::string& peer_name) const {
+        auto it = samples.find(peer_name);
+        return it == samples.end() ? std::nan("") : median(it->second);
+    }
 };
+
+/// The targets the issue sets against Apache Kafka, for each kind of figure.
+target throughput_vs_kafka() {
+    return {target::ratio_at_least, "kafka", 1.0, ">= 1.0x kafka"};
+}
+target cpu_vs_kafka() {
+    return {target::ratio_at_most, "kafka", 1.0 / 3, "<= 1/3 kafka"};
+}
 
 /// Prints figures to stdout as they complete and counts PASS/MISS. Used by the driver thread only.
 class reporter {
 public:
-    /// Prints one figure: medians, spreads, ratio ours/mock, and PASS/MISS against `goal`.
+    /// Prints one figure: each peer's median and spread, ours' ratio to each other peer, and a
+    /// verdict per target (a target whose peer has no samples is not judged).
     void line(const report_line& l) {
-        double o = median(l.ours);
-        double m = median(l.mock);
-        double ratio = (!l.mock.empty() && m != 0) ? o / m : std::nan("");
-        std::string verdict;
-        if (l.goal.type != target::none) {
-            bool pass = false;
-            switch (l.goal.type) {
-                case target::ratio_at_least: pass = ratio >= l.goal.bound; break;
-                case target::value_at_most: pass = o <= l.goal.bound; break;
-                case target::value_below: pass = o < l.goal.bound; break;
-                case target::none: break;
+        std::string text;
+        char buf[160];
+        std::snprintf(buf, sizeof(buf), "%-46s %-6s", l.name.c_str(), l.unit.c_str());
+        text += buf;
+        for (const char* p : {"ours", "kafka", "mock"}) {
+            auto it = l.samples.find(p);
+            if (it == l.samples.end() || it->second.empty()) {
+                continue;
             }
-            verdict = (pass ? "PASS  " : "MISS  ") + l.goal.text;
+            const auto& v = it->second;
+            std::snprintf(buf, sizeof(buf), "  %s %.4g [%.4g..%.4g]", p, median(v),
+                          *std::min_element(v.begin(), v.end()),
+                          *std::max_element(v.begin(), v.end()));
+            text += buf;
+        }
+        const double o = l.at("ours");
+        for (const char* p : {"kafka", "mock"}) {
+            const double other = l.at(p);
+            if (!std::isnan(o) && !std::isnan(other) && other != 0) {
+                std::snprintf(buf, sizeof(buf), "  ours/%s %.2f", p, o / other);
+                text += buf;
+            }
+        }
+        for (const target& g : l.goals) {
+            double value = o;
+            if (g.type == target::ratio_at_least || g.type == target::ratio_at_most) {
+                const double other = l.at(g.against);
+                value = (std::isnan(other) || other == 0) ? std::nan("") : o / other;
+            }
+            if (std::isnan(value)) {
+                continue;
+            }
+            bool pass = false;
+            switch (g.type) {
+                case target::ratio_at_least: pass = value >= g.bound; break;
+                case target::ratio_at_most:
+                case target::value_at_most: pass = value <= g.bound; break;
+                case target::value_below: pass = value < g.bound; break;
+            }
+            text += std::string(pass ? "  PASS " : "  MISS ") + g.text;
             (pass ? passes_ : misses_) += 1;
         }
-        auto spread = [](const std::vector<double>& v) {
-            if (v.empty()) {
-                return std::string("-");
-            }
-            char buf[64];
-            std::snprintf(buf, sizeof(buf), "%.4g..%.4g", *std::min_element(v.begin(), v.end()),
-                          *std::max_element(v.begin(), v.end()));
-            return std::string(buf);
-        };
-        char ratio_text[32] = "-";
-        if (!std::isnan(ratio)) {
-            std::snprintf(ratio_text, sizeof(ratio_text), "%.2f", ratio);
-        }
-        char mock_text[32] = "-";
-        if (!l.mock.empty()) {
-            std::snprintf(mock_text, sizeof(mock_text), "%.4g", m);
-        }
-        std::printf("%-46s %-10s ours %10.4g [%s]  mock %10s [%s]  ours/mock %5s  %s\n",
-                    l.name.c_str(), l.unit.c_str(), o, spread(l.ours).c_str(), mock_text,
-                    spread(l.mock).c_str(), ratio_text, verdict.c_str());
+        std::printf("%s\n", text.c_str());
         std::fflush(stdout);
     }
     void note(const std::string& text) {
@@ -789,10 +996,10 @@ public:
         std::printf("\n== %s\n", text.c_str());
         std::fflush(stdout);
     }
-    /// A ratio of ours to ours (fsync vs default, 1,000 vs 32 partitions) with its verdict.
+    /// A ratio of a peer to itself (fsync vs default, 1,000 vs 32 partitions) with its verdict.
     void verdict(const std::string& name, double ratio, bool pass, const std::string& text) {
-        std::printf("%-46s %-10s ours %10.2f  %s  %s\n", name.c_str(), "ratio", ratio,
-                    pass ? "PASS  " : "MISS  ", text.c_str());
+        std::printf("%-46s %-6s ours %.2f  %s  %s\n", name.c_str(), "ratio", ratio,
+                    pass ? "PASS " : "MISS ", text.c_str());
         std::fflush(stdout);
         (pass ? passes_ : misses_) += 1;
     }
@@ -823,45 +1030,49 @@ void warn_incomplete(reporter& out, const std::string& what, const produce_resul
     }
 }
 
+/// Broker CPU seconds per million messages.
+double per_million(double cpu_seconds, int64_t messages) {
+    return cpu_seconds / (static_cast<double>(std::max<int64_t>(messages, 1)) / 1e6);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Workloads.
 
-/// One repetition of a produce workload on each peer (ours first), into fresh 32-partition topics.
-/// Adds msg/s, MB/s and ours' CPU per million to the lines.
-void produce_rep(reporter& out, ours_peer& ours, mock_peer& mock, int64_t count, std::size_t size,
+/// One repetition of a produce workload on every peer in turn, each into a fresh 32-partition
+/// topic. Adds msg/s, MB/s and the broker's CPU per million to the lines.
+void produce_rep(reporter& out, const peers& ps, int64_t count, std::size_t size,
                  const properties& props, report_line& rate, report_line& mbs, report_line& cpu) {
-    std::string topic = unique_name("bench-produce");
-    ours.create_topic(topic, 32);
-    double cpu_before = ours.cpu_seconds();
-    auto r = run_produce(ours.bootstrap(), topic, 32, count, size, props);
-    double cpu_used = ours.cpu_seconds() - cpu_before;
-    warn_incomplete(out, "ours", r, count);
-    rate.ours.push_back(r.rate());
-    mbs.ours.push_back(r.rate() * static_cast<double>(size) / 1e6);
-    cpu.ours.push_back(cpu_used / (static_cast<double>(std::max<int64_t>(r.delivered, 1)) / 1e6));
-    ours.delete_topic(topic);
-
-    mock.reset();
-    mock.create_topic(topic, 32);
-    auto m = run_produce(mock.bootstrap(), topic, 32, count, size, props);
-    warn_incomplete(out, "mock", m, count);
-    rate.mock.push_back(m.rate());
-    mbs.mock.push_back(m.rate() * static_cast<double>(size) / 1e6);
-    mock.reset();
+    for (peer* p : ps.all()) {
+        const std::string topic = unique_name("bench-produce");
+        p->reset();
+        p->create_topic(topic, 32);
+        const double cpu_before = p->cpu_seconds();
+        auto r = run_produce(p->bootstrap(), topic, 32, count, size, props);
+        const double cpu_used = p->cpu_seconds() - cpu_before;
+        warn_incomplete(out, p->name(), r, count);
+        rate.add(*p, r.rate());
+        mbs.add(*p, r.rate() * static_cast<double>(size) / 1e6);
+        if (p->has_process()) {
+            cpu.add(*p, per_million(cpu_used, r.delivered));
+        }
+        p->delete_topic(topic);
+        p->reset();
+    }
 }
 
-void workload_produce(const options& o, reporter& out, ours_peer& ours, mock_peer& mock) {
+void workload_produce(const options& o, reporter& out, const peers& ps) {
     out.header("produce " + count_text(o.produce_messages) +
                " x 100 B to 32 partitions (client defaults, sticky.partitioning.linger.ms=0)");
     for (std::string acks : {"1", "all"}) {
-        report_line rate{"produce 100 B acks=" + acks, "msg/s", {}, {}, {}};
-        rate.goal = {target::ratio_at_least, 0.9, ">= 0.9x mock"};
-        report_line mbs{"produce 100 B acks=" + acks + " (values)", "MB/s", {}, {}, {}};
-        report_line cpu{"broker CPU per 1M produced, acks=" + acks, "s/1M", {}, {}, {}};
-        cpu.goal = {target::value_at_most, 0.15, "<= 0.15 s/1M"};
+        report_line rate("produce 100 B acks=" + acks, "msg/s");
+        rate.goal({target::ratio_at_least, "mock", 0.9, ">= 0.9x mock"})
+            .goal(throughput_vs_kafka());
+        report_line mbs("produce 100 B acks=" + acks + " (values)", "MB/s");
+        report_line cpu("broker CPU per 1M produced, acks=" + acks, "s/1M");
+        cpu.goal({target::value_at_most, "", 0.15, "<= 0.15 s/1M"}).goal(cpu_vs_kafka());
         properties props{{"acks", acks}, {"sticky.partitioning.linger.ms", "0"}};
         for (int rep = 0; rep < o.reps; ++rep) {
-            produce_rep(out, ours, mock, o.produce_messages, 100, props, rate, mbs, cpu);
+            produce_rep(out, ps, o.produce_messages, 100, props, rate, mbs, cpu);
         }
         out.line(rate);
         out.line(mbs);
@@ -869,23 +1080,25 @@ void workload_produce(const options& o, reporter& out, ours_peer& ours, mock_pee
     }
 }
 
-void workload_produce_1k(const options& o, reporter& out, ours_peer& ours, mock_peer& mock) {
+void workload_produce_1k(const options& o, reporter& out, const peers& ps) {
     out.header(
         "produce " + count_text(o.produce_1k_messages) +
         " x 1 KiB to 32 partitions (client defaults: acks=all; sticky.partitioning.linger.ms=0)");
-    report_line rate{"produce 1 KiB acks=all", "msg/s", {}, {}, {}};
-    report_line mbs{"produce 1 KiB acks=all (values)", "MB/s", {}, {}, {}};
-    report_line cpu{"broker CPU per 1M produced, 1 KiB", "s/1M", {}, {}, {}};
+    report_line rate("produce 1 KiB acks=all", "msg/s");
+    rate.goal(throughput_vs_kafka());
+    report_line mbs("produce 1 KiB acks=all (values)", "MB/s");
+    report_line cpu("broker CPU per 1M produced, 1 KiB", "s/1M");
+    cpu.goal(cpu_vs_kafka());
     properties props{{"sticky.partitioning.linger.ms", "0"}};
     for (int rep = 0; rep < o.reps; ++rep) {
-        produce_rep(out, ours, mock, o.produce_1k_messages, 1024, props, rate, mbs, cpu);
+        produce_rep(out, ps, o.produce_1k_messages, 1024, props, rate, mbs, cpu);
     }
     out.line(rate);
     out.line(mbs);
     out.line(cpu);
 }
 
-void workload_consume(const options& o, reporter& out, ours_peer& ours, mock_peer& mock) {
+void workload_consume(const options& o, reporter& out, const peers& ps) {
     out.header("consume " + count_text(o.produce_messages) +
                " x 100 B from the beginning, 32 partitions");
     out.note(
@@ -893,29 +1106,26 @@ void workload_consume(const options& o, reporter& out, ours_peer& ours, mock_pee
         "partitions (about " +
         std::to_string(o.produce_messages * 100 / 32 / 1024) +
         " KiB of values each) and the mock holds all of it; checked with watermarks below");
-    std::string topic = unique_name("bench-consume");
-    properties props{{"acks", "1"}, {"sticky.partitioning.linger.ms", "0"}};
-    ours.create_topic(topic, 32);
-    auto pr = run_produce(ours.bootstrap(), topic, 32, o.produce_messages, 100, props);
-    warn_incomplete(out, "ours (fill)", pr, o.produce_messages);
-    mock.reset();
-    mock.create_topic(topic, 32);
-    auto pm = run_produce(mock.bootstrap(), topic, 32, o.produce_messages, 100, props);
-    warn_incomplete(out, "mock (fill)", pm, o.produce_messages);
-    int64_t lost_ours = 0;
-    int64_t lost_mock = 0;
-    int64_t expect_ours = retained_messages(ours.bootstrap(), topic, 32, &lost_ours);
-    int64_t expect_mock = retained_messages(mock.bootstrap(), topic, 32, &lost_mock);
-    out.note("retained: ours " + std::to_string(expect_ours) + " (" + std::to_string(lost_ours) +
-             " dropped), mock " + std::to_string(expect_mock) + " (" + std::to_string(lost_mock) +
-             " dropped)");
+    const std::string topic = unique_name("bench-consume");
+    const properties props{{"acks", "1"}, {"sticky.partitioning.linger.ms", "0"}};
+    std::map<std::string, int64_t> expected;
+    for (peer* p : ps.all()) {
+        p->reset();
+        p->create_topic(topic, 32);
+        auto r = run_produce(p->bootstrap(), topic, 32, o.produce_messages, 100, props);
+        warn_incomplete(out, p->name() + " (fill)", r, o.produce_messages);
+        int64_t lost = 0;
+        expected[p->name()] = retained_messages(p->bootstrap(), topic, 32, &lost);
+        out.note("retained: " + p->name() + " " + std::to_string(expected[p->name()]) + " (" +
+                 std::to_string(lost) + " dropped)");
+    }
 
     // librdkafka 2.0 stops fetching a partition once its local queue holds queued.min.messages
     // (100,000) or queued.max.messages.kbytes (64 MiB), and then waits a fixed 1 s before it
     // fetches it again (later versions call this fetch.queue.backoff.ms). A peer that fills the
     // queue fast meets that timer more often, so with defaults the rates step by whole seconds. The
     // second setting lifts both thresholds above the data set, so the client never waits on its own
-    // timer and the rate is the peers' delivery rate; the target applies to it.
+    // timer and the rate is the peers' delivery rate; the mock target applies to it.
     const properties unbounded{{"queued.min.messages", "10000000"},
                                {"queued.max.messages.kbytes", "2097151"}};
     struct mode {
@@ -928,41 +1138,37 @@ void workload_consume(const options& o, reporter& out, ours_peer& ours, mock_pee
         std::string how = std::string(group ? "with a consumer group" : "by assign") +
                           (md.defaults ? ", client defaults" : ", queue unbounded");
         const properties extra = md.defaults ? properties{} : unbounded;
-        report_line rate{"consume 100 B " + how, "msg/s", {}, {}, {}};
+        report_line rate("consume 100 B " + how, "msg/s");
         if (!md.defaults) {
-            rate.goal = {target::ratio_at_least, 1.0, ">= 1.0x mock"};
+            rate.goal({target::ratio_at_least, "mock", 1.0, ">= 1.0x mock"});
         }
-        report_line cpu{"broker CPU per 1M consumed, " + how, "s/1M", {}, {}, {}};
-        cpu.goal = {target::value_at_most, 0.05, "<= 0.05 s/1M"};
-        report_line setup{"time to first message, " + how, "ms", {}, {}, {}};
+        rate.goal(throughput_vs_kafka());
+        report_line cpu("broker CPU per 1M consumed, " + how, "s/1M");
+        cpu.goal({target::value_at_most, "", 0.05, "<= 0.05 s/1M"}).goal(cpu_vs_kafka());
+        report_line setup("time to first message, " + how, "ms");
         for (int rep = 0; rep < o.reps; ++rep) {
-            double cpu_before = ours.cpu_seconds();
-            auto r = run_consume(ours.bootstrap(), topic, 32, expect_ours, group, extra);
-            double cpu_used = ours.cpu_seconds() - cpu_before;
-            if (!r.complete) {
-                out.note("ours: read only " + std::to_string(r.received) + " of " +
-                         std::to_string(expect_ours));
-            }
-            rate.ours.push_back(r.rate());
-            cpu.ours.push_back(cpu_used /
-                               (static_cast<double>(std::max<int64_t>(r.received, 1)) / 1e6));
-            setup.ours.push_back(r.setup_seconds * 1000);
-            auto m = run_consume(mock.bootstrap(), topic, 32, expect_mock, group, extra);
-            if (!m.complete) {
-                out.note("mock: read only " + std::to_string(m.received) + " of " +
-                         std::to_string(expect_mock));
-            }
-            rate.mock.push_back(m.rate());
-            setup.mock.push_back(m.setup_seconds * 1000);
-            if (o.verbose) {
-                for (const auto& [peer, x] : {std::pair{"ours", r}, std::pair{"mock", m}}) {
+            for (peer* p : ps.all()) {
+                const int64_t want = expected[p->name()];
+                const double cpu_before = p->cpu_seconds();
+                auto r = run_consume(p->bootstrap(), topic, 32, want, group, extra);
+                const double cpu_used = p->cpu_seconds() - cpu_before;
+                if (!r.complete) {
+                    out.note(p->name() + ": read only " + std::to_string(r.received) + " of " +
+                             std::to_string(want));
+                }
+                rate.add(*p, r.rate());
+                if (p->has_process()) {
+                    cpu.add(*p, per_million(cpu_used, r.received));
+                }
+                setup.add(*p, r.setup_seconds * 1000);
+                if (o.verbose) {
                     char buf[200];
                     std::snprintf(buf, sizeof buf,
-                                  "rep %d %s: %.0f msg/s over %.3f s, first after %.0f ms, longest "
-                                  "gap %.0f ms "
-                                  "ending at %.3f s",
-                                  rep + 1, peer, x.rate(), x.seconds, x.setup_seconds * 1000,
-                                  x.longest_gap_seconds * 1000, x.gap_at_seconds);
+                                  "rep %d %s: %.0f msg/s over %.3f s, first after %.0f ms, "
+                                  "longest gap %.0f ms ending at %.3f s",
+                                  rep + 1, p->name().c_str(), r.rate(), r.seconds,
+                                  r.setup_seconds * 1000, r.longest_gap_seconds * 1000,
+                                  r.gap_at_seconds);
                     out.note(buf);
                 }
             }
@@ -974,11 +1180,13 @@ void workload_consume(const options& o, reporter& out, ours_peer& ours, mock_pee
     out.note(
         "consume rates are timed from the first message to the last; the time to the first message "
         "(assign + first fetch, or group join + sync + offset fetch) is printed separately");
-    ours.delete_topic(topic);
-    mock.reset();
+    for (peer* p : ps.all()) {
+        p->delete_topic(topic);
+        p->reset();
+    }
 }
 
-void workload_latency(const options& o, reporter& out, ours_peer& ours, mock_peer& mock) {
+void workload_latency(const options& o, reporter& out, const peers& ps) {
     out.header("end-to-end latency, " + std::to_string(o.latency_rate) + " msg/s for " +
                std::to_string(o.latency_seconds) + " s, 100 B, one partition");
     struct variant {
@@ -989,39 +1197,32 @@ void workload_latency(const options& o, reporter& out, ours_peer& ours, mock_pee
     const std::vector<variant> variants{variant{"client defaults", {}, true},
                                         variant{"linger.ms=0", {{"linger.ms", "0"}}, false}};
     for (const variant& v : variants) {
-        report_line p50{"latency " + v.name + " p50", "ms", {}, {}, {}};
-        report_line p99{"latency " + v.name + " p99", "ms", {}, {}, {}};
-        report_line p999{"latency " + v.name + " p99.9", "ms", {}, {}, {}};
-        report_line max{"latency " + v.name + " max", "ms", {}, {}, {}};
+        report_line p50("latency " + v.name + " p50", "ms");
+        report_line p99("latency " + v.name + " p99", "ms");
+        report_line p999("latency " + v.name + " p99.9", "ms");
+        report_line max("latency " + v.name + " max", "ms");
         if (v.defaults) {
-            p99.goal = {target::value_at_most, 10, "p99 <= 10 ms"};
+            p99.goal({target::value_at_most, "", 10, "p99 <= 10 ms"});
         } else {
-            p50.goal = {target::value_below, 1, "p50 < 1 ms"};
+            p50.goal({target::value_below, "", 1, "p50 < 1 ms"});
         }
+        p99.goal({target::ratio_at_most, "kafka", 1.0, "p99 <= kafka"});
         for (int rep = 0; rep < o.reps; ++rep) {
-            for (int side = 0; side < 2; ++side) {
-                std::string topic = unique_name("bench-latency");
-                if (side == 0) {
-                    ours.create_topic(topic, 1);
-                } else {
-                    mock.reset();
-                    mock.create_topic(topic, 1);
-                }
-                auto r = run_latency(side == 0 ? ours.bootstrap() : mock.bootstrap(), topic,
-                                     o.latency_rate, o.latency_seconds, v.props);
+            for (peer* p : ps.all()) {
+                const std::string topic = unique_name("bench-latency");
+                p->reset();
+                p->create_topic(topic, 1);
+                auto r =
+                    run_latency(p->bootstrap(), topic, o.latency_rate, o.latency_seconds, v.props);
                 if (r.received < r.sent || r.sent == 0) {
-                    out.note(std::string(side == 0 ? "ours" : "mock") + ": received " +
-                             std::to_string(r.received) + " of " + std::to_string(r.sent) +
-                             " timed messages");
+                    out.note(p->name() + ": received " + std::to_string(r.received) + " of " +
+                             std::to_string(r.sent) + " timed messages");
                 }
-                auto& dst = side == 0 ? p50.ours : p50.mock;
-                dst.push_back(r.p50_ms);
-                (side == 0 ? p99.ours : p99.mock).push_back(r.p99_ms);
-                (side == 0 ? p999.ours : p999.mock).push_back(r.p999_ms);
-                (side == 0 ? max.ours : max.mock).push_back(r.max_ms);
-                if (side == 0) {
-                    ours.delete_topic(topic);
-                }
+                p50.add(*p, r.p50_ms);
+                p99.add(*p, r.p99_ms);
+                p999.add(*p, r.p999_ms);
+                max.add(*p, r.max_ms);
+                p->delete_topic(topic);
             }
         }
         out.line(p50);
@@ -1034,154 +1235,181 @@ void workload_latency(const options& o, reporter& out, ours_peer& ours, mock_pee
         "repetitions");
 }
 
-void workload_fsync(const options& o, reporter& out, ours_peer& ours, mock_peer& mock) {
+void workload_fsync(const options& o, reporter& out, const peers& ps) {
     out.header("acks=all with log.flush.interval.messages=1 (fsync before acknowledging), " +
                count_text(o.produce_messages) + " x 100 B, 32 partitions");
-    ours_peer fsync_broker(properties{{"log.flush.interval.messages", "1"}});
-    report_line rate{"produce 100 B acks=all, fsync per batch", "msg/s", {}, {}, {}};
-    report_line defaults{"produce 100 B acks=all, default mode", "msg/s", {}, {}, {}};
-    report_line cpu{"broker CPU per 1M produced, fsync per batch", "s/1M", {}, {}, {}};
-    properties props{{"acks", "all"}, {"sticky.partitioning.linger.ms", "0"}};
+    const properties flush_each{{"log.flush.interval.messages", "1"}};
+    ours_peer ours_fsync(flush_each);
+    std::unique_ptr<kafka_peer> kafka_fsync;
+    if (ps.kafka != nullptr) {
+        kafka_fsync = std::make_unique<kafka_peer>(o.kafka_script, flush_each);
+    }
+    std::vector<std::pair<peer*, peer*>> pairs{{&ours_fsync, ps.ours}};
+    if (kafka_fsync) {
+        pairs.emplace_back(kafka_fsync.get(), ps.kafka);
+    }
+    report_line rate("produce 100 B acks=all, fsync per batch", "msg/s");
+    rate.goal(throughput_vs_kafka());
+    report_line defaults("produce 100 B acks=all, default mode", "msg/s");
+    defaults.goal(throughput_vs_kafka());
+    report_line cpu("broker CPU per 1M produced, fsync per batch", "s/1M");
+    cpu.goal(cpu_vs_kafka());
+    const properties props{{"acks", "all"}, {"sticky.partitioning.linger.ms", "0"}};
     for (int rep = 0; rep < o.reps; ++rep) {
-        std::string topic = unique_name("bench-fsync");
-        fsync_broker.create_topic(topic, 32);
-        double cpu_before = fsync_broker.cpu_seconds();
-        auto r = run_produce(fsync_broker.bootstrap(), topic, 32, o.produce_messages, 100, props);
-        double cpu_used = fsync_broker.cpu_seconds() - cpu_before;
-        warn_incomplete(out, "ours (fsync)", r, o.produce_messages);
-        rate.ours.push_back(r.rate());
-        cpu.ours.push_back(cpu_used /
-                           (static_cast<double>(std::max<int64_t>(r.delivered, 1)) / 1e6));
-        fsync_broker.delete_topic(topic);
+        // Each peer's fsync broker, then the same peer in its default mode, so that both see the
+        // same background load; the mock (no disk) once.
+        for (auto [flushing, plain] : pairs) {
+            std::string topic = unique_name("bench-fsync");
+            flushing->create_topic(topic, 32);
+            const double cpu_before = flushing->cpu_seconds();
+            auto r = run_produce(flushing->bootstrap(), topic, 32, o.produce_messages, 100, props);
+            const double cpu_used = flushing->cpu_seconds() - cpu_before;
+            warn_incomplete(out, flushing->name() + " (fsync)", r, o.produce_messages);
+            rate.add(*flushing, r.rate());
+            cpu.add(*flushing, per_million(cpu_used, r.delivered));
+            flushing->delete_topic(topic);
 
-        // The default mode, interleaved so that both see the same background load.
-        topic = unique_name("bench-fsync-default");
-        ours.create_topic(topic, 32);
-        auto d = run_produce(ours.bootstrap(), topic, 32, o.produce_messages, 100, props);
-        warn_incomplete(out, "ours (default)", d, o.produce_messages);
-        defaults.ours.push_back(d.rate());
-        ours.delete_topic(topic);
-
-        mock.reset();
-        mock.create_topic(topic, 32);
-        auto m = run_produce(mock.bootstrap(), topic, 32, o.produce_messages, 100, props);
-        rate.mock.push_back(m.rate());
-        defaults.mock.push_back(m.rate());
-        mock.reset();
+            topic = unique_name("bench-fsync-default");
+            plain->create_topic(topic, 32);
+            auto d = run_produce(plain->bootstrap(), topic, 32, o.produce_messages, 100, props);
+            warn_incomplete(out, plain->name() + " (default)", d, o.produce_messages);
+            defaults.add(*plain, d.rate());
+            plain->delete_topic(topic);
+        }
+        const std::string topic = unique_name("bench-fsync-mock");
+        ps.mock->reset();
+        ps.mock->create_topic(topic, 32);
+        auto m = run_produce(ps.mock->bootstrap(), topic, 32, o.produce_messages, 100, props);
+        rate.add(*ps.mock, m.rate());
+        defaults.add(*ps.mock, m.rate());
+        ps.mock->reset();
     }
     out.line(rate);
     out.line(defaults);
     out.line(cpu);
     out.note(
         "mock columns: the mock's acks=all rate (it keeps everything in memory and never fsyncs)");
-    double ratio = median(rate.ours) / median(defaults.ours);
+    const double ratio = rate.at("ours") / defaults.at("ours");
     out.verdict("fsync per batch / default mode (ours)", ratio, ratio >= 0.5, ">= 0.5x default");
-    std::printf("  peak RSS (VmHWM) of the fsync broker: %.1f MiB\n",
-                proc_status_kib(fsync_broker.process().pid(), "VmHWM") / 1024);
+    if (kafka_fsync) {
+        char buf[96];
+        std::snprintf(buf, sizeof(buf), "kafka's own fsync per batch / default mode ratio is %.2f",
+                      rate.at("kafka") / defaults.at("kafka"));
+        out.note(buf);
+    }
+    std::printf("  peak RSS (VmHWM) of the fsync broker: ours %.1f MiB",
+                ours_fsync.status_mib("VmHWM"));
+    if (kafka_fsync) {
+        std::printf(", kafka %.1f MiB", kafka_fsync->status_mib("VmHWM"));
+    }
+    std::printf("\n");
 }
 
-void workload_scale(const options& o, reporter& out, ours_peer& ours, mock_peer& mock) {
+void workload_scale(const options& o, reporter& out, const peers& ps) {
     out.header("scale: " + std::to_string(o.scale_producers) + " producer connections at once, " +
                count_text(o.scale_messages) + " x 100 B in total, client defaults (acks=all)");
-    report_line small{"produce, " + std::to_string(o.scale_producers) + " producers, 32 partitions",
-                      "msg/s",
-                      {},
-                      {},
-                      {}};
-    report_line big{"produce, " + std::to_string(o.scale_producers) + " producers, " +
-                        std::to_string(o.scale_partitions) + " partitions",
-                    "msg/s",
-                    {},
-                    {},
-                    {}};
-    report_line cpu_small{"broker CPU per 1M, 32 partitions", "s/1M", {}, {}, {}};
-    report_line cpu{"broker CPU per 1M, " + std::to_string(o.scale_partitions) + " partitions",
-                    "s/1M",
-                    {},
-                    {},
-                    {}};
-    report_line create{"create topic, " + std::to_string(o.scale_partitions) + " partitions (wall)",
-                       "ms",
-                       {},
-                       {},
-                       {}};
-    report_line create_cpu{"create topic + first metadata, broker CPU", "s", {}, {}, {}};
+    const std::string many = std::to_string(o.scale_partitions);
+    report_line small("produce, " + std::to_string(o.scale_producers) + " producers, 32 partitions",
+                      "msg/s");
+    small.goal(throughput_vs_kafka());
+    report_line big(
+        "produce, " + std::to_string(o.scale_producers) + " producers, " + many + " partitions",
+        "msg/s");
+    big.goal(throughput_vs_kafka());
+    report_line cpu_small("broker CPU per 1M, 32 partitions", "s/1M");
+    cpu_small.goal(cpu_vs_kafka());
+    report_line cpu_big("broker CPU per 1M, " + many + " partitions", "s/1M");
+    cpu_big.goal(cpu_vs_kafka());
+    report_line create("create topic, " + many + " partitions (wall)", "ms");
+    report_line create_cpu("create topic + first metadata, broker CPU", "s");
     for (int rep = 0; rep < o.reps; ++rep) {
         for (int parts : {32, o.scale_partitions}) {
-            std::string topic = unique_name("bench-scale");
-            double cpu_create = ours.cpu_seconds();
-            auto t0 = clock_type::now();
-            ours.create_topic(topic, parts);
-            double create_ms = seconds_since(t0) * 1000;
-            double cpu_before = 0;
-            auto r = run_many_producers(
-                ours.bootstrap(), topic, parts, o.scale_producers, o.scale_messages,
-                [&] { return ours.cpu_seconds(); }, &cpu_before);
-            double cpu_used = ours.cpu_seconds() - cpu_before;
-            warn_incomplete(out, "ours", r, o.scale_messages);
-            (parts == 32 ? small.ours : big.ours).push_back(r.rate());
-            (parts == 32 ? cpu_small.ours : cpu.ours)
-                .push_back(cpu_used /
-                           (static_cast<double>(std::max<int64_t>(r.delivered, 1)) / 1e6));
-            if (parts != 32) {
-                create.ours.push_back(create_ms);
-                create_cpu.ours.push_back(cpu_before - cpu_create);
+            for (peer* p : ps.all()) {
+                const std::string topic = unique_name("bench-scale");
+                p->reset();
+                const double cpu_create = p->cpu_seconds();
+                const auto t0 = clock_type::now();
+                p->create_topic(topic, parts);
+                const double create_ms = seconds_since(t0) * 1000;
+                double cpu_before = 0;
+                auto r = run_many_producers(
+                    p->bootstrap(), topic, parts, o.scale_producers, o.scale_messages,
+                    [p] { return p->cpu_seconds(); }, &cpu_before);
+                const double cpu_used = p->cpu_seconds() - cpu_before;
+                warn_incomplete(out, p->name(), r, o.scale_messages);
+                (parts == 32 ? small : big).add(*p, r.rate());
+                if (p->has_process()) {
+                    (parts == 32 ? cpu_small : cpu_big).add(*p, per_million(cpu_used, r.delivered));
+                    if (parts != 32) {
+                        create.add(*p, create_ms);
+                        create_cpu.add(*p, cpu_before - cpu_create);
+                    }
+                }
+                p->delete_topic(topic);
+                p->reset();
             }
-            ours.delete_topic(topic);
-
-            mock.reset();
-            mock.create_topic(topic, parts);
-            auto m = run_many_producers(mock.bootstrap(), topic, parts, o.scale_producers,
-                                        o.scale_messages);
-            warn_incomplete(out, "mock", m, o.scale_messages);
-            (parts == 32 ? small.mock : big.mock).push_back(m.rate());
         }
     }
     out.line(small);
     out.line(big);
     out.line(cpu_small);
-    out.line(cpu);
+    out.line(cpu_big);
     out.line(create);
     out.line(create_cpu);
-    double ratio = median(big.ours) / median(small.ours);
-    double mock_ratio = median(big.mock) / median(small.mock);
-    out.verdict("ours " + std::to_string(o.scale_partitions) + " / 32 partitions", ratio,
-                ratio >= 0.8, ">= 0.8x of 32 partitions");
-    char buf[96];
-    std::snprintf(buf, sizeof(buf), "the mock's own %d / 32 partitions ratio is %.2f",
-                  o.scale_partitions, mock_ratio);
-    out.note(buf);
+    const double ratio = big.at("ours") / small.at("ours");
+    out.verdict("ours " + many + " / 32 partitions", ratio, ratio >= 0.8,
+                ">= 0.8x of 32 partitions");
+    for (const char* other : {"kafka", "mock"}) {
+        if (!std::isnan(big.at(other))) {
+            char buf[96];
+            std::snprintf(buf, sizeof(buf), "%s's own %d / 32 partitions ratio is %.2f", other,
+                          o.scale_partitions, big.at(other) / small.at(other));
+            out.note(buf);
+        }
+    }
 }
 
-void workload_footprint(const options& o, reporter& out, const std::string& binary) {
+void workload_footprint(const options& o, reporter& out, const std::string& binary,
+                        bool with_kafka) {
     out.header("footprint");
-    report_line start{"exec to listening, empty data dir", "ms", {}, {}, {}};
-    start.goal = {target::value_at_most, 50, "<= 50 ms"};
-    int reps = std::max(o.reps, 5);
+    report_line start("start to listening, empty data dir", "ms");
+    start.goal({target::value_at_most, "", 50, "<= 50 ms"})
+        .goal({target::ratio_at_most, "kafka", 1.0 / 20, "<= 1/20 kafka"});
+    report_line rss("VmRSS idle, 100 partitions", "MiB");
+    rss.goal({target::value_below, "", 64, "< 64 MiB"})
+        .goal({target::ratio_at_most, "kafka", 1.0 / 10, "<= 1/10 kafka"});
+    const int reps = std::max(o.reps, 5);
+    // Kafka takes seconds to start (a JVM, and ZooKeeper beside it each time): three starts.
+    const int kafka_reps = with_kafka ? std::min(reps, 3) : 0;
+    // Idle: the topic's partitions open, no client connected, and a moment for background work.
+    auto idle_rss = [](peer& p) {
+        p.create_topic(unique_name("bench-idle"), 100);
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+        return p.status_mib("VmRSS");
+    };
     for (int rep = 0; rep < reps; ++rep) {
-        start.ours.push_back(exec_to_listening_ms(binary));
+        start.add("ours", exec_to_listening_ms(binary));
         auto host = make_client(RD_KAFKA_PRODUCER, {{"log_level", "3"}});
-        auto t0 = clock_type::now();
+        const auto t0 = clock_type::now();
         rd_kafka_mock_cluster_t* mc = rd_kafka_mock_cluster_new(host.get(), 1);
-        start.mock.push_back(seconds_since(t0) * 1000);
+        start.add("mock", seconds_since(t0) * 1000);
         rd_kafka_mock_cluster_destroy(mc);
+        if (rep < kafka_reps) {
+            ours_peer idle;
+            rss.add(idle, idle_rss(idle));
+            kafka_peer kafka(o.kafka_script, {});
+            start.add(kafka, kafka.start_ms());
+            rss.add(kafka, idle_rss(kafka));
+        } else if (rep == 0) {
+            ours_peer idle;
+            rss.add(idle, idle_rss(idle));
+        }
     }
     out.line(start);
     out.note(
-        "mock: time for rd_kafka_mock_cluster_new() to return with its listener bound (a thread, "
-        "no exec)");
-
-    ours_peer idle;
-    idle.create_topic(unique_name("bench-idle"), 100);
-    // Idle means: no client connected and the topic's partitions open; give background work a
-    // moment.
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    report_line rss{"VmRSS idle, 100 partitions",
-                    "MiB",
-                    {proc_status_kib(idle.process().pid(), "VmRSS") / 1024},
-                    {},
-                    {}};
-    rss.goal = {target::value_below, 64, "< 64 MiB"};
+        "ours: fork+exec of the broker to its port accepting a connection; kafka: exec of Kafka's "
+        "JVM to its listener accepting one (ZooKeeper already up), as scripts/reference-kafka.sh "
+        "measures it; mock: rd_kafka_mock_cluster_new() returning with its listener bound");
     out.line(rss);
 }
 
@@ -1198,6 +1426,8 @@ int main(int argc, char** argv) {
             o.verbose = true;
         } else if (a == "--no-warmup") {
             o.warmup = false;
+        } else if (a == "--no-kafka") {
+            o.kafka = false;
         } else if (a == "--reps" && i + 1 < argc) {
             o.reps = std::max(1, std::atoi(argv[++i]));
             reps_given = true;
@@ -1211,9 +1441,8 @@ int main(int argc, char** argv) {
             }
         } else {
             std::fprintf(stderr,
-                         "usage: %s [--quick] [--verbose] [--no-warmup] [--reps N] [--only "
-                         "produce|produce1k|consume|"
-                         "latency|fsync|scale|footprint]\n",
+                         "usage: %s [--quick] [--verbose] [--no-warmup] [--no-kafka] [--reps N] "
+                         "[--only produce|produce1k|consume|latency|fsync|scale|footprint]\n",
                          argv[0]);
             return 2;
         }
@@ -1230,17 +1459,21 @@ int main(int argc, char** argv) {
     const char* env = std::getenv("BROKER_BIN");
     std::string binary = env != nullptr ? env : BROKER_BENCH_DEFAULT_BINARY;
     ::setenv("BROKER_BIN", binary.c_str(), 1);
+    o.kafka_script = std::string(BROKER_BENCH_SOURCE_DIR) + "/scripts/reference-kafka.sh";
     std::signal(SIGPIPE, SIG_IGN);
 
     std::printf("broker_bench: broker %s\n", binary.c_str());
     std::printf(
-        "ours = the broker binary (one process, its own temp log dir on local disk); mock = "
-        "librdkafka %s "
-        "rd_kafka_mock_cluster (1 broker, in memory, in this process)\n",
+        "ours = the broker binary (one process, its own temp log dir on local disk); kafka = "
+        "Apache "
+        "Kafka 3.9 in ZooKeeper mode (scripts/reference-kafka.sh: Kafka's defaults, -Xmx1g, its "
+        "log "
+        "on the same disk); mock = librdkafka %s rd_kafka_mock_cluster (1 broker, in memory, in "
+        "this process)\n",
         rd_kafka_version_str());
     std::printf(
-        "figures: median of %d repetition(s) [min..max]; ratio = ours/mock; ours and mock "
-        "alternate%s\n",
+        "figures: median of %d repetition(s) [min..max]; ratios are ours/kafka and ours/mock; the "
+        "peers alternate within each repetition%s\n",
         o.reps, o.quick ? "; --quick sizes" : "");
     if (o.warmup) {
         const double took = warm_up_page_cache(o.warmup_bytes);
@@ -1250,8 +1483,7 @@ int main(int argc, char** argv) {
         } else {
             std::printf(
                 "warm-up: wrote and deleted %zu MiB in %s in %.2f s (page-cache memory touched "
-                "once "
-                "before any workload; --no-warmup skips it)\n",
+                "once before any workload; --no-warmup skips it)\n",
                 o.warmup_bytes >> 20, std::filesystem::temp_directory_path().c_str(), took);
         }
     }
@@ -1260,32 +1492,50 @@ int main(int argc, char** argv) {
     reporter out;
     try {
         ours_peer ours;
+        std::unique_ptr<kafka_peer> kafka;
+        if (o.kafka) {
+            try {
+                kafka = std::make_unique<kafka_peer>(o.kafka_script, properties{});
+                std::printf("kafka: pid %d on %s, started in %.0f ms\n",
+                            static_cast<int>(kafka->pid()), kafka->bootstrap().c_str(),
+                            kafka->start_ms());
+            } catch (const std::exception& e) {
+                std::printf("kafka: left out of this run: %s\n", e.what());
+            }
+            std::fflush(stdout);
+        }
         mock_peer mock;
+        const peers ps{&ours, kafka.get(), &mock};
         if (selected(o, "produce")) {
-            workload_produce(o, out, ours, mock);
+            workload_produce(o, out, ps);
         }
         if (selected(o, "produce1k")) {
-            workload_produce_1k(o, out, ours, mock);
+            workload_produce_1k(o, out, ps);
         }
         if (selected(o, "consume")) {
-            workload_consume(o, out, ours, mock);
+            workload_consume(o, out, ps);
         }
         if (selected(o, "latency")) {
-            workload_latency(o, out, ours, mock);
+            workload_latency(o, out, ps);
         }
         if (selected(o, "fsync")) {
-            workload_fsync(o, out, ours, mock);
+            workload_fsync(o, out, ps);
         }
         if (selected(o, "scale")) {
-            workload_scale(o, out, ours, mock);
+            workload_scale(o, out, ps);
         }
         if (selected(o, "footprint")) {
-            workload_footprint(o, out, binary);
+            workload_footprint(o, out, binary, kafka != nullptr);
         }
         out.header("peak memory");
-        std::printf("%-46s %-10s ours %10.1f\n", "peak RSS (VmHWM) of the main broker", "MiB",
-                    proc_status_kib(ours.process().pid(), "VmHWM") / 1024);
-        std::printf("%-46s %-10s      %10.1f\n", "peak RSS of this process (clients + mock)", "MiB",
+        report_line peak("peak RSS (VmHWM) of the main broker", "MiB");
+        peak.add(ours, ours.status_mib("VmHWM"));
+        if (kafka) {
+            peak.add(*kafka, kafka->status_mib("VmHWM"));
+        }
+        peak.goal({target::ratio_at_most, "kafka", 1.0 / 10, "<= 1/10 kafka"});
+        out.line(peak);
+        std::printf("%-46s %-6s  %.1f\n", "peak RSS of this process (clients + mock)", "MiB",
                     proc_status_kib(::getpid(), "VmHWM") / 1024);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "broker_bench: %s\n", e.what());

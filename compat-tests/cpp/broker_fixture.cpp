@@ -207,10 +207,11 @@ std::string broker_process::output() const {
 }
 
 double broker_process::cpu_seconds() const {
-    if (pid_ <= 0) {
-        return 0;
-    }
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+    return pid_ > 0 ? process_cpu_seconds(pid_) : 0;
+}
+
+double process_cpu_seconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
     auto close_paren = content.rfind(')');

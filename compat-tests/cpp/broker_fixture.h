@@ -14,6 +14,10 @@ namespace broker::compat {
 
 int free_loopback_port();
 
+/// CPU time (user + system) process `pid` has used so far, from /proc, in seconds; 0 when it is
+/// gone.
+double process_cpu_seconds(pid_t pid);
+
 class broker_process {
 public:
     /// `binary` defaults to $BROKER_BIN, then build/bin/broker relative to the working directory.
