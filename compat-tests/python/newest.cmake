@@ -10,6 +10,8 @@ compat_test(compat_confluent_kafka_group_newest ${COMPAT_VENV_PYTHON} ${COMPAT_D
 # What only the newest confluent-kafka offers: its admin calls, and group.protocol=consumer.
 compat_test(compat_confluent_kafka_newest_admin ${COMPAT_RUN} ${COMPAT_VENV_PYTHON}
     ${COMPAT_DIR}/python/confluent_kafka_newest_test.py)
+# aiokafka: producer (acks, codecs, idempotence), a two-member group, and its admin client.
+compat_test(compat_aiokafka ${COMPAT_RUN} ${COMPAT_VENV_PYTHON} ${COMPAT_DIR}/python/aiokafka_test.py)
 
 set_tests_properties(compat_confluent_kafka_newest compat_confluent_kafka_group_newest
-    compat_confluent_kafka_newest_admin PROPERTIES LABELS "compat;python" TIMEOUT 300)
+    compat_confluent_kafka_newest_admin compat_aiokafka PROPERTIES LABELS "compat;python" TIMEOUT 300)
