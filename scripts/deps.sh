@@ -58,3 +58,9 @@ if [ "${1:-}" = "--test" ]; then
     # Apache Kafka 3.9.2's jars (its command-line tools, for compat-tests/java/) from Maven Central.
     bash "$here/scripts/kafka-tool.sh" --fetch
 fi
+
+# Go compat suite (franz-go kgo and kadm): its modules from the Go module proxy into .deps/go and the
+# test binary compiled once (scripts/go-tests.sh; needs Go 1.26+, fails saying so when there is none).
+if [ "${1:-}" = "--test" ]; then
+    bash "$here/scripts/go-tests.sh"
+fi
