@@ -74,3 +74,9 @@ if [ "${1:-}" = "--test" ]; then
         echo "$want" > "$venv/.requirements.sha256"
     fi
 fi
+
+# Go compat suite (franz-go kgo and kadm): its modules from the Go module proxy into .deps/go and the
+# test binary compiled once (scripts/go-tests.sh; needs Go 1.26+, fails saying so when there is none).
+if [ "${1:-}" = "--test" ]; then
+    bash "$here/scripts/go-tests.sh"
+fi

@@ -16,7 +16,7 @@ namespace {
 constexpr std::array served_table{
     served_api{0, 0, 11, &handle_produce},
     served_api{1, 4, 17, &handle_fetch},
-    served_api{2, 0, 10, &handle_list_offsets},
+    served_api{2, 0, 9, &handle_list_offsets},
     served_api{3, 0, 12, &handle_metadata},
     served_api{8, 0, 9, &handle_offset_commit},
     served_api{9, 0, 9, &handle_offset_fetch},
