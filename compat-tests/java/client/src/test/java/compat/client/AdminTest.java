@@ -402,11 +402,21 @@ class AdminTest {
         assertEquals(0, second.lastSequence());
     }
 
+    /**
+     * DescribeFeatures rides on ApiVersions, which every broker serves: the answer is well formed
+     * whatever it lists (this broker advertises no feature flags, like a ZooKeeper-mode Kafka
+     * without feature versioning: both maps empty and no finalized epoch).
+     */
     @Test
     void describeFeatures() throws Exception {
         FeatureMetadata f = admin.describeFeatures().featureMetadata().get(T, TimeUnit.SECONDS);
         assertNotNull(f.finalizedFeatures());
         assertNotNull(f.supportedFeatures());
+        assertNotNull(f.finalizedFeaturesEpoch());
+        if (!f.finalizedFeatures().isEmpty()) {
+            assertTrue(f.finalizedFeaturesEpoch().isPresent() && f.finalizedFeaturesEpoch().get() >= 0,
+                    "finalized features come with their epoch: " + f);
+        }
         f.supportedFeatures().forEach((name, range) -> assertTrue(range.minVersion() <= range.maxVersion(), name));
         f.finalizedFeatures().forEach((name, range) -> {
             assertTrue(range.minVersionLevel() <= range.maxVersionLevel(), name);
