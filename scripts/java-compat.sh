@@ -26,7 +26,7 @@ fetch_one() {
     echo "java-compat: building the suite with kafka-clients $version into $out" >&2
     rm -rf "$out"
     mvn -q -B -Dstyle.color=never -f "$src/pom.xml" -Dmaven.repo.local="$here/.deps/m2" \
-        -Dkafka.clients.version="$version" -Dout="$out" \
+        -Dkafka.clients.version="$version" -Dclient.line="${version%%.*}" -Dout="$out" \
         test-compile dependency:copy-dependencies -DoutputDirectory="$out/lib" >&2
     rm -rf "$out/build"
     echo "$stamp" >"$out/.stamp"

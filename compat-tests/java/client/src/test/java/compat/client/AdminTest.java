@@ -22,7 +22,6 @@ import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
-import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
 import org.apache.kafka.clients.admin.FeatureMetadata;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
@@ -268,7 +267,7 @@ class AdminTest {
             // While the member is there: Stable, one member holding both partitions.
             ConsumerGroupDescription d = describeGroup(group);
             assertEquals(group, d.groupId());
-            assertEquals("Stable", d.state().toString());
+            assertEquals("Stable", Api.state(d));
             assertFalse(d.isSimpleConsumerGroup());
             assertEquals("range", d.partitionAssignor());
             assertEquals(1, d.members().size());
@@ -279,13 +278,12 @@ class AdminTest {
         }
         Cluster.await("group " + group + " listed and empty", () -> {
             try {
-                Collection<ConsumerGroupListing> all = admin.listConsumerGroups().all().get(T, TimeUnit.SECONDS);
-                return all.stream().anyMatch(g -> g.groupId().equals(group) && g.state().isPresent()
-                        && g.state().get().toString().equals("Empty"));
+                return "Empty".equals(Api.consumerGroupStates(admin).get(group));
             } catch (Exception e) {
                 return false;
             }
         });
+        assertEquals("Empty", Api.state(describeGroup(group)));
         assertTrue(describeGroup(group).members().isEmpty());
 
         Map<TopicPartition, OffsetAndMetadata> offs = groupOffsets(group);
@@ -311,8 +309,7 @@ class AdminTest {
         admin.deleteConsumerGroups(List.of(group)).all().get(T, TimeUnit.SECONDS);
         Cluster.await("group " + group + " gone from listConsumerGroups", () -> {
             try {
-                return admin.listConsumerGroups().all().get(T, TimeUnit.SECONDS).stream()
-                        .noneMatch(g -> g.groupId().equals(group));
+                return !Api.consumerGroupStates(admin).containsKey(group);
             } catch (Exception e) {
                 return false;
             }

@@ -2,7 +2,6 @@ package compat.client;
 
 import static compat.client.Cluster.map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -97,7 +96,7 @@ class GroupTest {
 
         @Override
         public void close() {
-            consumer.close(Duration.ofSeconds(20));
+            Api.close(consumer, Duration.ofSeconds(20));
         }
     }
 

@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ProducerState;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -78,7 +79,18 @@ class ProducerTest {
                 assertEquals(i, m.offset(), "offset of record " + i);
             }
         }
-        List<ConsumerRecord<String, String>> got = Cluster.readAll(List.of(new TopicPartition(topic, 0)), 50);
+        TopicPartition tp = new TopicPartition(topic, 0);
+        // Idempotence is the default with acks=all: the partition knows the producer and its last
+        // sequence; the others wrote without a producer id.
+        List<ProducerState> producers = admin.describeProducers(List.of(tp)).partitionResult(tp)
+                .get(30, TimeUnit.SECONDS).activeProducers();
+        if (acks.equals("all")) {
+            assertEquals(1, producers.size(), "producers: " + producers);
+            assertEquals(49, producers.get(0).lastSequence());
+        } else {
+            assertEquals(List.of(), producers);
+        }
+        List<ConsumerRecord<String, String>> got = Cluster.readAll(List.of(tp), 50);
         for (int i = 0; i < 50; i++) {
             assertEquals(i, got.get(i).offset());
             assertEquals("k" + i, got.get(i).key());
