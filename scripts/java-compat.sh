@@ -3,8 +3,10 @@
 #   scripts/java-compat.sh --fetch          resolve and compile the suite once per version into
 #                                           .deps/java/client-<version>/ (skipped when the sources
 #                                           and the pom are unchanged since the last build)
-#   scripts/java-compat.sh --run VERSION [LAUNCHER ARGS...]
-#                                           run it with plain java (no Maven) against $BOOTSTRAP
+#   scripts/java-compat.sh --run VERSION [SELECTORS...]
+#                                           run it with plain java (no Maven) against $BOOTSTRAP:
+#                                           every test, or the JUnit console launcher's selectors
+#                                           (e.g. --select-class=compat.client.GroupTest)
 # Needs a JDK (17) and Maven for --fetch; --run needs only java.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,10 +49,10 @@ case "${1:-}" in
         : "${BOOTSTRAP:?run through lib/broker_process.py or set BOOTSTRAP}"
         exec java -Xmx768m -cp "$out/classes:$out/lib/*" org.junit.platform.console.ConsoleLauncher execute \
             --disable-banner --disable-ansi-colors --include-engine=junit-jupiter --details=tree --details-theme=ascii --fail-if-no-tests \
-            --select-package=compat.client "$@"
+            "${@:---select-package=compat.client}"
         ;;
     *)
-        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
         [ -z "${1:-}" ] || [ "$1" = -h ] || [ "$1" = --help ]
         ;;
 esac
