@@ -107,11 +107,15 @@ final class Cluster {
     }
 
     static KafkaConsumer<byte[], byte[]> bytesConsumer() {
+        return bytesConsumer(map(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 4 << 20,
+                ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 8 << 20));
+    }
+
+    static KafkaConsumer<byte[], byte[]> bytesConsumer(Map<String, Object> extra) {
         Properties p = consumerProps(null);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 4 << 20);
-        p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 8 << 20);
+        p.putAll(extra);
         return new KafkaConsumer<>(p);
     }
 

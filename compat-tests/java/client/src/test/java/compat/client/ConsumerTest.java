@@ -12,17 +12,20 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -203,6 +206,56 @@ class ConsumerTest {
             assertEquals(base + 7000, r.timestamp());
             assertNotNull(r.timestampType());
             assertEquals("CreateTime", r.timestampType().name);
+        }
+    }
+
+    @Test
+    void autoCommitCommitsThePositionOnClose() throws Exception {
+        String topic = Cluster.createTopic(admin, "java-autocommit", 1, null);
+        String group = Cluster.unique("java-autocommit-group");
+        fill(topic, 1, 12, System.currentTimeMillis());
+        TopicPartition tp = new TopicPartition(topic, 0);
+        try (KafkaConsumer<String, String> c = Cluster.consumer(group, map(
+                     ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, true,
+                     ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG, 200))) {
+            c.subscribe(List.of(topic));
+            assertEquals(12, Cluster.drain(c, 12).size());
+            assertEquals(12, c.position(tp));
+            assertEquals(OptionalLong.of(0), c.currentLag(tp));
+        }
+        try (KafkaConsumer<String, String> c = Cluster.consumer(group, map())) {
+            assertEquals(12, c.committed(Set.of(tp)).get(tp).offset());
+        }
+    }
+
+    @Test
+    void readCommittedConsumerAndMetadataCalls() throws Exception {
+        String topic = Cluster.createTopic(admin, "java-readcommitted", 3, null);
+        fill(topic, 3, 4, System.currentTimeMillis());
+        try (KafkaConsumer<String, String> c = Cluster.consumer(null, map(
+                     ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"))) {
+            List<PartitionInfo> infos = c.partitionsFor(topic);
+            assertEquals(List.of(0, 1, 2), infos.stream().map(PartitionInfo::partition).sorted().toList());
+            for (PartitionInfo i : infos) {
+                assertNotNull(i.leader());
+                assertEquals(1, i.replicas().length);
+                assertEquals(i.leader().id(), i.inSyncReplicas()[0].id());
+            }
+            assertTrue(c.listTopics().containsKey(topic));
+            assertEquals(3, c.listTopics().get(topic).size());
+            List<TopicPartition> tps = List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1),
+                    new TopicPartition(topic, 2));
+            // Without transactions the last stable offset is the high watermark.
+            assertEquals(Map.of(tps.get(0), 4L, tps.get(1), 4L, tps.get(2), 4L), c.endOffsets(tps));
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Set<String> values = new HashSet<>();
+            Cluster.drain(c, 12).forEach(r -> values.add(r.value()));
+            assertEquals(12, values.size());
+            assertTrue(values.contains("p2-3"));
+        }
+        try (KafkaProducer<String, String> p = Cluster.producer(map())) {
+            assertEquals(3, p.partitionsFor(topic).size());
         }
     }
 }

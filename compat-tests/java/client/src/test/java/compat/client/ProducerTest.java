@@ -20,6 +20,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ProducerState;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -178,6 +179,14 @@ class ProducerTest {
         assertEquals(0, m.offset());
         assertEquals(big.length, m.serializedValueSize());
         try (KafkaConsumer<byte[], byte[]> c = Cluster.bytesConsumer()) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            assertArrayEquals(big, Cluster.drain(c, 1).get(0).value());
+        }
+        // A fetch limit far below the record still returns it whole (the first batch always is).
+        try (KafkaConsumer<byte[], byte[]> c = Cluster.bytesConsumer(map(
+                     ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 1024, ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 2048))) {
             TopicPartition tp = new TopicPartition(topic, 0);
             c.assign(List.of(tp));
             c.seekToBeginning(List.of(tp));
