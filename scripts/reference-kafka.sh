@@ -166,7 +166,8 @@ dump_zk() {
 dump_zk_fixture() {
     local out=$1 dir tool="bash $here/scripts/kafka-tool.sh"
     dir=$(mktemp -d "${TMPDIR:-/tmp}/reference-kafka-dump-XXXXXX")
-    trap 'stop "$dir"' EXIT
+    dump_dir=$dir  # global: the EXIT trap runs after this function has returned
+    trap 'stop "$dump_dir"' EXIT
     start "$dir" > /dev/null
     # shellcheck disable=SC1091
     . "$dir/reference.env"
