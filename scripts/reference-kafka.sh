@@ -4,7 +4,8 @@
 # and Debian's ZooKeeper (package zookeeper).
 #   scripts/reference-kafka.sh start DIR [KEY=VALUE...]   start ZooKeeper and Kafka (data under DIR,
 #                        KEY=VALUE are extra server.properties), wait until Kafka answers Metadata,
-#                        write DIR/reference.env and print BOOTSTRAP=host:port
+#                        write DIR/reference.env and print BOOTSTRAP=host:port (stdout; the
+#                        start time goes to stderr)
 #   scripts/reference-kafka.sh stop DIR                   stop both by their PIDs, delete DIR's data
 #   scripts/reference-kafka.sh dump-zk DIR OUT            a running instance's znodes as JSON
 #   scripts/reference-kafka.sh dump-zk-fixture OUT        start, create topics/configs/a group, dump, stop
@@ -40,8 +41,14 @@ stop_pid() {
 }
 
 start() {
-    local dir=$1
+    local dir=$1 kv
     shift
+    for kv in "$@"; do
+        case $kv in
+            ?*=*) ;;
+            *) echo "reference-kafka: '$kv' is not KEY=VALUE" >&2; exit 2 ;;
+        esac
+    done
     if [ ! -e "$jars/.complete" ]; then
         bash "$here/scripts/kafka-tool.sh" --fetch
     fi
@@ -89,13 +96,7 @@ offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 EOF
-    local kv
-    for kv in "$@"; do
-        case $kv in
-            *=*) printf '%s\n' "$kv" >> "$dir/server.properties" ;;
-            *) echo "reference-kafka: '$kv' is not KEY=VALUE" >&2; stop_pid "$zk_pid" zookeeper; exit 2 ;;
-        esac
-    done
+    printf '%s\n' "$@" >> "$dir/server.properties"
     cat > "$dir/log4j.properties" <<EOF
 log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
@@ -130,8 +131,7 @@ KAFKA_LOG_DIR=$dir/kafka-logs
 KAFKA_START_SECONDS=$secs
 EOF
     mv "$dir/reference.env.tmp" "$dir/reference.env"
-    echo "reference-kafka: Kafka $kafka_version listening after ${secs}s (ZooKeeper 127.0.0.1:$zk_port, pids $kafka_pid/$zk_pid)" >&2
-    echo "KAFKA_START_SECONDS=$secs"
+    echo "reference-kafka: Kafka $kafka_version listening after ${secs}s (KAFKA_START_SECONDS=$secs; ZooKeeper 127.0.0.1:$zk_port, pids $kafka_pid/$zk_pid)" >&2
     echo "BOOTSTRAP=127.0.0.1:$kafka_port"
 }
 
