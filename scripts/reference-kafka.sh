@@ -62,9 +62,11 @@ start() {
     rm -rf "$dir/zookeeper" "$dir/kafka-logs"
     mkdir -p "$dir/zookeeper" "$dir/kafka-logs"
 
-    local zk_port kafka_port
-    zk_port=$($util free-port)
-    cat > "$dir/zoo.cfg" <<EOF
+    # A free port may be taken by another process before the server binds it: up to three tries.
+    local zk_port kafka_port zk_pid="" kafka_pid="" attempt
+    for attempt in 1 2 3; do
+        zk_port=$($util free-port)
+        cat > "$dir/zoo.cfg" <<EOF
 tickTime=2000
 dataDir=$dir/zookeeper
 clientPortAddress=127.0.0.1
@@ -73,20 +75,31 @@ maxClientCnxns=0
 admin.enableServer=false
 4lw.commands.whitelist=srvr
 EOF
-    JMXDISABLE=true SERVER_JVMFLAGS="-Xmx256m -Dzookeeper.root.logger=INFO,CONSOLE" \
-        "$zk_server" start-foreground "$dir/zoo.cfg" > "$dir/zookeeper.out" 2>&1 < /dev/null &
-    local zk_pid=$!
-    echo "ZK_PID=$zk_pid" > "$dir/pids"
-    # A cold JVM accepts connections a moment before it serves them: wait for srvr's Mode.
-    if ! $util wait-zk "127.0.0.1:$zk_port" "$start_timeout" "$zk_pid"; then
+        JMXDISABLE=true SERVER_JVMFLAGS="-Xmx256m -Dzookeeper.root.logger=INFO,CONSOLE" \
+            "$zk_server" start-foreground "$dir/zoo.cfg" > "$dir/zookeeper.out" 2>&1 < /dev/null &
+        zk_pid=$!
+        echo "ZK_PID=$zk_pid" > "$dir/pids"
+        # A cold JVM accepts connections a moment before it serves them: wait for srvr's Mode.
+        if $util wait-zk "127.0.0.1:$zk_port" "$start_timeout" "$zk_pid"; then
+            break
+        fi
         tail -n 50 "$dir/zookeeper.out" >&2
         stop_pid "$zk_pid" zookeeper
-        exit 1
-    fi
+        [ "$attempt" -lt 3 ] || exit 1
+    done
 
-    kafka_port=$($util free-port)
-    local zk_connect="127.0.0.1:$zk_port$chroot"
-    cat > "$dir/server.properties" <<EOF
+    cat > "$dir/log4j.properties" <<EOF
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+EOF
+    local zk_connect="127.0.0.1:$zk_port$chroot" t0 t1
+    for attempt in 1 2 3; do
+        kafka_port=$($util free-port)
+        cat > "$dir/server.properties" <<EOF
 broker.id=0
 listeners=PLAINTEXT://127.0.0.1:$kafka_port
 log.dirs=$dir/kafka-logs
@@ -96,29 +109,25 @@ offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 EOF
-    printf '%s\n' "$@" >> "$dir/server.properties"
-    cat > "$dir/log4j.properties" <<EOF
-log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.state.change.logger=WARN
-EOF
-    local t0 t1
-    t0=$(date +%s.%N)
-    java -Xmx1g -Xms1g -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-        -Djava.awt.headless=true -Dlog4j.configuration="file:$dir/log4j.properties" \
-        -Dkafka.logs.dir="$dir" -cp "$jars/*" kafka.Kafka "$dir/server.properties" \
-        > "$dir/kafka.out" 2>&1 < /dev/null &
-    local kafka_pid=$!
-    echo "KAFKA_PID=$kafka_pid" >> "$dir/pids"
-    if ! $util wait-kafka "127.0.0.1:$kafka_port" "$start_timeout" "$kafka_pid"; then
+        [ $# -eq 0 ] || printf '%s\n' "$@" >> "$dir/server.properties"
+        t0=$(date +%s.%N)
+        java -Xmx1g -Xms1g -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+            -Djava.awt.headless=true -Dlog4j.configuration="file:$dir/log4j.properties" \
+            -Dkafka.logs.dir="$dir" -cp "$jars/*" kafka.Kafka "$dir/server.properties" \
+            > "$dir/kafka.out" 2>&1 < /dev/null &
+        kafka_pid=$!
+        printf 'ZK_PID=%s\nKAFKA_PID=%s\n' "$zk_pid" "$kafka_pid" > "$dir/pids"
+        if $util wait-kafka "127.0.0.1:$kafka_port" "$start_timeout" "$kafka_pid" "$zk_connect"; then
+            break
+        fi
         tail -n 80 "$dir/kafka.out" >&2
         stop_pid "$kafka_pid" kafka
-        stop_pid "$zk_pid" zookeeper
-        exit 1
-    fi
+        # Only a port taken in the meantime is worth another try.
+        if [ "$attempt" -eq 3 ] || ! grep -q "BindException\|Address already in use" "$dir/kafka.out"; then
+            stop_pid "$zk_pid" zookeeper
+            exit 1
+        fi
+    done
     t1=$(date +%s.%N)
     local secs
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')

@@ -6,7 +6,10 @@
                                      (exit 1 if it fails or lists none)
   wait-zk HOST:PORT SECONDS PID     polls zk-mode until a Mode shows (exit 1 on timeout or if PID
                                      exits)
-  wait-kafka HOST:PORT SECONDS PID  polls metadata likewise
+  wait-kafka HOST:PORT SECONDS PID ZK_CONNECT
+                                     polls metadata likewise, and until the broker's znode
+                                     (brokers/ids/0 under ZK_CONNECT's chroot) exists: a port
+                                     taken by another server in the meantime does not count
   dump-zk HOST:PORT CHROOT OUT       every znode under CHROOT (paths relative to it) with its data
                                      and whether it is ephemeral, as JSON into OUT
 
@@ -236,8 +239,20 @@ def main(argv):
         return wait_until(lambda: zk_mode(argv[2]) is not None, float(argv[3]), int(argv[4]),
                           "zookeeper")
     if cmd == "wait-kafka":
-        return wait_until(lambda: bool(metadata_brokers(argv[2])), float(argv[3]), int(argv[4]),
-                          "kafka")
+        zk_hostport, _, chroot = argv[5].partition("/")
+
+        def registered():
+            zk = ZkReader(zk_hostport)
+            try:
+                zk.get("/" + chroot + "/brokers/ids/0")
+                return True
+            except KeyError:
+                return False
+            finally:
+                zk.close()
+
+        return wait_until(lambda: registered() and bool(metadata_brokers(argv[2])), float(argv[3]),
+                          int(argv[4]), "kafka")
     if cmd == "dump-zk":
         n = dump_zk(argv[2], argv[3], argv[4])
         print("%d znodes" % n)
