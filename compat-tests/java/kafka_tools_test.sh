@@ -57,9 +57,10 @@ expect "kafka-configs --describe" "retention.ms=86400000" "$out"
 tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic kd --partitions 1 >/dev/null 2>&1
 seq 1 20 | tool kafka-console-producer --bootstrap-server "$BOOTSTRAP" --topic kd \
     --producer-property acks=all >/dev/null 2>&1
-echo '{"partitions": [{"topic": "kd", "partition": 0, "offset": 5}], "version": 1}' >"$BROKER_DATA/../delete.json"
-out=$(tool kafka-delete-records --bootstrap-server "$BOOTSTRAP" \
-    --offset-json-file "$BROKER_DATA/../delete.json" 2>&1)
+delete_json=$(mktemp)
+trap 'rm -f "$delete_json"' EXIT
+echo '{"partitions": [{"topic": "kd", "partition": 0, "offset": 5}], "version": 1}' >"$delete_json"
+out=$(tool kafka-delete-records --bootstrap-server "$BOOTSTRAP" --offset-json-file "$delete_json" 2>&1)
 expect "kafka-delete-records" "partition: kd-0.*low_watermark: 5" "$out"
 out=$(tool kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic kd --time -2 2>&1)
 expect "kafka-get-offsets --time -2" "^kd:0:5$" "$out"
