@@ -42,7 +42,49 @@ int free_loopback_port() {
     return port;
 }
 
+bool targets_kafka() {
+    const char* target = std::getenv("COMPAT_TARGET");
+    return target != nullptr && std::string(target) == "kafka";
+}
+
 namespace {
+
+// The shared settings of the reference Kafka (scripts/reference-kafka.sh); other overrides cannot
+// be honoured there.
+const std::map<std::string, std::string>& reference_settings() {
+    static const std::map<std::string, std::string> settings{
+        {"group.initial.rebalance.delay.ms", "0"},
+        {"offsets.topic.replication.factor", "1"},
+        {"transaction.state.log.replication.factor", "1"},
+        {"transaction.state.log.min.isr", "1"},
+    };
+    return settings;
+}
+
+std::map<std::string, std::string> read_reference_env() {
+    const char* env = std::getenv("REFERENCE_ENV");
+#ifdef COMPAT_REFERENCE_ENV
+    const std::string path = env != nullptr ? env : COMPAT_REFERENCE_ENV;
+#else
+    const std::string path = env != nullptr ? env : "build/reference-kafka/reference.env";
+#endif
+    std::ifstream in(path);
+    if (!in) {
+        throw std::runtime_error("COMPAT_TARGET=kafka but no reference Kafka env file " + path);
+    }
+    std::map<std::string, std::string> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (eq != std::string::npos) {
+            out[line.substr(0, eq)] = line.substr(eq + 1);
+        }
+    }
+    if (out.count("BOOTSTRAP") == 0 || out.count("KAFKA_LOG_DIR") == 0) {
+        throw std::runtime_error("incomplete reference Kafka env file " + path);
+    }
+    return out;
+}
 
 bool port_accepts(int port) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -77,6 +119,13 @@ void fail_program_at_exit() {
 broker_process::broker_process(std::map<std::string, std::string> overrides, std::string log_dir,
                                std::string binary)
     : overrides_(std::move(overrides)), log_dir_(std::move(log_dir)), binary_(std::move(binary)) {
+    if (targets_kafka()) {
+        reference_ = read_reference_env();
+        const std::string& bootstrap = reference_.at("BOOTSTRAP");
+        port_ = std::stoi(bootstrap.substr(bootstrap.rfind(':') + 1));
+        log_dir_ = reference_.at("KAFKA_LOG_DIR");
+        return;
+    }
     if (binary_.empty()) {
         const char* env = std::getenv("BROKER_BIN");
         binary_ = env != nullptr ? env : "build/bin/broker";
@@ -108,6 +157,36 @@ broker_process::~broker_process() {
 }
 
 void broker_process::start() {
+    if (!reference_.empty()) {
+        for (const auto& [k, v] : overrides_) {
+            auto it = reference_settings().find(k);
+            if (it == reference_settings().end() || it->second != v) {
+                throw std::runtime_error("the shared reference Kafka cannot take the override " +
+                                         k + "=" + v + " (skip the test when targets_kafka())");
+            }
+        }
+        if (reference_started_) {
+            throw std::runtime_error(
+                "the shared reference Kafka cannot be restarted (skip the test when "
+                "targets_kafka())");
+        }
+        // Earlier tests' topics and groups go first; the helper waits until they are gone.
+        const char* lib = std::getenv("COMPAT_LIB_DIR");
+#ifdef COMPAT_LIB_DIR_DEFAULT
+        const std::string helper =
+            std::string(lib != nullptr ? lib : COMPAT_LIB_DIR_DEFAULT) + "/broker_process.py";
+#else
+        const std::string helper =
+            std::string(lib != nullptr ? lib : "compat-tests/lib") + "/broker_process.py";
+#endif
+        const std::string cmd = "/usr/bin/python3 '" + helper + "' --reset-reference";
+        if (std::system(cmd.c_str()) != 0) {
+            throw std::runtime_error("resetting the reference Kafka failed: " + cmd);
+        }
+        reference_started_ = true;
+        reference_running_ = true;
+        return;
+    }
     std::map<std::string, std::string> settings{
         {"listeners", "PLAINTEXT://127.0.0.1:" + std::to_string(port_)},
         {"log.dirs", log_dir_ + "/data"},
@@ -165,6 +244,12 @@ void broker_process::start() {
 }
 
 int broker_process::stop(int signal, int timeout_ms) {
+    if (!reference_.empty()) {
+        // The shared instance keeps running; a stop reports what a clean exit reports.
+        const bool was_running = reference_running_;
+        reference_running_ = false;
+        return was_running ? 0 : -1;
+    }
     if (pid_ <= 0) {
         return -1;
     }
@@ -200,6 +285,10 @@ int broker_process::stop(int signal, int timeout_ms) {
 }
 
 std::string broker_process::output() const {
+    if (!reference_.empty()) {
+        return "(the reference Kafka's log: " +
+               std::filesystem::path(log_dir_).parent_path().string() + "/kafka.out)";
+    }
     std::ifstream in(log_dir_ + "/broker.out");
     std::stringstream ss;
     ss << in.rdbuf();
@@ -207,7 +296,11 @@ std::string broker_process::output() const {
 }
 
 double broker_process::cpu_seconds() const {
-    return pid_ > 0 ? process_cpu_seconds(pid_) : 0;
+    pid_t pid = pid_;
+    if (!reference_.empty() && reference_.count("KAFKA_PID") != 0) {
+        pid = static_cast<pid_t>(std::stol(reference_.at("KAFKA_PID")));
+    }
+    return pid > 0 ? process_cpu_seconds(pid) : 0;
 }
 
 double process_cpu_seconds(pid_t pid) {

@@ -5,6 +5,12 @@ Each test gets its own broker on a free loopback port with a temporary log dir. 
 (`broker_process.py --broker PATH -- CMD ...`) by the kcat and Node tests: the wrapper exports
 BOOTSTRAP=127.0.0.1:<port>, BROKER_BIN and BROKER_DATA (its log dir) to the command and returns
 its exit status.
+
+COMPAT_TARGET=kafka points both at a running reference Apache Kafka instead (scripts/reference-kafka.sh,
+whose env file $REFERENCE_ENV names it): nothing is started, the instance is shared by every test of
+the pass, so each start first deletes the topics and consumer groups earlier tests left, and a
+test that needs what a shared Kafka cannot give (a restart, broker overrides other than the shared
+defaults, this broker's own files or features) skips with exit status 77 (SKIP_EXIT), saying why.
 """
 import argparse
 import os
@@ -18,6 +24,87 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_BROKER = os.path.normpath(os.path.join(HERE, "..", "..", "build", "bin", "broker"))
+SKIP_EXIT = 77
+# Broker settings the shared reference Kafka runs with (scripts/reference-kafka.sh), as a test
+# may ask for them; any other override cannot be honoured there.
+REFERENCE_SETTINGS = {"group.initial.rebalance.delay.ms": "0", "offsets.topic.replication.factor": "1",
+                      "transaction.state.log.replication.factor": "1",
+                      "transaction.state.log.min.isr": "1"}
+
+
+def targets_kafka():
+    return os.environ.get("COMPAT_TARGET", "") == "kafka"
+
+
+def skip(reason):
+    """Ends the test as skipped (ctest SKIP_RETURN_CODE 77), saying why."""
+    sys.stdout.write("SKIPPED against the reference Kafka: %s\n" % reason)
+    sys.stdout.flush()
+    sys.exit(SKIP_EXIT)
+
+
+def reference_env():
+    """The reference instance's settings (BOOTSTRAP, ZK_CONNECT, KAFKA_LOG_DIR, ...)."""
+    path = os.environ.get("REFERENCE_ENV") or os.path.join(HERE, "..", "..", "build", "reference-kafka",
+                                                           "reference.env")
+    env = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                if "=" in line:
+                    k, v = line.rstrip("\n").split("=", 1)
+                    env[k] = v
+    except OSError as e:
+        raise RuntimeError("COMPAT_TARGET=kafka but no reference Kafka (%s): %s" % (path, e))
+    return env
+
+
+def unsupported_overrides(overrides):
+    return sorted(k for k, v in overrides.items() if REFERENCE_SETTINGS.get(k) != str(v))
+
+
+def reset_reference(env, timeout=60.0):
+    """Deletes every consumer group and non-internal topic on the reference Kafka and waits until
+    ZooKeeper holds none of those topics (not even as pending deletions), so the next test may
+    create them again."""
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
+    from reference_kafka_util import ZkReader
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    bootstrap = env["BOOTSTRAP"]
+    zk_hostport, _, chroot = env["ZK_CONNECT"].partition("/")
+    chroot = "/" + chroot
+    deadline = time.monotonic() + timeout
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="reference-reset",
+                             request_timeout_ms=15000)
+    try:
+        groups = [g for g, _ in admin.list_consumer_groups()]
+        if groups:
+            for group, err in admin.delete_consumer_groups(groups):
+                if err.errno != 0:
+                    sys.stderr.write("reference reset: group %s not deleted: %s\n" % (group, err.__name__))
+        zk = ZkReader(zk_hostport)
+        try:
+            while True:
+                topics = [t for t in zk.children(chroot + "/brokers/topics") if not t.startswith("__")]
+                pending = zk.children(chroot + "/admin/delete_topics") \
+                    if "delete_topics" in zk.children(chroot + "/admin") else []
+                if not topics and not pending:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("reference reset: topics %s (deleting %s) still there" % (topics, pending))
+                doomed = [t for t in topics if t not in pending]
+                if doomed:
+                    try:
+                        admin.delete_topics(doomed, timeout_ms=15000)
+                    except KafkaError as e:
+                        sys.stderr.write("reference reset: delete_topics: %r\n" % e)
+                time.sleep(0.1)
+        finally:
+            zk.close()
+    finally:
+        admin.close()
 
 
 def free_port():
@@ -42,6 +129,24 @@ class BrokerProcess:
         self.startup_timeout = startup_timeout
         self.proc = None
         self.output_path = os.path.join(self.log_dir, "broker.out")
+        self.reference = None
+        if targets_kafka():
+            # Nothing of our own to start: the port and log dir are the reference Kafka's.
+            unsupported = unsupported_overrides(self.overrides)
+            if unsupported:
+                skip("needs broker overrides %s, which the shared Kafka does not have" % unsupported)
+            if http_port is not None:
+                skip("uses this broker's HTTP listener (metrics/admin), which Kafka does not have")
+            if self.own_dir:
+                shutil.rmtree(self.log_dir, ignore_errors=True)
+            self.own_dir = False
+            self.reference = reference_env()
+            self.port = int(self.reference["BOOTSTRAP"].rsplit(":", 1)[1])
+            self.log_dir = self.reference["KAFKA_LOG_DIR"]
+            self.output_path = os.path.join(os.path.dirname(self.log_dir), "kafka.out")
+            self.broker = "reference Kafka (pid %s)" % self.reference["KAFKA_PID"]
+            self.started_once = False
+            self.running = False
 
     @property
     def http_base(self):
@@ -52,6 +157,14 @@ class BrokerProcess:
         return "127.0.0.1:%d" % self.port
 
     def start(self):
+        if self.reference is not None:
+            if self.started_once:
+                raise RuntimeError("the shared reference Kafka cannot be restarted by a test "
+                                   "(skip this test with broker_process.skip() when targets_kafka())")
+            reset_reference(self.reference)
+            self.started_once = True
+            self.running = True
+            return self
         settings = {
             "listeners": "PLAINTEXT://127.0.0.1:%d" % self.port,
             "log.dirs": os.path.join(self.log_dir, "data"),
@@ -78,6 +191,8 @@ class BrokerProcess:
         raise RuntimeError("broker did not listen within %.0fs:\n%s" % (self.startup_timeout, self.output()))
 
     def output(self):
+        if self.reference is not None:
+            return "(the reference Kafka's log: %s)\n" % self.output_path
         try:
             with open(self.output_path, "rb") as f:
                 return f.read().decode(errors="replace")
@@ -86,6 +201,10 @@ class BrokerProcess:
 
     def stop(self, sig=signal.SIGTERM, timeout=30.0):
         """Stops the broker with `sig`; returns its exit code. Kills it if it does not exit in time."""
+        if self.reference is not None:
+            # The shared instance keeps running; report what a clean stop reports.
+            was_running, self.running = self.running, False
+            return 0 if was_running else None
         if self.proc is None:
             return None
         if self.proc.poll() is None:
@@ -126,15 +245,24 @@ def main():
     parser.add_argument("--broker", default=None)
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--timeout", type=float, default=600.0, help="limit for the command, seconds")
+    parser.add_argument("--reset-reference", action="store_true",
+                        help="with COMPAT_TARGET=kafka: only delete the reference Kafka's topics and groups")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
+    overrides = dict(o.split("=", 1) for o in args.override)
+    if args.reset_reference:
+        reset_reference(reference_env())
+        return 0
     if not cmd:
         parser.error("no command given")
-    overrides = dict(o.split("=", 1) for o in args.override)
     with BrokerProcess(broker=args.broker, overrides=overrides) as b:
-        env = dict(os.environ, BOOTSTRAP=b.bootstrap, BROKER_BIN=b.broker,
-                   BROKER_DATA=os.path.join(b.log_dir, "data"))
+        if b.reference is not None:
+            # Kafka's log dir has the same layout (<topic>-<partition>/ segment and index files).
+            env = dict(os.environ, BOOTSTRAP=b.bootstrap, BROKER_DATA=b.log_dir)
+        else:
+            env = dict(os.environ, BOOTSTRAP=b.bootstrap, BROKER_BIN=b.broker,
+                       BROKER_DATA=os.path.join(b.log_dir, "data"))
         try:
             rc = subprocess.run(cmd, env=env, timeout=args.timeout, stdin=subprocess.DEVNULL).returncode
         except subprocess.TimeoutExpired:

@@ -6,9 +6,10 @@
 // Kafka's does; that is every partition of a single node, which leads each partition it alone
 // replicates. A partition that would need a new leader answers PREFERRED_LEADER_NOT_AVAILABLE
 // (preferred) or ELIGIBLE_LEADERS_NOT_AVAILABLE (unclean) until the cluster's controller can move
-// leadership. A null partition list means every partition the metadata cache knows; unknown
-// partitions answer UNKNOWN_TOPIC_OR_PARTITION; an unknown election type INVALID_REQUEST for the
-// whole request.
+// leadership. A null partition list means every partition the metadata cache knows, and then, as
+// in Kafka, the answer leaves out the partitions that needed no election (only elections and
+// errors are listed, so on a single node it is empty); unknown partitions answer
+// UNKNOWN_TOPIC_OR_PARTITION; an unknown election type INVALID_REQUEST for the whole request.
 #include "common/asio.h"
 
 #include <memory>
@@ -85,10 +86,14 @@ net::awaitable<handler_result> handle_elect_leaders(request_context& ctx, protoc
             response_type::replica_election_result result;
             result.topic = name;
             for (const partition_info& p : topic.partitions) {
-                result.partition_result.push_back(
-                    elect_one(*snapshot, name, p.partition_index, type));
+                auto one = elect_one(*snapshot, name, p.partition_index, type);
+                if (one.error_code != code(error_code::election_not_needed)) {
+                    result.partition_result.push_back(std::move(one));
+                }
             }
-            response.replica_election_results.push_back(std::move(result));
+            if (!result.partition_result.empty()) {
+                response.replica_election_results.push_back(std::move(result));
+            }
         }
     } else {
         for (const auto& t : *request.topic_partitions) {
