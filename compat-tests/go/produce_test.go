@@ -102,8 +102,22 @@ func TestProduceEveryCodec(t *testing.T) {
 					t.Fatalf("record %d produced at %d/%d, want %d/%d", j, r.Partition, r.Offset, p, j)
 				}
 			}
-			hooks.mu.Lock()
+			// franz-go calls OnProduceBatchWritten after it has finished the batch's records, so
+			// the hook for the last batch may still be on its way when ProduceSync returns.
 			written := 0
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				hooks.mu.Lock()
+				written = 0
+				for _, m := range hooks.written[p] {
+					written += m.NumRecords
+				}
+				hooks.mu.Unlock()
+				if written >= n || time.Now().After(deadline) {
+					break
+				}
+			}
+			hooks.mu.Lock()
+			written = 0
 			for _, m := range hooks.written[p] {
 				written += m.NumRecords
 				if m.CompressionType != c.id {
