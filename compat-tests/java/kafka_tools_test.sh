@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Apache Kafka 3.9.2's own command-line tools against this broker, through scripts/kafka-tool.sh:
 # kafka-topics (create, describe), kafka-console-producer and kafka-console-consumer (with a group),
-# kafka-get-offsets, kafka-consumer-groups (describe: every message consumed, no lag),
+# kafka-get-offsets, kafka-consumer-groups (describe: every message consumed, no lag; reset-offsets
+# to the earliest and the latest, each checked with describe; delete, then list),
 # kafka-configs (alter, describe), kafka-delete-records (then the earliest offset moved),
 # kafka-leader-election (every leader is already the preferred one), kafka-log-dirs (the
 # partitions and their sizes), kafka-producer-perf-test and kafka-consumer-perf-test (20,000
@@ -44,6 +45,33 @@ committed=$(awk '$1 == "kt-group" && $2 == "kt" {s += $4} END {print s + 0}' <<<
 lag=$(awk '$1 == "kt-group" && $2 == "kt" {s += $6} END {print s + 0}' <<<"$out")
 [ "$committed" -eq 100 ] && [ "$lag" -eq 0 ] ||
     fail "kafka-consumer-groups: committed $committed, lag $lag:"$'\n'"$out"
+
+# The group is empty now: reset it to the earliest offsets (the whole topic is lag again), then to
+# the latest, checking each with --describe; then delete it.
+group_totals() {  # prints "<committed> <lag>" of kt-group on kt
+    tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --describe --group kt-group 2>&1 |
+        awk '$1 == "kt-group" && $2 == "kt" {c += $4; l += $6} END {print c + 0, l + 0}'
+}
+# --reset-offsets prints each row after a line break, not before one: match the rows, not lines.
+reset_rows() {  # prints "<rows> <sum of NEW-OFFSET>"
+    grep -oE 'kt-group +kt +[0-9]+ +[0-9]+' <<<"$1" | awk '{n++; s += $4} END {print n + 0, s + 0}'
+}
+out=$(tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --reset-offsets --group kt-group \
+    --topic kt --to-earliest --execute 2>&1)
+rows=$(reset_rows "$out")
+[ "$rows" = "3 0" ] || fail "kafka-consumer-groups --reset-offsets --to-earliest: $rows:"$'\n'"$out"
+totals=$(group_totals)
+[ "$totals" = "0 100" ] || fail "after --to-earliest: committed and lag $totals, expected 0 100"
+out=$(tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --reset-offsets --group kt-group \
+    --topic kt --to-latest --execute 2>&1)
+rows=$(reset_rows "$out")
+[ "$rows" = "3 100" ] || fail "kafka-consumer-groups --reset-offsets --to-latest: $rows:"$'\n'"$out"
+totals=$(group_totals)
+[ "$totals" = "100 0" ] || fail "after --to-latest: committed and lag $totals, expected 100 0"
+out=$(tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --delete --group kt-group 2>&1)
+expect "kafka-consumer-groups --delete" "Deletion of requested consumer groups \('kt-group'\) was successful" "$out"
+out=$(tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --list 2>&1)
+! grep -qx "kt-group" <<<"$out" || fail "kafka-consumer-groups --list still shows kt-group:"$'\n'"$out"
 
 # Configs.
 out=$(tool kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type topics --entity-name kt \
