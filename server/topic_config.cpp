@@ -21,7 +21,10 @@ constexpr std::string_view long_max = "9223372036854775807";
 const std::vector<topic_config_def>& defs() {
     static const std::vector<topic_config_def> table = {
         {"cleanup.policy", vt::list, "delete", {"log.cleanup.policy"}},
+        {"compression.gzip.level", vt::int_, "-1", {"compression.gzip.level"}},
+        {"compression.lz4.level", vt::int_, "9", {"compression.lz4.level"}},
         {"compression.type", vt::string, "producer", {"compression.type"}},
+        {"compression.zstd.level", vt::int_, "3", {"compression.zstd.level"}},
         {"delete.retention.ms", vt::long_, "86400000", {"log.cleaner.delete.retention.ms"}},
         {"file.delete.delay.ms", vt::long_, "60000", {"log.segment.delete.delay.ms"}},
         {"flush.messages", vt::long_, long_max, {"log.flush.interval.messages"}},
@@ -58,6 +61,8 @@ const std::vector<topic_config_def>& defs() {
         {"min.compaction.lag.ms", vt::long_, "0", {"log.cleaner.min.compaction.lag.ms"}},
         {"min.insync.replicas", vt::int_, "1", {"min.insync.replicas"}},
         {"preallocate", vt::boolean, "false", {"log.preallocate"}},
+        {"remote.log.copy.disable", vt::boolean, "false", {}},
+        {"remote.log.delete.on.disable", vt::boolean, "false", {}},
         {"remote.storage.enable", vt::boolean, "false", {}},
         {"retention.bytes", vt::long_, "-1", {"log.retention.bytes"}},
         {"retention.ms",
@@ -149,6 +154,10 @@ std::optional<bounds> numeric_bounds(std::string_view name) {
         return bounds{1, int_max};
     if (name.starts_with("message.timestamp.") && name.ends_with(".max.ms"))
         return bounds{0, lmax};
+    if (name == "compression.lz4.level")
+        return bounds{1, 17};
+    if (name == "compression.zstd.level")
+        return bounds{-131072, 22};
     return std::nullopt;
 }
 
@@ -212,6 +221,12 @@ std::optional<std::optional<std::string>> typed_value(const broker_config& c,
         return opt(join(c.log_cleanup_policy, ","));
     if (key == "compression.type")
         return opt(c.compression_type);
+    if (key == "compression.gzip.level")
+        return num(c.compression_gzip_level);
+    if (key == "compression.lz4.level")
+        return num(c.compression_lz4_level);
+    if (key == "compression.zstd.level")
+        return num(c.compression_zstd_level);
     if (key == "log.cleaner.delete.retention.ms")
         return num(c.log_cleaner_delete_retention_ms);
     if (key == "log.segment.delete.delay.ms")
@@ -420,6 +435,10 @@ std::optional<std::string> validate_topic_config(std::string_view name, std::str
                 return invalid(name, value,
                                is_int ? "Not a number of type INT" : "Not a number of type LONG");
             }
+            if (name == "compression.gzip.level" && *n != -1 && (*n < 1 || *n > 9)) {
+                // zlib's levels, or -1 for zlib's default.
+                return invalid(name, value, "Value must be between 1 and 9 or equal to -1");
+            }
             if (const auto b = numeric_bounds(name)) {
                 if (*n < b->min) {
                     return invalid(name, value, "Value must be at least " + std::to_string(b->min));
@@ -498,6 +517,15 @@ std::optional<std::string> validate_topic_configs(const config_map& overrides,
             return error;
         }
     }
+    // Kafka in ZooKeeper mode refuses either remote-log switch turned on, whatever
+    // remote.storage.enable says (this broker has no tiered storage at all).
+    for (std::string_view name : {"remote.log.copy.disable", "remote.log.delete.on.disable"}) {
+        if (auto it = overrides.find(name);
+            it != overrides.end() && to_lower(trim(it->second)) == "true") {
+            return "It is invalid to set `remote.log.delete.on.disable` or "
+                   "`remote.log.copy.disable` under Zookeeper's mode.";
+        }
+    }
     const topic_config resolved = resolve_topic_config(overrides, broker);
     if (resolved.log.min_compaction_lag_ms > resolved.log.max_compaction_lag_ms) {
         return "conflict topic config setting min.compaction.lag.ms (" +
@@ -557,6 +585,12 @@ topic_config resolve_topic_config(const config_map& overrides, const broker_conf
     out.min_insync_replicas =
         static_cast<int32_t>(parse_long(out.values["min.insync.replicas"]).value_or(1));
     out.compression_type = out.values["compression.type"];
+    out.compression_gzip_level =
+        static_cast<int32_t>(parse_long(out.values["compression.gzip.level"]).value_or(-1));
+    out.compression_lz4_level =
+        static_cast<int32_t>(parse_long(out.values["compression.lz4.level"]).value_or(9));
+    out.compression_zstd_level =
+        static_cast<int32_t>(parse_long(out.values["compression.zstd.level"]).value_or(3));
     const int64_t difference =
         parse_long(out.values["message.timestamp.difference.max.ms"]).value_or(INT64_MAX);
     const int64_t before =

@@ -5,10 +5,10 @@
 //
 // Every topic config Apache Kafka 3.x defines is known here (so CreateTopics/AlterConfigs accept
 // what a Kafka broker accepts and refuse unknown names with INVALID_CONFIG). The ones the log
-// implements are applied to log::log_config; min.insync.replicas, compression.type and the
-// message.timestamp.*.max.ms bounds are typed members for the produce path; the rest (replication
-// throttles, preallocate, remote storage, message format) are validated, stored and described but
-// change nothing on a single node (docs/topics.md lists them).
+// implements are applied to log::log_config; min.insync.replicas, compression.type with the
+// compression.*.level configs and the message.timestamp.*.max.ms bounds are typed members for the
+// produce path; the rest (replication throttles, preallocate, remote storage, message format) are
+// validated, stored and described but change nothing on a single node (docs/topics.md lists them).
 //
 // Broker-level values come from two places: the static configuration (broker_config, which records
 // which keys were set explicitly) and the dynamic broker configs changed with AlterConfigs and kept
@@ -77,6 +77,12 @@ struct topic_config {
     int32_t min_insync_replicas = 1;
     /// producer, uncompressed, gzip, snappy, lz4 or zstd.
     std::string compression_type = "producer";
+    /// Levels used when the broker compresses a batch with the topic's codec (KIP-390):
+    /// compression.gzip.level (-1 = zlib's default), compression.lz4.level (9 = lz4's fast mode),
+    /// compression.zstd.level.
+    int32_t compression_gzip_level = -1;
+    int32_t compression_lz4_level = 9;
+    int32_t compression_zstd_level = 3;
     /// Bounds on (broker time - record timestamp) and (record timestamp - broker time) for
     /// CreateTime topics; INT64_MAX = no bound (message.timestamp.before/after.max.ms, with
     /// message.timestamp.difference.max.ms as the fallback for both, as in Kafka 3.6+).
