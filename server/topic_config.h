@@ -65,6 +65,9 @@ struct topic_config_def {
     /// Broker keys that set the default for every topic, highest precedence first
     /// (retention.ms <- log.retention.ms, log.retention.minutes, log.retention.hours).
     std::vector<std::string_view> broker_synonyms;
+    /// What the config does, in one or two sentences (DescribeConfigs v3+ with
+    /// include_documentation).
+    std::string_view documentation;
 };
 
 /// Every topic config, ordered by name.
@@ -136,6 +139,9 @@ struct described_config {
     bool read_only = false;
     bool sensitive = false;
     config_value_type type = config_value_type::unknown;
+    /// The config's documentation (the topic config table's, or the broker key table's; a broker
+    /// key that only defaults a topic config names that config and carries its text).
+    std::string documentation;
     struct synonym {
         std::string name;
         std::optional<std::string> value;

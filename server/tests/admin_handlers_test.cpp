@@ -386,6 +386,53 @@ TEST_F(admin_handlers_test, newer_topic_configs_created_described_and_refused) {
     EXPECT_TRUE(core_.store().partitions_of("bad-remote").empty());
 }
 
+TEST_F(admin_handlers_test, describe_configs_documentation_when_asked) {
+    ASSERT_EQ(create(4, "documented", 1).topics[0].error_code, ok);
+    for (int16_t version : {3, 4}) {
+        protocol::describe_configs_request request;
+        request.resources.push_back({resource_type_topic, "documented", std::nullopt, {}});
+        request.resources.push_back({resource_type_broker, "3", std::nullopt, {}});
+        request.include_documentation = true;
+        const auto r = ask<protocol::describe_configs_response>(&handle_describe_configs, 32,
+                                                                version, request);
+        ASSERT_EQ(r.results.size(), 2U);
+        ASSERT_EQ(r.results[0].configs.size(), topic_config_defs().size());
+        for (const auto& c : r.results[0].configs) {
+            const topic_config_def* def = find_topic_config(c.name);
+            ASSERT_NE(def, nullptr) << c.name;
+            EXPECT_FALSE(def->documentation.empty()) << c.name;
+            EXPECT_EQ(c.documentation, std::string(def->documentation)) << c.name;
+        }
+        ASSERT_FALSE(r.results[1].configs.empty());
+        for (const auto& c : r.results[1].configs) {
+            ASSERT_TRUE(c.documentation.has_value()) << c.name;
+            EXPECT_FALSE(c.documentation->empty()) << c.name;
+        }
+        const auto broker_entry = [&](std::string_view name) {
+            for (const auto& c : r.results[1].configs) {
+                if (c.name == name) {
+                    return c.documentation;
+                }
+            }
+            return std::optional<std::string>();
+        };
+        EXPECT_EQ(broker_entry("num.partitions"),
+                  std::string(find_config_key("num.partitions")->documentation));
+        // A broker key that only defaults a topic config carries that config's text.
+        EXPECT_EQ(broker_entry("log.preallocate"),
+                  "Broker-wide default of the topic config preallocate: " +
+                      std::string(find_topic_config("preallocate")->documentation));
+    }
+    // Not asked: null (v0-2 have neither the flag nor the field).
+    for (int16_t version : {3, 4}) {
+        const auto r = describe(version, resource_type_topic, "documented");
+        ASSERT_FALSE(r.results[0].configs.empty());
+        for (const auto& c : r.results[0].configs) {
+            EXPECT_EQ(c.documentation, std::nullopt) << c.name;
+        }
+    }
+}
+
 TEST_F(admin_handlers_test, describe_and_alter_broker_configs) {
     const auto own = describe(4, resource_type_broker, "3");
     ASSERT_EQ(own.results[0].error_code, ok);
