@@ -1,6 +1,7 @@
 // Record-batch payload codecs. Decisions, per codec:
 //
-//  gzip    compress: one gzip member, zlib level 6 (Kafka's default gzip level).
+//  gzip    compress: one gzip member, zlib level 6 (Kafka's default gzip level) unless a level is
+//          given.
 //          decompress: one or more concatenated gzip members; nothing else may follow them.
 //  snappy  compress: xerial framing with 32 KiB blocks, exactly what the Java client writes. Every
 //          Kafka client already reads this form (the Java producer sends it and brokers pass it on
@@ -10,8 +11,11 @@
 //          output and the next byte would be a copy from before the start of the output.
 //  lz4     compress: LZ4 frame, 64 KiB independent blocks, no checksums, no content size, which is
 //          the frame the Java client writes and all its readers accept (the batch CRC already
-//          guards the bytes). decompress: any LZ4 frame(s), via lz4frame's streaming decoder.
-//  zstd    compress: one frame with the content size, level 3 (Kafka's default).
+//          guards the bytes). Level 9 (Kafka's default) is lz4's fast mode, as in the Java client;
+//          other levels go to LZ4F as they are (3 and up: LZ4 HC; 1 and 2: LZ4F's fast mode).
+//          decompress: any LZ4 frame(s), via lz4frame's streaming decoder.
+//  zstd    compress: one frame with the content size, level 3 (Kafka's default) unless a level is
+//          given (negative levels are zstd's fast modes).
 //          decompress: streaming, so frames without a content size (Java's zstd-jni streams) work;
 //          concatenated and skippable frames are accepted. The decoder keeps zstd's default window
 //          limit (128 MiB), as the Java broker does, so frames from high compression levels decode.
@@ -96,9 +100,11 @@ constexpr std::size_t zlib_chunk = std::numeric_limits<uInt>::max();
 constexpr int gzip_window_bits = 15 + 16;  // +16 selects the gzip wrapper
 constexpr int gzip_level = 6;
 
-std::optional<bytes> gzip_compress(std::span<const uint8_t> input) {
+std::optional<bytes> gzip_compress(std::span<const uint8_t> input, std::optional<int> level) {
+    // Kafka's -1 is zlib's Z_DEFAULT_COMPRESSION (level 6).
+    const int zlib_level = level ? std::clamp(*level, -1, 9) : gzip_level;
     z_stream s{};
-    if (deflateInit2(&s, gzip_level, Z_DEFLATED, gzip_window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (deflateInit2(&s, zlib_level, Z_DEFLATED, gzip_window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         return std::nullopt;
     }
     std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&s, deflateEnd);
@@ -316,7 +322,9 @@ std::optional<bytes> snappy_decompress(std::span<const uint8_t> input, std::size
 // -----------------------------------------------------------------------------------------------
 // lz4
 
-std::optional<bytes> lz4_compress(std::span<const uint8_t> input) {
+constexpr int lz4_kafka_default_level = 9;
+
+std::optional<bytes> lz4_compress(std::span<const uint8_t> input, std::optional<int> level) {
     LZ4F_preferences_t prefs{};
     prefs.frameInfo.blockSizeID = LZ4F_max64KB;
     prefs.frameInfo.blockMode = LZ4F_blockIndependent;
@@ -324,7 +332,7 @@ std::optional<bytes> lz4_compress(std::span<const uint8_t> input) {
     prefs.frameInfo.blockChecksumFlag = LZ4F_noBlockChecksum;
     prefs.frameInfo.frameType = LZ4F_frame;
     prefs.frameInfo.contentSize = 0;
-    prefs.compressionLevel = 0;
+    prefs.compressionLevel = (!level || *level == lz4_kafka_default_level) ? 0 : *level;
     bytes out(LZ4F_compressFrameBound(input.size(), &prefs));
     std::size_t n = LZ4F_compressFrame(out.data(), out.size(), input.data(), input.size(), &prefs);
     if (LZ4F_isError(n)) {
@@ -376,9 +384,10 @@ std::optional<bytes> lz4_decompress(std::span<const uint8_t> input, std::size_t 
 
 constexpr int zstd_level = 3;
 
-std::optional<bytes> zstd_compress(std::span<const uint8_t> input) {
+std::optional<bytes> zstd_compress(std::span<const uint8_t> input, std::optional<int> level) {
     bytes out(ZSTD_compressBound(input.size()));
-    std::size_t n = ZSTD_compress(out.data(), out.size(), input.data(), input.size(), zstd_level);
+    std::size_t n = ZSTD_compress(out.data(), out.size(), input.data(), input.size(),
+                                  level.value_or(zstd_level));
     if (ZSTD_isError(n)) {
         return std::nullopt;
     }
@@ -428,14 +437,14 @@ std::optional<bytes> zstd_decompress(std::span<const uint8_t> input, std::size_t
 
 }  // namespace
 
-std::optional<std::vector<uint8_t>> compress(compression_type type,
-                                             std::span<const uint8_t> input) {
+std::optional<std::vector<uint8_t>> compress(compression_type type, std::span<const uint8_t> input,
+                                             std::optional<int> level) {
     switch (type) {
         case compression_type::none: return bytes(input.begin(), input.end());
-        case compression_type::gzip: return gzip_compress(input);
+        case compression_type::gzip: return gzip_compress(input, level);
         case compression_type::snappy: return snappy_compress(input);
-        case compression_type::lz4: return lz4_compress(input);
-        case compression_type::zstd: return zstd_compress(input);
+        case compression_type::lz4: return lz4_compress(input, level);
+        case compression_type::zstd: return zstd_compress(input, level);
     }
     return std::nullopt;
 }

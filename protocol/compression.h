@@ -16,7 +16,13 @@
 
 namespace broker::protocol {
 
-std::optional<std::vector<uint8_t>> compress(compression_type type, std::span<const uint8_t> input);
+/// `level` is the codec's level as Kafka's compression.<codec>.level configs write it (KIP-390):
+/// gzip -1 (zlib's default, 6) or 1..9; lz4 1..17, where 9 (the default) selects the fast
+/// compressor and any other value LZ4 HC at that level; zstd -131072..22. nullopt (and snappy,
+/// which has no levels) is the codec's default. A level outside those ranges is clamped by the
+/// codec library.
+std::optional<std::vector<uint8_t>> compress(compression_type type, std::span<const uint8_t> input,
+                                             std::optional<int> level = std::nullopt);
 /// Returns nullopt on malformed input or when the output would exceed `max_output` bytes.
 std::optional<std::vector<uint8_t>> decompress(compression_type type,
                                                std::span<const uint8_t> input,

@@ -467,7 +467,7 @@ std::vector<uint8_t> build_batch(const std::vector<record_data>& records,
     } else {
         std::vector<uint8_t> raw(records_size);
         write_records(raw.data());
-        auto compressed = compress(options.compression, raw);
+        auto compressed = compress(options.compression, raw, options.compression_level);
         if (!compressed) {
             throw std::runtime_error("record batch compression failed");
         }

@@ -171,6 +171,8 @@ struct record_data {
 struct batch_build_options {
     int64_t base_offset = 0;
     compression_type compression = compression_type::none;
+    /// The codec's level (see compress() in protocol/compression.h); nullopt: its default.
+    std::optional<int> compression_level;
     timestamp_type ts_type = timestamp_type::create_time;
     int64_t producer_id = -1;
     int16_t producer_epoch = -1;

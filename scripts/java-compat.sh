@@ -8,17 +8,20 @@
 #                                           every test, or the JUnit console launcher's selectors
 #                                           (e.g. --select-class=compat.client.GroupTest)
 # Needs a JDK (17) and Maven for --fetch; --run needs only java.
+# JAVA_COMPAT_DEPS=DIR builds into and runs from DIR/client-<version>/ instead of .deps/java/ (a
+# branch that changes the suite can then build it without replacing the shared copy).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 src="$here/compat-tests/java/client"
 versions=(3.9.2 4.4.0)
+deps_java=${JAVA_COMPAT_DEPS:-$here/.deps/java}
 
 stamp_of() {  # the hash of everything the build reads, plus the version
     (cd "$src" && find pom.xml src -type f -print0 | sort -z | xargs -0 sha256sum; echo "$1") | sha256sum | cut -c1-64
 }
 
 fetch_one() {
-    local version=$1 out="$here/.deps/java/client-$1" stamp
+    local version=$1 out="$deps_java/client-$1" stamp
     stamp=$(stamp_of "$version")
     [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ] && return 0
     if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
@@ -41,7 +44,7 @@ case "${1:-}" in
     --run)
         version=${2:?--run VERSION}
         shift 2
-        out="$here/.deps/java/client-$version"
+        out="$deps_java/client-$version"
         if [ "$(cat "$out/.stamp" 2>/dev/null)" != "$(stamp_of "$version")" ]; then
             echo "java-compat: the suite for $version is missing or stale: scripts/deps.sh --test" >&2
             exit 2

@@ -480,6 +480,24 @@ const std::vector<key_def>& key_table() {
                    "Final compression of stored batches: producer keeps the producer's codec.",
                    b.config.compression_type = parse_choice(
                        k, v, {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"})),
+        BROKER_KEY("compression.gzip.level", int32, "-1", "", false, false,
+                   "zlib level (1-9) of batches the broker compresses with gzip; -1 = zlib's "
+                   "default (6).",
+                   {
+                       const int32_t level = parse_integer<int32_t>(k, v, -1, 9);
+                       if (level == 0) {
+                           invalid(k, v, "value must be between 1 and 9 or equal to -1");
+                       }
+                       b.config.compression_gzip_level = level;
+                   }),
+        BROKER_KEY("compression.lz4.level", int32, "9", "", false, false,
+                   "Level (1-17) of batches the broker compresses with lz4; 9 uses lz4's fast "
+                   "mode, any other level LZ4 HC.",
+                   b.config.compression_lz4_level = parse_integer<int32_t>(k, v, 1, 17)),
+        BROKER_KEY("compression.zstd.level", int32, "3", "", false, false,
+                   "Level (-131072 to 22) of batches the broker compresses with zstd; negative "
+                   "levels trade ratio for speed.",
+                   b.config.compression_zstd_level = parse_integer<int32_t>(k, v, -131072, 22)),
         BROKER_KEY("fetch.max.bytes", int32, "57671680", "", false, false,
                    "Most record bytes one Fetch response carries (the request's max_bytes is "
                    "capped by it); the first batch is still returned whole when larger.",

@@ -113,6 +113,9 @@ struct broker_config {
     int32_t message_max_bytes = 1048588;
     int32_t min_insync_replicas = 1;
     std::string compression_type = "producer";
+    int32_t compression_gzip_level = -1;
+    int32_t compression_lz4_level = 9;
+    int32_t compression_zstd_level = 3;
     int32_t fetch_max_bytes = 57671680;
     int32_t max_incremental_fetch_session_cache_slots = 1000;
 

@@ -20,58 +20,210 @@ constexpr std::string_view long_max = "9223372036854775807";
 // keys that set the default for every topic, the dynamically alterable one first.
 const std::vector<topic_config_def>& defs() {
     static const std::vector<topic_config_def> table = {
-        {"cleanup.policy", vt::list, "delete", {"log.cleanup.policy"}},
-        {"compression.type", vt::string, "producer", {"compression.type"}},
-        {"delete.retention.ms", vt::long_, "86400000", {"log.cleaner.delete.retention.ms"}},
-        {"file.delete.delay.ms", vt::long_, "60000", {"log.segment.delete.delay.ms"}},
-        {"flush.messages", vt::long_, long_max, {"log.flush.interval.messages"}},
+        {"cleanup.policy",
+         vt::list,
+         "delete",
+         {"log.cleanup.policy"},
+         "What happens to old segments: delete removes them by age or size, compact keeps the last "
+         "record of each key; both may be listed."},
+        {"compression.gzip.level",
+         vt::int_,
+         "-1",
+         {"compression.gzip.level"},
+         "zlib level (1-9, or -1 for zlib's default) used when this topic's compression.type is "
+         "gzip and the broker compresses a batch itself."},
+        {"compression.lz4.level",
+         vt::int_,
+         "9",
+         {"compression.lz4.level"},
+         "Level (1-17) used when this topic's compression.type is lz4 and the broker compresses a "
+         "batch itself; 9 selects lz4's fast mode."},
+        {"compression.type",
+         vt::string,
+         "producer",
+         {"compression.type"},
+         "Codec of stored batches: gzip, snappy, lz4, zstd or uncompressed, to which differing "
+         "producer batches are recompressed; producer stores batches as the producer sent them."},
+        {"compression.zstd.level",
+         vt::int_,
+         "3",
+         {"compression.zstd.level"},
+         "zstd level (-131072 to 22) used when this topic's compression.type is zstd and the "
+         "broker compresses a batch itself."},
+        {"delete.retention.ms",
+         vt::long_,
+         "86400000",
+         {"log.cleaner.delete.retention.ms"},
+         "How long a tombstone (a null value) stays readable in a compacted topic after cleaning "
+         "reaches it."},
+        {"file.delete.delay.ms",
+         vt::long_,
+         "60000",
+         {"log.segment.delete.delay.ms"},
+         "Time between a segment leaving the log and its files being removed from disk."},
+        {"flush.messages",
+         vt::long_,
+         long_max,
+         {"log.flush.interval.messages"},
+         "Records appended to a partition between two forced fsyncs of its log."},
         {"flush.ms",
          vt::long_,
          long_max,
-         {"log.flush.interval.ms", "log.flush.scheduler.interval.ms"}},
-        {"follower.replication.throttled.replicas", vt::list, "", {}},
-        {"index.interval.bytes", vt::int_, "4096", {"log.index.interval.bytes"}},
-        {"leader.replication.throttled.replicas", vt::list, "", {}},
-        {"local.retention.bytes", vt::long_, "-2", {"log.local.retention.bytes"}},
-        {"local.retention.ms", vt::long_, "-2", {"log.local.retention.ms"}},
-        {"max.compaction.lag.ms", vt::long_, long_max, {"log.cleaner.max.compaction.lag.ms"}},
-        {"max.message.bytes", vt::int_, "1048588", {"message.max.bytes"}},
+         {"log.flush.interval.ms", "log.flush.scheduler.interval.ms"},
+         "Longest time an appended record may wait before the partition's log is fsynced."},
+        {"follower.replication.throttled.replicas",
+         vt::list,
+         "",
+         {},
+         "Replicas (partition:broker pairs, or *) whose follower fetches are throttled. Stored "
+         "only: a single node has no followers."},
+        {"index.interval.bytes",
+         vt::int_,
+         "4096",
+         {"log.index.interval.bytes"},
+         "Log bytes between two entries of the offset index; smaller values make lookups finer and "
+         "indexes larger."},
+        {"leader.replication.throttled.replicas",
+         vt::list,
+         "",
+         {},
+         "Replicas (partition:broker pairs, or *) whose leader-side replication is throttled. "
+         "Stored only: a single node has no followers."},
+        {"local.retention.bytes",
+         vt::long_,
+         "-2",
+         {"log.local.retention.bytes"},
+         "Local size limit of a partition when tiered storage keeps the rest remotely; -2 means "
+         "retention.bytes. No effect without tiered storage."},
+        {"local.retention.ms",
+         vt::long_,
+         "-2",
+         {"log.local.retention.ms"},
+         "Local age limit of segments when tiered storage keeps the rest remotely; -2 means "
+         "retention.ms. No effect without tiered storage."},
+        {"max.compaction.lag.ms",
+         vt::long_,
+         long_max,
+         {"log.cleaner.max.compaction.lag.ms"},
+         "Longest time a record may stay uncompacted in a compacted topic before its segment is "
+         "cleaned."},
+        {"max.message.bytes",
+         vt::int_,
+         "1048588",
+         {"message.max.bytes"},
+         "Largest record batch (after compression) a producer may append to this topic."},
         {"message.downconversion.enable",
          vt::boolean,
          "true",
-         {"log.message.downconversion.enable"}},
-        {"message.format.version", vt::string, "3.0-IV1", {"log.message.format.version"}},
+         {"log.message.downconversion.enable"},
+         "Whether old fetch versions may receive records converted to older formats. Stored only: "
+         "this broker serves no down-converting fetches."},
+        {"message.format.version",
+         vt::string,
+         "3.0-IV1",
+         {"log.message.format.version"},
+         "Legacy record format version; ignored since record format v2 is always used."},
         {"message.timestamp.after.max.ms",
          vt::long_,
          long_max,
-         {"log.message.timestamp.after.max.ms"}},
+         {"log.message.timestamp.after.max.ms"},
+         "For CreateTime topics, how far a record's timestamp may lie ahead of the broker's clock "
+         "before the batch is refused."},
         {"message.timestamp.before.max.ms",
          vt::long_,
          long_max,
-         {"log.message.timestamp.before.max.ms"}},
+         {"log.message.timestamp.before.max.ms"},
+         "For CreateTime topics, how far a record's timestamp may lie behind the broker's clock "
+         "before the batch is refused."},
         {"message.timestamp.difference.max.ms",
          vt::long_,
          long_max,
-         {"log.message.timestamp.difference.max.ms"}},
-        {"message.timestamp.type", vt::string, "CreateTime", {"log.message.timestamp.type"}},
-        {"min.cleanable.dirty.ratio", vt::double_, "0.5", {"log.cleaner.min.cleanable.ratio"}},
-        {"min.compaction.lag.ms", vt::long_, "0", {"log.cleaner.min.compaction.lag.ms"}},
-        {"min.insync.replicas", vt::int_, "1", {"min.insync.replicas"}},
-        {"preallocate", vt::boolean, "false", {"log.preallocate"}},
-        {"remote.storage.enable", vt::boolean, "false", {}},
-        {"retention.bytes", vt::long_, "-1", {"log.retention.bytes"}},
+         {"log.message.timestamp.difference.max.ms"},
+         "Older bound on the distance between record timestamps and the broker's clock, used for "
+         "whichever of the before/after bounds is unset."},
+        {"message.timestamp.type",
+         vt::string,
+         "CreateTime",
+         {"log.message.timestamp.type"},
+         "CreateTime keeps the producer's record timestamps; LogAppendTime replaces them with the "
+         "broker's time of append."},
+        {"min.cleanable.dirty.ratio",
+         vt::double_,
+         "0.5",
+         {"log.cleaner.min.cleanable.ratio"},
+         "Share of a compacted log that must be uncleaned before the cleaner works on it."},
+        {"min.compaction.lag.ms",
+         vt::long_,
+         "0",
+         {"log.cleaner.min.compaction.lag.ms"},
+         "Youngest a record may be and still be compacted away."},
+        {"min.insync.replicas",
+         vt::int_,
+         "1",
+         {"min.insync.replicas"},
+         "In-sync replicas an acks=all produce needs; above the replica count such produces fail "
+         "with NOT_ENOUGH_REPLICAS."},
+        {"preallocate",
+         vt::boolean,
+         "false",
+         {"log.preallocate"},
+         "Whether a new segment file is allocated at its full size up front. Stored only."},
+        {"remote.log.copy.disable",
+         vt::boolean,
+         "false",
+         {},
+         "Whether a tiered topic stops copying segments to remote storage. Stored only: this "
+         "broker has no tiered storage, and true is refused as in ZooKeeper mode."},
+        {"remote.log.delete.on.disable",
+         vt::boolean,
+         "false",
+         {},
+         "Whether turning tiered storage off deletes a topic's remote data. Stored only: this "
+         "broker has no tiered storage, and true is refused as in ZooKeeper mode."},
+        {"remote.storage.enable",
+         vt::boolean,
+         "false",
+         {},
+         "Whether the topic uses tiered storage. Stored only: this broker has no tiered storage."},
+        {"retention.bytes",
+         vt::long_,
+         "-1",
+         {"log.retention.bytes"},
+         "Largest size of one partition before its oldest segments are deleted; -1 means no size "
+         "limit."},
         {"retention.ms",
          vt::long_,
          "604800000",
-         {"log.retention.ms", "log.retention.minutes", "log.retention.hours"}},
-        {"segment.bytes", vt::int_, "1073741824", {"log.segment.bytes"}},
-        {"segment.index.bytes", vt::int_, "10485760", {"log.index.size.max.bytes"}},
-        {"segment.jitter.ms", vt::long_, "0", {"log.roll.jitter.ms", "log.roll.jitter.hours"}},
-        {"segment.ms", vt::long_, "604800000", {"log.roll.ms", "log.roll.hours"}},
+         {"log.retention.ms", "log.retention.minutes", "log.retention.hours"},
+         "Age after which closed segments are deleted (delete policy); -1 keeps data forever."},
+        {"segment.bytes",
+         vt::int_,
+         "1073741824",
+         {"log.segment.bytes"},
+         "Size at which the active segment is closed and a new one started."},
+        {"segment.index.bytes",
+         vt::int_,
+         "10485760",
+         {"log.index.size.max.bytes"},
+         "Size of each segment's offset and time index files; a full index closes the segment."},
+        {"segment.jitter.ms",
+         vt::long_,
+         "0",
+         {"log.roll.jitter.ms", "log.roll.jitter.hours"},
+         "Largest random amount taken off segment.ms per segment, to spread segment rolls over "
+         "time."},
+        {"segment.ms",
+         vt::long_,
+         "604800000",
+         {"log.roll.ms", "log.roll.hours"},
+         "Age after which the active segment is closed even if it is not full, so retention and "
+         "compaction can act on it."},
         {"unclean.leader.election.enable",
          vt::boolean,
          "false",
-         {"unclean.leader.election.enable"}},
+         {"unclean.leader.election.enable"},
+         "Whether a replica outside the in-sync set may become leader, at the price of lost "
+         "records. Stored only on a single node."},
     };
     return table;
 }
@@ -149,6 +301,10 @@ std::optional<bounds> numeric_bounds(std::string_view name) {
         return bounds{1, int_max};
     if (name.starts_with("message.timestamp.") && name.ends_with(".max.ms"))
         return bounds{0, lmax};
+    if (name == "compression.lz4.level")
+        return bounds{1, 17};
+    if (name == "compression.zstd.level")
+        return bounds{-131072, 22};
     return std::nullopt;
 }
 
@@ -212,6 +368,12 @@ std::optional<std::optional<std::string>> typed_value(const broker_config& c,
         return opt(join(c.log_cleanup_policy, ","));
     if (key == "compression.type")
         return opt(c.compression_type);
+    if (key == "compression.gzip.level")
+        return num(c.compression_gzip_level);
+    if (key == "compression.lz4.level")
+        return num(c.compression_lz4_level);
+    if (key == "compression.zstd.level")
+        return num(c.compression_zstd_level);
     if (key == "log.cleaner.delete.retention.ms")
         return num(c.log_cleaner_delete_retention_ms);
     if (key == "log.segment.delete.delay.ms")
@@ -308,6 +470,20 @@ config_value_type broker_key_type(std::string_view key) {
         return def->type;
     }
     return vt::unknown;
+}
+
+// A broker key's documentation: its own row in the broker key table, else (a key that only
+// defaults a topic config) the topic config's text, introduced as that config's broker-wide
+// default.
+std::string broker_key_documentation(std::string_view key) {
+    if (const config_key_info* info = find_config_key(key)) {
+        return std::string(info->documentation);
+    }
+    if (const topic_config_def* def = synonym_owner(key)) {
+        return "Broker-wide default of the topic config " + std::string(def->name) + ": " +
+               std::string(def->documentation);
+    }
+    return {};
 }
 
 // Every source a broker key has a value in, most specific first (Kafka's synonym order).
@@ -420,6 +596,10 @@ std::optional<std::string> validate_topic_config(std::string_view name, std::str
                 return invalid(name, value,
                                is_int ? "Not a number of type INT" : "Not a number of type LONG");
             }
+            if (name == "compression.gzip.level" && *n != -1 && (*n < 1 || *n > 9)) {
+                // zlib's levels, or -1 for zlib's default.
+                return invalid(name, value, "Value must be between 1 and 9 or equal to -1");
+            }
             if (const auto b = numeric_bounds(name)) {
                 if (*n < b->min) {
                     return invalid(name, value, "Value must be at least " + std::to_string(b->min));
@@ -498,6 +678,15 @@ std::optional<std::string> validate_topic_configs(const config_map& overrides,
             return error;
         }
     }
+    // Kafka in ZooKeeper mode refuses either remote-log switch turned on, whatever
+    // remote.storage.enable says (this broker has no tiered storage at all).
+    for (std::string_view name : {"remote.log.copy.disable", "remote.log.delete.on.disable"}) {
+        if (auto it = overrides.find(name);
+            it != overrides.end() && to_lower(trim(it->second)) == "true") {
+            return "It is invalid to set `remote.log.delete.on.disable` or "
+                   "`remote.log.copy.disable` under Zookeeper's mode.";
+        }
+    }
     const topic_config resolved = resolve_topic_config(overrides, broker);
     if (resolved.log.min_compaction_lag_ms > resolved.log.max_compaction_lag_ms) {
         return "conflict topic config setting min.compaction.lag.ms (" +
@@ -557,6 +746,12 @@ topic_config resolve_topic_config(const config_map& overrides, const broker_conf
     out.min_insync_replicas =
         static_cast<int32_t>(parse_long(out.values["min.insync.replicas"]).value_or(1));
     out.compression_type = out.values["compression.type"];
+    out.compression_gzip_level =
+        static_cast<int32_t>(parse_long(out.values["compression.gzip.level"]).value_or(-1));
+    out.compression_lz4_level =
+        static_cast<int32_t>(parse_long(out.values["compression.lz4.level"]).value_or(9));
+    out.compression_zstd_level =
+        static_cast<int32_t>(parse_long(out.values["compression.zstd.level"]).value_or(3));
     const int64_t difference =
         parse_long(out.values["message.timestamp.difference.max.ms"]).value_or(INT64_MAX);
     const int64_t before =
@@ -579,6 +774,7 @@ std::vector<described_config> describe_topic_configs(const config_map& overrides
         entry.name = std::string(def.name);
         entry.value = resolved.values.at(entry.name);
         entry.type = def.type;
+        entry.documentation = std::string(def.documentation);
         entry.source = config_source::default_config;
         const auto it = overrides.find(def.name);
         if (it != overrides.end()) {
@@ -644,6 +840,7 @@ std::vector<described_config> describe_broker_configs(const broker_config_view& 
                 entry.value = value;
                 entry.source = config_source::dynamic_default_broker_config;
                 entry.type = broker_key_type(key);
+                entry.documentation = broker_key_documentation(key);
                 entry.synonyms.push_back(
                     {key, value, config_source::dynamic_default_broker_config});
                 out.push_back(std::move(entry));
@@ -674,6 +871,7 @@ std::vector<described_config> describe_broker_configs(const broker_config_view& 
         entry.source = v->source;
         entry.read_only = !is_dynamic_broker_config(key);
         entry.type = broker_key_type(key);
+        entry.documentation = broker_key_documentation(key);
         entry.synonyms = broker_key_synonyms(broker, key);
         out.push_back(std::move(entry));
     }

@@ -5,10 +5,10 @@
 //
 // Every topic config Apache Kafka 3.x defines is known here (so CreateTopics/AlterConfigs accept
 // what a Kafka broker accepts and refuse unknown names with INVALID_CONFIG). The ones the log
-// implements are applied to log::log_config; min.insync.replicas, compression.type and the
-// message.timestamp.*.max.ms bounds are typed members for the produce path; the rest (replication
-// throttles, preallocate, remote storage, message format) are validated, stored and described but
-// change nothing on a single node (docs/topics.md lists them).
+// implements are applied to log::log_config; min.insync.replicas, compression.type with the
+// compression.*.level configs and the message.timestamp.*.max.ms bounds are typed members for the
+// produce path; the rest (replication throttles, preallocate, remote storage, message format) are
+// validated, stored and described but change nothing on a single node (docs/topics.md lists them).
 //
 // Broker-level values come from two places: the static configuration (broker_config, which records
 // which keys were set explicitly) and the dynamic broker configs changed with AlterConfigs and kept
@@ -65,6 +65,9 @@ struct topic_config_def {
     /// Broker keys that set the default for every topic, highest precedence first
     /// (retention.ms <- log.retention.ms, log.retention.minutes, log.retention.hours).
     std::vector<std::string_view> broker_synonyms;
+    /// What the config does, in one or two sentences (DescribeConfigs v3+ with
+    /// include_documentation).
+    std::string_view documentation;
 };
 
 /// Every topic config, ordered by name.
@@ -77,6 +80,12 @@ struct topic_config {
     int32_t min_insync_replicas = 1;
     /// producer, uncompressed, gzip, snappy, lz4 or zstd.
     std::string compression_type = "producer";
+    /// Levels used when the broker compresses a batch with the topic's codec (KIP-390):
+    /// compression.gzip.level (-1 = zlib's default), compression.lz4.level (9 = lz4's fast mode),
+    /// compression.zstd.level.
+    int32_t compression_gzip_level = -1;
+    int32_t compression_lz4_level = 9;
+    int32_t compression_zstd_level = 3;
     /// Bounds on (broker time - record timestamp) and (record timestamp - broker time) for
     /// CreateTime topics; INT64_MAX = no bound (message.timestamp.before/after.max.ms, with
     /// message.timestamp.difference.max.ms as the fallback for both, as in Kafka 3.6+).
@@ -130,6 +139,9 @@ struct described_config {
     bool read_only = false;
     bool sensitive = false;
     config_value_type type = config_value_type::unknown;
+    /// The config's documentation (the topic config table's, or the broker key table's; a broker
+    /// key that only defaults a topic config names that config and carries its text).
+    std::string documentation;
     struct synonym {
         std::string name;
         std::optional<std::string> value;

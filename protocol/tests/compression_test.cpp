@@ -105,6 +105,49 @@ TEST(compression, compressible_input_shrinks) {
     }
 }
 
+// Words from a small vocabulary in a fixed pseudo-random order: compressible, with matches that a
+// harder-working level finds and a fast one misses.
+bytes wordy_payload(std::size_t words, uint64_t seed) {
+    static constexpr std::string_view vocabulary[] = {"alpha ", "broker ", "commit ", "delta ",
+                                                      "epoch ", "fetch ",  "group ",  "header ",
+                                                      "index ", "join ",   "kafka ",  "leader "};
+    std::mt19937_64 rng(seed);
+    bytes out;
+    for (std::size_t i = 0; i < words; ++i) {
+        const std::string_view w = vocabulary[rng() % std::size(vocabulary)];
+        out.insert(out.end(), w.begin(), w.end());
+    }
+    return out;
+}
+
+TEST(compression, levels_change_the_output_and_still_round_trip) {
+    const bytes input = wordy_payload(20000, 7);
+    struct level_case {
+        compression_type codec;
+        int low;
+        int high;
+    };
+    for (const level_case& c :
+         {level_case{compression_type::gzip, 1, 9}, level_case{compression_type::lz4, 1, 12},
+          level_case{compression_type::zstd, -5, 19}}) {
+        const auto low = compress(c.codec, input, c.low);
+        const auto high = compress(c.codec, input, c.high);
+        ASSERT_TRUE(low && high) << name(c.codec);
+        EXPECT_LT(high->size(), low->size()) << name(c.codec);
+        EXPECT_EQ(decompress(c.codec, *low, big_limit), input) << name(c.codec);
+        EXPECT_EQ(decompress(c.codec, *high, big_limit), input) << name(c.codec);
+    }
+    // Kafka's defaults are the codecs' defaults: gzip -1 is zlib's 6, lz4 9 its fast mode, zstd 3.
+    EXPECT_EQ(compress(compression_type::gzip, input, -1), compress(compression_type::gzip, input));
+    EXPECT_EQ(compress(compression_type::gzip, input, 6), compress(compression_type::gzip, input));
+    EXPECT_EQ(compress(compression_type::lz4, input, 9), compress(compression_type::lz4, input));
+    EXPECT_EQ(compress(compression_type::zstd, input, 3), compress(compression_type::zstd, input));
+    EXPECT_NE(compress(compression_type::lz4, input, 10), compress(compression_type::lz4, input));
+    // snappy has no levels.
+    EXPECT_EQ(compress(compression_type::snappy, input, 1),
+              compress(compression_type::snappy, input));
+}
+
 TEST(compression, wire_forms_match_what_clients_expect) {
     bytes input = text("hello hello hello hello");
     auto gz = compress(compression_type::gzip, input);

@@ -102,4 +102,15 @@ private:
     std::map<std::string, std::size_t, std::less<>> index_;
 };
 
+/// The message of the SECURITY_DISABLED results CreateAcls and DeleteAcls answer without an
+/// authorizer (DescribeAcls has its own, as in Kafka).
+constexpr std::string_view no_authorizer_message = "No Authorizer is configured.";
+
+/// False when an ACL binding or filter names the UNKNOWN (0) code of any of its enums, which
+/// Kafka's request parsers refuse (the connection is closed).
+constexpr bool acl_filter_codes_known(int8_t resource_type, int8_t pattern_type, int8_t operation,
+                                      int8_t permission_type) {
+    return resource_type != 0 && pattern_type != 0 && operation != 0 && permission_type != 0;
+}
+
 }  // namespace broker::server

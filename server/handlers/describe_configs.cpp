@@ -11,8 +11,9 @@
 //     at run time); any other name is INVALID_REQUEST, as Kafka answers.
 //   - anything else: INVALID_REQUEST.
 // configuration_keys (null = all) filters the entries. v0 reports is_default instead of a source;
-// synonyms (v1+) are sent only when include_synonyms is set; v3+ adds config_type, and
-// documentation is always null (the broker carries no per-config documentation text).
+// synonyms (v1+) are sent only when include_synonyms is set; v3+ adds config_type, and each
+// config's documentation (a sentence or two from the config tables) when include_documentation is
+// set, else null.
 #include "common/asio.h"
 
 #include <algorithm>
@@ -29,7 +30,8 @@ using response_type = protocol::describe_configs_response;
 using protocol::error_code;
 
 response_type::describe_configs_resource_result to_entry(const described_config& c,
-                                                         bool include_synonyms) {
+                                                         bool include_synonyms,
+                                                         bool include_documentation) {
     response_type::describe_configs_resource_result e;
     e.name = c.name;
     e.value = c.value;
@@ -38,7 +40,11 @@ response_type::describe_configs_resource_result to_entry(const described_config&
     e.config_source = static_cast<int8_t>(c.source);
     e.is_sensitive = c.sensitive;
     e.config_type = static_cast<int8_t>(c.type);
-    e.documentation = std::nullopt;
+    if (include_documentation && !c.documentation.empty()) {
+        e.documentation = c.documentation;
+    } else {
+        e.documentation = std::nullopt;
+    }
     if (include_synonyms) {
         for (const auto& s : c.synonyms) {
             response_type::describe_configs_synonym syn;
@@ -60,6 +66,7 @@ net::awaitable<handler_result> handle_describe_configs(request_context& ctx,
         co_return handler_result::close();
     }
     const bool include_synonyms = ctx.api_version >= 1 && request.include_synonyms;
+    const bool include_documentation = ctx.api_version >= 3 && request.include_documentation;
     const topic_store& store = ctx.broker.store();
     response_type response;
     response.throttle_time_ms = 0;
@@ -102,7 +109,7 @@ net::awaitable<handler_result> handle_describe_configs(request_context& ctx,
                     r.configuration_keys->end()) {
                 continue;
             }
-            result.configs.push_back(to_entry(c, include_synonyms));
+            result.configs.push_back(to_entry(c, include_synonyms, include_documentation));
         }
         response.results.push_back(std::move(result));
     }

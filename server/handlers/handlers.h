@@ -42,5 +42,8 @@ net::awaitable<handler_result> handle_describe_groups(request_context& ctx, prot
 net::awaitable<handler_result> handle_list_groups(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_delete_groups(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_offset_delete(request_context& ctx, protocol::reader& body);
+net::awaitable<handler_result> handle_describe_acls(request_context& ctx, protocol::reader& body);
+net::awaitable<handler_result> handle_create_acls(request_context& ctx, protocol::reader& body);
+net::awaitable<handler_result> handle_delete_acls(request_context& ctx, protocol::reader& body);
 
 }  // namespace broker::server

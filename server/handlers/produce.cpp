@@ -279,6 +279,18 @@ void check_records(partition_work& w, int64_t now) {
         }
         protocol::batch_build_options o;
         o.compression = *target;
+        switch (*target) {
+            case protocol::compression_type::gzip:
+                o.compression_level = cfg.compression_gzip_level;
+                break;
+            case protocol::compression_type::lz4:
+                o.compression_level = cfg.compression_lz4_level;
+                break;
+            case protocol::compression_type::zstd:
+                o.compression_level = cfg.compression_zstd_level;
+                break;
+            default: break;
+        }
         o.ts_type = decoded.header.ts_type();
         o.producer_id = decoded.header.producer_id;
         o.producer_epoch = decoded.header.producer_epoch;

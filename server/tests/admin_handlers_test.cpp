@@ -349,6 +349,90 @@ TEST_F(admin_handlers_test, describe_configs_of_topics) {
     EXPECT_EQ(describe(4, 3, "x").results[0].error_code, err(error_code::invalid_request));
 }
 
+TEST_F(admin_handlers_test, newer_topic_configs_created_described_and_refused) {
+    auto created = create(7, "levels", 1,
+                          {{"compression.type", "zstd"},
+                           {"compression.zstd.level", "-5"},
+                           {"compression.gzip.level", "9"},
+                           {"remote.log.copy.disable", "false"},
+                           {"remote.log.delete.on.disable", "false"}});
+    ASSERT_EQ(created.topics[0].error_code, ok) << created.topics[0].error_message.value_or("");
+    const auto described = describe(4, resource_type_topic, "levels");
+    ASSERT_NE(entry(described, "compression.zstd.level"), nullptr);
+    EXPECT_EQ(entry(described, "compression.zstd.level")->value, "-5");
+    EXPECT_EQ(entry(described, "compression.zstd.level")->config_source, 1);
+    EXPECT_EQ(entry(described, "compression.zstd.level")->config_type, 3);  // INT
+    EXPECT_EQ(entry(described, "compression.gzip.level")->value, "9");
+    EXPECT_EQ(entry(described, "compression.lz4.level")->value, "9");
+    EXPECT_EQ(entry(described, "compression.lz4.level")->config_source, 5);
+    EXPECT_EQ(entry(described, "remote.log.copy.disable")->value, "false");
+    EXPECT_EQ(entry(described, "remote.log.copy.disable")->config_source, 1);
+    EXPECT_EQ(entry(described, "remote.log.copy.disable")->config_type, 1);  // BOOLEAN
+    EXPECT_EQ(entry(described, "remote.log.delete.on.disable")->value, "false");
+
+    auto bad = create(7, "bad-level", 1, {{"compression.gzip.level", "0"}});
+    EXPECT_EQ(bad.topics[0].error_code, err(error_code::invalid_config));
+    EXPECT_EQ(bad.topics[0].error_message,
+              "Invalid value 0 for configuration compression.gzip.level: Value must be between 1 "
+              "and 9 or equal to -1");
+    bad = create(7, "bad-level", 1, {{"compression.lz4.level", "18"}});
+    EXPECT_EQ(bad.topics[0].error_code, err(error_code::invalid_config));
+    bad = create(7, "bad-remote", 1, {{"remote.log.copy.disable", "true"}});
+    EXPECT_EQ(bad.topics[0].error_code, err(error_code::invalid_config));
+    EXPECT_EQ(bad.topics[0].error_message,
+              "It is invalid to set `remote.log.delete.on.disable` or `remote.log.copy.disable` "
+              "under Zookeeper's mode.");
+    EXPECT_TRUE(core_.store().partitions_of("bad-level").empty());
+    EXPECT_TRUE(core_.store().partitions_of("bad-remote").empty());
+}
+
+TEST_F(admin_handlers_test, describe_configs_documentation_when_asked) {
+    ASSERT_EQ(create(4, "documented", 1).topics[0].error_code, ok);
+    for (int16_t version : {3, 4}) {
+        protocol::describe_configs_request request;
+        request.resources.push_back({resource_type_topic, "documented", std::nullopt, {}});
+        request.resources.push_back({resource_type_broker, "3", std::nullopt, {}});
+        request.include_documentation = true;
+        const auto r = ask<protocol::describe_configs_response>(&handle_describe_configs, 32,
+                                                                version, request);
+        ASSERT_EQ(r.results.size(), 2U);
+        ASSERT_EQ(r.results[0].configs.size(), topic_config_defs().size());
+        for (const auto& c : r.results[0].configs) {
+            const topic_config_def* def = find_topic_config(c.name);
+            ASSERT_NE(def, nullptr) << c.name;
+            EXPECT_FALSE(def->documentation.empty()) << c.name;
+            EXPECT_EQ(c.documentation, std::string(def->documentation)) << c.name;
+        }
+        ASSERT_FALSE(r.results[1].configs.empty());
+        for (const auto& c : r.results[1].configs) {
+            ASSERT_TRUE(c.documentation.has_value()) << c.name;
+            EXPECT_FALSE(c.documentation->empty()) << c.name;
+        }
+        const auto broker_entry = [&](std::string_view name) {
+            for (const auto& c : r.results[1].configs) {
+                if (c.name == name) {
+                    return c.documentation;
+                }
+            }
+            return std::optional<std::string>();
+        };
+        EXPECT_EQ(broker_entry("num.partitions"),
+                  std::string(find_config_key("num.partitions")->documentation));
+        // A broker key that only defaults a topic config carries that config's text.
+        EXPECT_EQ(broker_entry("log.preallocate"),
+                  "Broker-wide default of the topic config preallocate: " +
+                      std::string(find_topic_config("preallocate")->documentation));
+    }
+    // Not asked: null (v0-2 have neither the flag nor the field).
+    for (int16_t version : {3, 4}) {
+        const auto r = describe(version, resource_type_topic, "documented");
+        ASSERT_FALSE(r.results[0].configs.empty());
+        for (const auto& c : r.results[0].configs) {
+            EXPECT_EQ(c.documentation, std::nullopt) << c.name;
+        }
+    }
+}
+
 TEST_F(admin_handlers_test, describe_and_alter_broker_configs) {
     const auto own = describe(4, resource_type_broker, "3");
     ASSERT_EQ(own.results[0].error_code, ok);

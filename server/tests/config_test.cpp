@@ -282,6 +282,28 @@ TEST(config, bad_values_are_fatal_and_name_the_key) {
                    "group.min.session.timeout.ms");
 }
 
+TEST(config, compression_levels) {
+    const broker_config defaults = build({}).config;
+    EXPECT_EQ(defaults.compression_gzip_level, -1);
+    EXPECT_EQ(defaults.compression_lz4_level, 9);
+    EXPECT_EQ(defaults.compression_zstd_level, 3);
+    const broker_config c = build({{"compression.gzip.level", "9"},
+                                   {"compression.lz4.level", "17"},
+                                   {"compression.zstd.level", "-131072"}})
+                                .config;
+    EXPECT_EQ(c.compression_gzip_level, 9);
+    EXPECT_EQ(c.compression_lz4_level, 17);
+    EXPECT_EQ(c.compression_zstd_level, -131072);
+    EXPECT_EQ(build({{"compression.gzip.level", "-1"}}).config.compression_gzip_level, -1);
+    expect_invalid({{"compression.gzip.level", "0"}}, "between 1 and 9 or equal to -1");
+    expect_invalid({{"compression.gzip.level", "10"}}, "no more than 9");
+    expect_invalid({{"compression.gzip.level", "-2"}}, "at least -1");
+    expect_invalid({{"compression.lz4.level", "0"}}, "at least 1");
+    expect_invalid({{"compression.lz4.level", "18"}}, "no more than 17");
+    expect_invalid({{"compression.zstd.level", "23"}}, "no more than 22");
+    expect_invalid({{"compression.zstd.level", "-131073"}}, "at least -131072");
+}
+
 TEST(config, queued_request_bytes_bounds_memory) {
     EXPECT_EQ(build({{"queued.max.request.bytes", "104857600"}}).config.request_memory_budget(),
               104857600);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "log/producer_state.h"
 #include "protocol/errors.h"
@@ -547,6 +548,91 @@ TEST_F(produce_test, topic_compression_type_recompresses) {
     EXPECT_EQ(stored[0].record_count, 20);
     EXPECT_EQ(stored[0].producer_id, 8);
     EXPECT_EQ(stored[0].base_sequence, 0);
+}
+
+// Text-like records (words from a small vocabulary, a deterministic sequence): compressible, but
+// not so trivially that every level finds the same matches.
+std::vector<protocol::record_data> wordy_records(int count) {
+    static constexpr std::string_view words[] = {"alpha", "broker", "commit", "delta", "epoch",
+                                                 "fetch", "group",  "header", "index", "join",
+                                                 "kafka", "leader", "member", "offset"};
+    uint32_t state = 12345;
+    std::vector<protocol::record_data> records;
+    for (int i = 0; i < count; ++i) {
+        std::string text;
+        for (int w = 0; w < 60; ++w) {
+            state = state * 1103515245U + 12345U;
+            text += words[(state >> 16) % std::size(words)];
+            text += (state >> 8) % 7 == 0 ? ", " : " ";
+        }
+        protocol::record_data r;
+        r.value.emplace(text.begin(), text.end());
+        r.timestamp = wall_clock_ms();
+        r.offset_delta = i;
+        records.push_back(std::move(r));
+    }
+    return records;
+}
+
+TEST_F(produce_test, topic_compression_level_is_used_when_recompressing) {
+    const auto records = wordy_records(40);
+    const std::vector<uint8_t> plain = protocol::build_batch(records, {});
+    struct level_case {
+        std::string codec;
+        protocol::compression_type type;
+        std::string low;
+        std::string high;
+    };
+    const level_case cases[] = {
+        {"gzip", protocol::compression_type::gzip, "1", "9"},
+        {"zstd", protocol::compression_type::zstd, "-5", "19"},
+        {"lz4", protocol::compression_type::lz4, "9", "12"},  // 9: fast mode; 12: LZ4 HC
+    };
+    for (const level_case& c : cases) {
+        std::map<std::string, std::size_t> sizes;
+        for (const std::string& level : {c.low, c.high}) {
+            const std::string topic = c.codec + "-level" + level;
+            create(topic, 1,
+                   {{"compression.type", c.codec}, {"compression." + c.codec + ".level", level}});
+            ASSERT_EQ(produce_one(topic, plain).error_code, ok) << topic;
+            auto read = find(topic)->read_local(0, 1 << 30);
+            ASSERT_TRUE(read);
+            auto bytes = read.value().read_all();
+            ASSERT_TRUE(bytes);
+            protocol::decoded_batch decoded;
+            ASSERT_EQ(protocol::decode_batch(bytes.value(), decoded), protocol::batch_error::ok);
+            EXPECT_EQ(decoded.header.compression(), c.type) << topic;
+            ASSERT_EQ(decoded.records.size(), records.size()) << topic;
+            for (std::size_t i = 0; i < records.size(); ++i) {
+                ASSERT_TRUE(decoded.records[i].value);
+                EXPECT_TRUE(std::equal(decoded.records[i].value->begin(),
+                                       decoded.records[i].value->end(), records[i].value->begin(),
+                                       records[i].value->end()))
+                    << topic << " record " << i;
+            }
+            // The stored batch is exactly what the codec makes at that level.
+            protocol::batch_build_options o;
+            o.compression = c.type;
+            o.compression_level = std::stoi(level);
+            EXPECT_EQ(bytes.value().size(), protocol::build_batch(records, o).size()) << topic;
+            sizes[level] = bytes.value().size();
+        }
+        EXPECT_LT(sizes[c.high], sizes[c.low]) << c.codec;
+        EXPECT_LT(sizes[c.low], plain.size()) << c.codec;
+    }
+    // Without a topic level, the broker-wide key decides.
+    stop();
+    start({{"compression.zstd.level", "19"}});
+    create("zstd-broker-level", 1, {{"compression.type", "zstd"}});
+    ASSERT_EQ(produce_one("zstd-broker-level", plain).error_code, ok);
+    protocol::batch_build_options o;
+    o.compression = protocol::compression_type::zstd;
+    o.compression_level = 19;
+    const std::size_t at19 = protocol::build_batch(records, o).size();
+    o.compression_level = 3;
+    ASSERT_NE(at19, protocol::build_batch(records, o).size());
+    EXPECT_EQ(stored_batches("zstd-broker-level").at(0).batch_length + 12,
+              static_cast<int32_t>(at19));
 }
 
 TEST_F(produce_test, flush_messages_one_makes_the_write_durable_before_the_answer) {

@@ -207,6 +207,123 @@ TEST(topic_config, broker_configs_described_with_sources) {
               "Cannot update these configs dynamically: [num.partitions]");
 }
 
+TEST(topic_config, compression_levels_validated_with_kafkas_ranges) {
+    // gzip: zlib's 1..9, or -1 for zlib's default.
+    for (const char* ok : {"-1", "1", "5", "9"}) {
+        EXPECT_FALSE(validate_topic_config("compression.gzip.level", ok)) << ok;
+    }
+    for (const char* bad : {"0", "10", "-2"}) {
+        EXPECT_EQ(validate_topic_config("compression.gzip.level", bad),
+                  "Invalid value " + std::string(bad) +
+                      " for configuration compression.gzip.level: Value must be between 1 and 9 "
+                      "or equal to -1");
+    }
+    EXPECT_EQ(validate_topic_config("compression.gzip.level", "high"),
+              "Invalid value high for configuration compression.gzip.level: Not a number of type "
+              "INT");
+    // lz4: 1..17.
+    EXPECT_FALSE(validate_topic_config("compression.lz4.level", "1"));
+    EXPECT_FALSE(validate_topic_config("compression.lz4.level", "17"));
+    EXPECT_EQ(validate_topic_config("compression.lz4.level", "0"),
+              "Invalid value 0 for configuration compression.lz4.level: Value must be at least 1");
+    EXPECT_EQ(validate_topic_config("compression.lz4.level", "18"),
+              "Invalid value 18 for configuration compression.lz4.level: Value must be no more "
+              "than 17");
+    // zstd: -131072..22.
+    EXPECT_FALSE(validate_topic_config("compression.zstd.level", "-131072"));
+    EXPECT_FALSE(validate_topic_config("compression.zstd.level", "-5"));
+    EXPECT_FALSE(validate_topic_config("compression.zstd.level", "22"));
+    EXPECT_EQ(validate_topic_config("compression.zstd.level", "-131073"),
+              "Invalid value -131073 for configuration compression.zstd.level: Value must be at "
+              "least -131072");
+    EXPECT_EQ(validate_topic_config("compression.zstd.level", "23"),
+              "Invalid value 23 for configuration compression.zstd.level: Value must be no more "
+              "than 22");
+}
+
+TEST(topic_config, compression_levels_default_from_the_broker_keys) {
+    const broker_config defaults;
+    const broker_config_view plain{&defaults, nullptr, nullptr};
+    topic_config c = resolve_topic_config({}, plain);
+    EXPECT_EQ(c.compression_gzip_level, -1);
+    EXPECT_EQ(c.compression_lz4_level, 9);
+    EXPECT_EQ(c.compression_zstd_level, 3);
+    auto described = describe_topic_configs({}, plain);
+    EXPECT_EQ(find(described, "compression.gzip.level").value, "-1");
+    EXPECT_EQ(find(described, "compression.gzip.level").source, config_source::default_config);
+    EXPECT_EQ(find(described, "compression.gzip.level").type, config_value_type::int_);
+    EXPECT_EQ(find(described, "compression.lz4.level").value, "9");
+    EXPECT_EQ(find(described, "compression.zstd.level").value, "3");
+
+    // Static broker keys of the same name set every topic's default.
+    const broker_config set =
+        test::make_config({{"compression.gzip.level", "2"}, {"compression.zstd.level", "-7"}});
+    config_map dynamic_broker{{"compression.lz4.level", "12"}};
+    const broker_config_view view{&set, nullptr, &dynamic_broker};
+    c = resolve_topic_config({}, view);
+    EXPECT_EQ(c.compression_gzip_level, 2);
+    EXPECT_EQ(c.compression_lz4_level, 12);
+    EXPECT_EQ(c.compression_zstd_level, -7);
+    described = describe_topic_configs({{"compression.zstd.level", "19"}}, view);
+    const described_config& gzip = find(described, "compression.gzip.level");
+    EXPECT_EQ(gzip.value, "2");
+    EXPECT_EQ(gzip.source, config_source::static_broker_config);
+    ASSERT_EQ(gzip.synonyms.size(), 2U);
+    EXPECT_EQ(gzip.synonyms[0].name, "compression.gzip.level");
+    EXPECT_EQ(gzip.synonyms[1].value, "-1");
+    EXPECT_EQ(gzip.synonyms[1].source, config_source::default_config);
+    EXPECT_EQ(find(described, "compression.lz4.level").value, "12");
+    EXPECT_EQ(find(described, "compression.lz4.level").source,
+              config_source::dynamic_broker_config);
+    const described_config& zstd = find(described, "compression.zstd.level");
+    EXPECT_EQ(zstd.value, "19");
+    EXPECT_EQ(zstd.source, config_source::dynamic_topic_config);
+    EXPECT_EQ(resolve_topic_config({{"compression.zstd.level", "19"}}, view).compression_zstd_level,
+              19);
+
+    // The broker keys may change at run time and are checked like the topic configs.
+    EXPECT_TRUE(is_dynamic_broker_config("compression.gzip.level"));
+    EXPECT_TRUE(is_dynamic_broker_config("compression.zstd.level"));
+    EXPECT_FALSE(validate_dynamic_broker_config("compression.lz4.level", "3"));
+    EXPECT_EQ(validate_dynamic_broker_config("compression.lz4.level", "0"),
+              "Invalid value 0 for configuration compression.lz4.level: Value must be at least 1");
+    const auto broker = describe_broker_configs(view, false);
+    EXPECT_EQ(find(broker, "compression.zstd.level").value, "-7");
+    EXPECT_EQ(find(broker, "compression.zstd.level").source, config_source::static_broker_config);
+    EXPECT_FALSE(find(broker, "compression.zstd.level").read_only);
+}
+
+TEST(topic_config, remote_log_switches_are_stored_and_true_is_refused) {
+    const broker_config config;
+    const broker_config_view view{&config, nullptr, nullptr};
+    for (const char* name : {"remote.log.copy.disable", "remote.log.delete.on.disable"}) {
+        const topic_config_def* def = find_topic_config(name);
+        ASSERT_NE(def, nullptr) << name;
+        EXPECT_EQ(def->type, config_value_type::boolean);
+        EXPECT_EQ(def->default_value, "false");
+        EXPECT_TRUE(def->broker_synonyms.empty());
+        EXPECT_FALSE(validate_topic_config(name, "true"));  // a well-formed boolean
+        EXPECT_EQ(validate_topic_config(name, "maybe"),
+                  "Invalid value maybe for configuration " + std::string(name) +
+                      ": Expected value to be either true or false");
+        EXPECT_FALSE(validate_topic_configs({{name, "false"}}, view)) << name;
+        // Kafka 3.9 in ZooKeeper mode refuses either switch turned on, remote storage or not.
+        EXPECT_EQ(validate_topic_configs({{name, "TRUE"}}, view),
+                  "It is invalid to set `remote.log.delete.on.disable` or "
+                  "`remote.log.copy.disable` under Zookeeper's mode.")
+            << name;
+        EXPECT_TRUE(
+            validate_topic_configs({{name, "true"}, {"remote.storage.enable", "false"}}, view));
+
+        const auto described = describe_topic_configs({{name, "false"}}, view);
+        EXPECT_EQ(find(described, name).value, "false");
+        EXPECT_EQ(find(described, name).source, config_source::dynamic_topic_config);
+        const auto defaults = describe_topic_configs({}, view);
+        EXPECT_EQ(find(defaults, name).value, "false");
+        EXPECT_EQ(find(defaults, name).source, config_source::default_config);
+    }
+}
+
 TEST(topic_config, broker_resource_names) {
     std::string error;
     EXPECT_EQ(broker_resource_is_default("", 3, error), std::optional<bool>(true));

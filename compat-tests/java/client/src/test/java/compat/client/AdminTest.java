@@ -23,6 +23,7 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
 import org.apache.kafka.clients.admin.FeatureMetadata;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.LogDirDescription;
@@ -41,8 +42,18 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.InvalidConfigurationException;
+import org.apache.kafka.common.errors.SecurityDisabledException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -419,5 +430,106 @@ class AdminTest {
             assertTrue(range.minVersionLevel() <= range.maxVersionLevel(), name);
             assertTrue(f.supportedFeatures().containsKey(name), "finalized " + name + " is supported");
         });
+    }
+
+    /**
+     * Without an authorizer (neither this broker nor the reference Kafka configures one), the ACL
+     * APIs answer SECURITY_DISABLED: describeAcls as a whole, createAcls per binding, deleteAcls per
+     * filter.
+     */
+    @Test
+    void aclApisWithoutAnAuthorizerAreSecurityDisabled() throws Exception {
+        ExecutionException describe = assertThrows(ExecutionException.class,
+                () -> admin.describeAcls(AclBindingFilter.ANY).values().get(T, TimeUnit.SECONDS));
+        assertInstanceOf(SecurityDisabledException.class, describe.getCause());
+
+        String topic = Cluster.unique("java-acl");
+        AclBinding read = new AclBinding(new ResourcePattern(ResourceType.TOPIC, topic, PatternType.LITERAL),
+                new AccessControlEntry("User:alice", "*", AclOperation.READ, AclPermissionType.ALLOW));
+        AclBinding write = new AclBinding(new ResourcePattern(ResourceType.TOPIC, topic, PatternType.PREFIXED),
+                new AccessControlEntry("User:bob", "*", AclOperation.WRITE, AclPermissionType.ALLOW));
+        var created = admin.createAcls(List.of(read, write)).values();
+        assertEquals(2, created.size());
+        for (var future : created.values()) {
+            ExecutionException e = assertThrows(ExecutionException.class, () -> future.get(T, TimeUnit.SECONDS));
+            assertInstanceOf(SecurityDisabledException.class, e.getCause());
+        }
+
+        var deleted = admin.deleteAcls(List.of(read.toFilter(), AclBindingFilter.ANY)).values();
+        assertEquals(2, deleted.size());
+        for (var future : deleted.values()) {
+            ExecutionException e = assertThrows(ExecutionException.class, () -> future.get(T, TimeUnit.SECONDS));
+            assertInstanceOf(SecurityDisabledException.class, e.getCause());
+        }
+    }
+
+    /**
+     * Kafka 3.8's compression levels (KIP-390) and 3.9's remote-log switches are topic configs:
+     * created, described with their source, and refused out of range. A ZooKeeper-mode Kafka refuses
+     * either remote-log switch set to true.
+     */
+    @Test
+    void compressionLevelsAndRemoteLogSwitchesAreTopicConfigs() throws Exception {
+        String topic = Cluster.createTopic(admin, "java-levels", 1, Map.of("compression.type", "zstd",
+                "compression.zstd.level", "-5", "compression.gzip.level", "9",
+                "remote.log.copy.disable", "false", "remote.log.delete.on.disable", "false"));
+        ConfigEntry zstd = topicConfig(topic, "compression.zstd.level");
+        assertEquals("-5", zstd.value());
+        assertEquals(ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG, zstd.source());
+        assertEquals(ConfigEntry.ConfigType.INT, zstd.type());
+        assertEquals("9", topicConfig(topic, "compression.gzip.level").value());
+        ConfigEntry lz4 = topicConfig(topic, "compression.lz4.level");
+        assertEquals("9", lz4.value());
+        assertEquals(ConfigEntry.ConfigSource.DEFAULT_CONFIG, lz4.source());
+        ConfigEntry copy = topicConfig(topic, "remote.log.copy.disable");
+        assertEquals("false", copy.value());
+        assertEquals(ConfigEntry.ConfigType.BOOLEAN, copy.type());
+        assertEquals("false", topicConfig(topic, "remote.log.delete.on.disable").value());
+
+        // Records produced uncompressed are stored with the topic's codec and level, and read back.
+        try (KafkaProducer<String, String> p = Cluster.producer(map(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none"))) {
+            for (int i = 0; i < 20; i++) {
+                p.send(new ProducerRecord<>(topic, 0, "k" + i, "value " + i + " ".repeat(200)));
+            }
+            p.flush();
+        }
+        var records = Cluster.readAll(List.of(new TopicPartition(topic, 0)), 20);
+        assertEquals(20, records.size());
+        assertEquals("value 7" + " ".repeat(200), records.get(7).value());
+
+        alter(topic, new AlterConfigOp(new ConfigEntry("compression.lz4.level", "12"), AlterConfigOp.OpType.SET));
+        assertEquals("12", topicConfig(topic, "compression.lz4.level").value());
+
+        for (Map<String, String> bad : List.of(Map.of("compression.gzip.level", "0"),
+                Map.of("compression.lz4.level", "18"), Map.of("compression.zstd.level", "23"),
+                Map.of("remote.log.copy.disable", "true"), Map.of("remote.log.delete.on.disable", "true"))) {
+            String name = Cluster.unique("java-bad-level");
+            ExecutionException e = assertThrows(ExecutionException.class, () -> admin.createTopics(
+                    List.of(new NewTopic(name, 1, (short) 1).configs(bad))).all().get(T, TimeUnit.SECONDS), bad.toString());
+            assertInstanceOf(InvalidConfigurationException.class, e.getCause(), bad.toString());
+        }
+    }
+
+    /** describeConfigs with includeDocumentation returns a text for each topic and broker config. */
+    @Test
+    void describeConfigsWithDocumentation() throws Exception {
+        String topic = Cluster.createTopic(admin, "java-docs", 1, null);
+        ConfigResource t = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        Node node = Cluster.firstNode(admin);
+        ConfigResource b = new ConfigResource(ConfigResource.Type.BROKER, String.valueOf(node.id()));
+        Map<ConfigResource, Config> withDocs = admin.describeConfigs(List.of(t, b),
+                new DescribeConfigsOptions().includeDocumentation(true)).all().get(T, TimeUnit.SECONDS);
+        for (String name : List.of("retention.ms", "cleanup.policy", "compression.type", "compression.zstd.level")) {
+            String doc = withDocs.get(t).get(name).documentation();
+            assertNotNull(doc, name);
+            assertFalse(doc.isBlank(), name);
+        }
+        for (String name : List.of("num.partitions", "log.retention.hours", "compression.type")) {
+            String doc = withDocs.get(b).get(name).documentation();
+            assertNotNull(doc, name);
+            assertFalse(doc.isBlank(), name);
+        }
+        Map<ConfigResource, Config> without = admin.describeConfigs(List.of(t)).all().get(T, TimeUnit.SECONDS);
+        assertEquals(null, without.get(t).get("retention.ms").documentation());
     }
 }
