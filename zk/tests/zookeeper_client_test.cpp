@@ -1,0 +1,318 @@
+// Tests of zk::zookeeper_client against a real ZooKeeper server (Debian's zookeeper package),
+// started once for the binary on a free loopback port and stopped by its process group at the
+// end. Each test works under its own top-level node.
+#include "zk/zookeeper_client.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+namespace net = broker::net;
+namespace zk = broker::zk;
+using zk::any_version;
+using zk::create_mode;
+using zk::error_code;
+using zk::op;
+using zk::session_state;
+using zk::watch_event;
+
+constexpr const char* zk_server_script = "/usr/share/zookeeper/bin/zkServer.sh";
+
+template <typename T>
+T run(net::io_context& io, net::awaitable<T> work, std::chrono::seconds limit) {
+    std::optional<T> out;
+    std::exception_ptr error;
+    net::co_spawn(io, std::move(work), [&](std::exception_ptr e, T value) {
+        error = e;
+        out = std::move(value);
+    });
+    io.restart();
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!out && !error && std::chrono::steady_clock::now() < deadline) {
+        io.run_for(std::chrono::milliseconds(50));
+        io.restart();
+    }
+    if (error) {
+        std::rethrow_exception(error);
+    }
+    if (!out) {
+        throw std::runtime_error("operation did not complete in time");
+    }
+    return std::move(*out);
+}
+
+// Runs the io_context until `done()` holds, at most `limit`.
+template <typename Predicate>
+bool run_until(net::io_context& io, Predicate done, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+        io.restart();
+        io.run_for(std::chrono::milliseconds(20));
+    }
+    return done();
+}
+
+uint16_t free_port() {
+    net::io_context io;
+    net::ip::tcp::acceptor acceptor(io, {net::ip::make_address("127.0.0.1"), 0});
+    return acceptor.local_endpoint().port();
+}
+
+// One ZooKeeper server for the whole binary.
+class zookeeper_server : public ::testing::Environment {
+public:
+    static inline std::string connect;
+
+    void SetUp() override {
+        if (::access(zk_server_script, X_OK) != 0) {
+            return;
+        }
+        char tmpl[] = "/tmp/zk-client-test-XXXXXX";
+        if (::mkdtemp(tmpl) == nullptr) {
+            throw std::runtime_error("mkdtemp failed");
+        }
+        dir_ = tmpl;
+        const uint16_t port = free_port();
+        {
+            std::ofstream cfg(dir_ / "zoo.cfg");
+            cfg << "tickTime=500\ndataDir=" << (dir_ / "data").string()
+                << "\nclientPortAddress=127.0.0.1\nclientPort=" << port
+                << "\nmaxClientCnxns=0\nadmin.enableServer=false\n"
+                   "minSessionTimeout=1000\nmaxSessionTimeout=60000\n";
+        }
+        const std::string out = (dir_ / "zookeeper.out").string();
+        const std::string cfg = (dir_ / "zoo.cfg").string();
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        // Its own process group: the script's JVM is stopped with it.
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setpgroup(&attr, 0);
+        std::string log_dir = "ZOO_LOG_DIR=" + dir_.string();
+        std::vector<std::string> env_strings = {"JMXDISABLE=true", "SERVER_JVMFLAGS=-Xmx128m",
+                                                log_dir};
+        std::vector<char*> env;
+        for (char** e = environ; *e != nullptr; ++e) {
+            env.push_back(*e);
+        }
+        for (auto& s : env_strings) {
+            env.push_back(s.data());
+        }
+        env.push_back(nullptr);
+        const char* argv[] = {zk_server_script, "start-foreground", cfg.c_str(), nullptr};
+        int rc = posix_spawn(&pid_, zk_server_script, &actions, &attr,
+                             const_cast<char* const*>(argv), env.data());
+        posix_spawn_file_actions_destroy(&actions);
+        posix_spawnattr_destroy(&attr);
+        if (rc != 0) {
+            throw std::runtime_error("cannot start the ZooKeeper server");
+        }
+        connect = "127.0.0.1:" + std::to_string(port);
+    }
+
+    void TearDown() override {
+        if (pid_ <= 0) {
+            return;
+        }
+        ::kill(-pid_, SIGTERM);
+        int status = 0;
+        bool exited = false;
+        for (int i = 0; i < 300 && !exited; ++i) {  // at most 30 s
+            exited = ::waitpid(pid_, &status, WNOHANG) == pid_;
+            if (!exited) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+        }
+        if (!exited) {
+            ::kill(-pid_, SIGKILL);
+            ::waitpid(pid_, &status, 0);
+        }
+        pid_ = 0;
+        std::error_code ignored;
+        std::filesystem::remove_all(dir_, ignored);
+    }
+
+private:
+    pid_t pid_ = 0;
+    std::filesystem::path dir_;
+};
+
+class zookeeper_client : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (zookeeper_server::connect.empty()) {
+            GTEST_SKIP() << zk_server_script << " is not installed (Debian package zookeeper)";
+        }
+        client_ = connect();
+        base_ = std::string("/") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    }
+
+    std::unique_ptr<zk::zookeeper_client> connect() {
+        zk::zookeeper_options options;
+        options.connect = zookeeper_server::connect;
+        options.session_timeout = std::chrono::milliseconds(6000);
+        auto c = std::make_unique<zk::zookeeper_client>(io_.get_executor(), options);
+        EXPECT_EQ(c->start(), error_code::ok);
+        // A cold JVM: generous but bounded.
+        auto state =
+            run(io_, c->wait_connected(std::chrono::seconds(90)), std::chrono::seconds(100));
+        EXPECT_EQ(state, session_state::connected);
+        return c;
+    }
+
+    template <typename T>
+    T await(net::awaitable<T> work) {
+        return run(io_, std::move(work), std::chrono::seconds(30));
+    }
+
+    net::io_context io_;
+    std::unique_ptr<zk::zookeeper_client> client_;
+    std::string base_;
+};
+
+TEST_F(zookeeper_client, create_get_set_erase_follow_versions) {
+    ASSERT_NE(client_->session_id(), 0);
+    auto created = await(client_->create(base_, "x", create_mode::persistent));
+    ASSERT_EQ(created.error, error_code::ok);
+    EXPECT_EQ(created.value, base_);
+    EXPECT_EQ(await(client_->create(base_, "", create_mode::persistent)).error,
+              error_code::node_exists);
+
+    auto got = await(client_->get(base_));
+    ASSERT_EQ(got.error, error_code::ok);
+    EXPECT_EQ(got.value.data, "x");
+    EXPECT_EQ(got.value.stat.version, 0);
+    EXPECT_EQ(got.value.stat.ephemeral_owner, 0);
+    EXPECT_GT(got.value.stat.czxid, 0);
+
+    auto set = await(client_->set(base_, "yz", 0));
+    ASSERT_EQ(set.error, error_code::ok);
+    EXPECT_EQ(set.value.version, 1);
+    EXPECT_EQ(set.value.czxid, got.value.stat.czxid);
+    EXPECT_GT(set.value.mzxid, got.value.stat.mzxid);
+    EXPECT_EQ(await(client_->set(base_, "stale", 0)).error, error_code::bad_version);
+
+    auto child = base_ + "/c";
+    ASSERT_EQ(await(client_->create(child, "", create_mode::ephemeral)).error, error_code::ok);
+    EXPECT_EQ(await(client_->get(child)).value.stat.ephemeral_owner, client_->session_id());
+    EXPECT_EQ(await(client_->erase(base_, any_version)).error, error_code::not_empty);
+    EXPECT_EQ(await(client_->create(child + "/x", "", create_mode::persistent)).error,
+              error_code::no_children_for_ephemerals);
+    ASSERT_EQ(await(client_->erase(child, 0)).error, error_code::ok);
+    EXPECT_EQ(await(client_->erase(base_, 0)).error, error_code::bad_version);
+    EXPECT_EQ(await(client_->erase(base_, 1)).error, error_code::ok);
+    EXPECT_EQ(await(client_->get(base_)).error, error_code::no_node);
+    EXPECT_EQ(await(client_->exists(base_)).error, error_code::no_node);
+    EXPECT_EQ(await(client_->create(base_ + "/a/b", "", create_mode::persistent)).error,
+              error_code::no_node);
+}
+
+TEST_F(zookeeper_client, sequential_children_and_multi) {
+    ASSERT_EQ(await(client_->create(base_, "", create_mode::persistent)).error, error_code::ok);
+    auto first = await(client_->create(base_ + "/s-", "", create_mode::persistent_sequential));
+    auto second = await(client_->create(base_ + "/s-", "", create_mode::ephemeral_sequential));
+    EXPECT_EQ(first.value, base_ + "/s-0000000000");
+    EXPECT_EQ(second.value, base_ + "/s-0000000001");
+    EXPECT_EQ(await(client_->children(base_)).value,
+              (std::vector<std::string>{"s-0000000000", "s-0000000001"}));
+
+    auto failed = await(client_->multi({op::check(base_, 0), op::create(base_ + "/m", "m"),
+                                        op::set(base_, "v", 7), op::erase(first.value)}));
+    EXPECT_EQ(failed.error, error_code::bad_version);
+    ASSERT_EQ(failed.value.size(), 4u);
+    EXPECT_EQ(failed.value[0].error, error_code::ok);
+    EXPECT_EQ(failed.value[1].error, error_code::ok);
+    EXPECT_EQ(failed.value[2].error, error_code::bad_version);
+    EXPECT_EQ(failed.value[3].error, error_code::runtime_inconsistency);
+    EXPECT_EQ(await(client_->exists(base_ + "/m")).error, error_code::no_node);
+
+    auto applied =
+        await(client_->multi({op::check(base_, 0), op::create(base_ + "/m", "m"),
+                              op::create(base_ + "/q-", "", create_mode::persistent_sequential),
+                              op::set(base_, "v", 0), op::erase(first.value)}));
+    ASSERT_EQ(applied.error, error_code::ok);
+    ASSERT_EQ(applied.value.size(), 5u);
+    EXPECT_EQ(applied.value[1].path, base_ + "/m");
+    EXPECT_EQ(applied.value[2].path, base_ + "/q-0000000003");
+    EXPECT_EQ(applied.value[3].stat.version, 1);
+    EXPECT_EQ(await(client_->children(base_)).value,
+              (std::vector<std::string>{"m", "q-0000000003", "s-0000000001"}));
+}
+
+TEST_F(zookeeper_client, watches_fire_once_on_the_executor) {
+    std::vector<std::pair<watch_event, std::string>> events;
+    const auto main_thread = std::this_thread::get_id();
+    bool on_executor = true;
+    auto record = [&](watch_event e, const std::string& path) {
+        on_executor = on_executor && std::this_thread::get_id() == main_thread;
+        events.emplace_back(e, path);
+    };
+    EXPECT_EQ(await(client_->exists(base_, record)).error, error_code::no_node);
+    ASSERT_EQ(await(client_->create(base_, "", create_mode::persistent)).error, error_code::ok);
+    ASSERT_TRUE(run_until(
+        io_, [&] { return events.size() == 1; }, std::chrono::seconds(30)));
+    EXPECT_EQ(events[0], std::make_pair(watch_event::created, base_));
+
+    ASSERT_EQ(await(client_->get(base_, record)).error, error_code::ok);
+    ASSERT_EQ(await(client_->children(base_, record)).error, error_code::ok);
+    ASSERT_EQ(await(client_->set(base_, "1", any_version)).error, error_code::ok);
+    ASSERT_EQ(await(client_->create(base_ + "/c", "", create_mode::persistent)).error,
+              error_code::ok);
+    // Not re-armed: these two are not seen.
+    ASSERT_EQ(await(client_->set(base_, "2", any_version)).error, error_code::ok);
+    ASSERT_EQ(await(client_->erase(base_ + "/c", any_version)).error, error_code::ok);
+    ASSERT_TRUE(run_until(
+        io_, [&] { return events.size() >= 3; }, std::chrono::seconds(30)));
+    // A last round trip: any late event would have arrived before its answer.
+    ASSERT_EQ(await(client_->exists(base_)).error, error_code::ok);
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_EQ(events[1], std::make_pair(watch_event::data_changed, base_));
+    EXPECT_EQ(events[2], std::make_pair(watch_event::children_changed, base_));
+    EXPECT_TRUE(on_executor);
+}
+
+TEST_F(zookeeper_client, closing_the_session_removes_its_ephemerals) {
+    ASSERT_EQ(await(client_->create(base_, "", create_mode::persistent)).error, error_code::ok);
+    auto other = connect();
+    ASSERT_EQ(await(other->create(base_ + "/e", "", create_mode::ephemeral)).error, error_code::ok);
+    std::vector<watch_event> events;
+    ASSERT_EQ(await(client_->exists(base_ + "/e", [&](watch_event e,
+                                                      const std::string&) { events.push_back(e); }))
+                  .error,
+              error_code::ok);
+    other->stop();
+    ASSERT_TRUE(run_until(
+        io_, [&] { return !events.empty(); }, std::chrono::seconds(30)));
+    EXPECT_EQ(events, (std::vector<watch_event>{watch_event::deleted}));
+    EXPECT_EQ(await(client_->exists(base_ + "/e")).error, error_code::no_node);
+    // A stopped client answers without a session.
+    EXPECT_EQ(await(other->get(base_)).error, error_code::invalid_state);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new zookeeper_server);
+    return RUN_ALL_TESTS();
+}
