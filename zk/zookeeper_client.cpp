@@ -202,6 +202,12 @@ net::awaitable<result<T>> run_op(net::any_io_executor executor, std::unique_ptr<
             std::make_unique<pending_handler<T, decltype(handler)>>(std::move(handler), executor);
         Context* raw = ctx.release();
         int rc = issue(raw);
+        // The C client refuses calls on an expired handle with ZINVALIDSTATE; the interface
+        // promises session_expired.
+        if (rc == ZINVALIDSTATE && raw->owner->handle != nullptr &&
+            zoo_state(raw->owner->handle) == ZOO_EXPIRED_SESSION_STATE) {
+            rc = ZSESSIONEXPIRED;
+        }
         if (rc != ZOK) {
             // No completion will come: complete here (still through a post).
             std::unique_ptr<Context> back(raw);
@@ -272,6 +278,17 @@ session_state zookeeper_client::state() const {
 
 int64_t zookeeper_client::session_id() const {
     return shared_->session_id;
+}
+
+std::optional<session_credentials> zookeeper_client::credentials() const {
+    if (shared_->handle == nullptr) {
+        return std::nullopt;
+    }
+    const clientid_t* id = zoo_client_id(shared_->handle);
+    if (id == nullptr || id->client_id == 0) {
+        return std::nullopt;
+    }
+    return session_credentials{id->client_id, std::string(id->passwd, sizeof id->passwd)};
 }
 
 void zookeeper_client::on_state_change(state_callback callback) {

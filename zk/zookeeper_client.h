@@ -23,6 +23,7 @@
 // table is the only thing both threads touch, under a mutex.
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "zk/client.h"
@@ -34,6 +35,12 @@ struct zookeeper_options {
     std::string connect;
     /// zookeeper.session.timeout.ms (Kafka's default 18000).
     std::chrono::milliseconds session_timeout{18000};
+};
+
+/// A session's id and password (what zookeeper_init takes to resume a session).
+struct session_credentials {
+    int64_t id = 0;
+    std::string password;
 };
 
 class zookeeper_client final : public client {
@@ -55,6 +62,8 @@ public:
     session_state state() const override;
     int64_t session_id() const override;
     void on_state_change(state_callback callback) override;
+    /// The current session's credentials, once a session exists.
+    std::optional<session_credentials> credentials() const;
 
     net::awaitable<result<node>> get(std::string path, watch_callback watch = {}) override;
     net::awaitable<result<std::string>> create(std::string path, std::string data,

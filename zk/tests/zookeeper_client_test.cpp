@@ -3,6 +3,8 @@
 // end. Each test works under its own top-level node.
 #include "zk/zookeeper_client.h"
 
+#include <zookeeper/zookeeper.h>
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -10,8 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -307,6 +311,55 @@ TEST_F(zookeeper_client, closing_the_session_removes_its_ephemerals) {
     EXPECT_EQ(await(client_->exists(base_ + "/e")).error, error_code::no_node);
     // A stopped client answers without a session.
     EXPECT_EQ(await(other->get(base_)).error, error_code::invalid_state);
+}
+
+TEST_F(zookeeper_client, session_expiry_ends_the_session) {
+    ASSERT_EQ(await(client_->create(base_, "", create_mode::persistent)).error, error_code::ok);
+    auto other = connect();
+    std::vector<session_state> states;
+    other->on_state_change([&](session_state s) { states.push_back(s); });
+    ASSERT_EQ(await(other->create(base_ + "/e", "", create_mode::ephemeral)).error, error_code::ok);
+    std::vector<watch_event> own;
+    std::vector<watch_event> seen;
+    ASSERT_EQ(
+        await(other->exists(base_, [&](watch_event e, const std::string&) { own.push_back(e); }))
+            .error,
+        error_code::ok);
+    ASSERT_EQ(await(client_->exists(base_ + "/e",
+                                    [&](watch_event e, const std::string&) { seen.push_back(e); }))
+                  .error,
+              error_code::ok);
+
+    // A second handle on the same session, then closed: the server ends the session, and the
+    // first handle learns it when it reconnects.
+    auto credentials = other->credentials();
+    ASSERT_TRUE(credentials.has_value());
+    ASSERT_EQ(credentials->id, other->session_id());
+    clientid_t id{};
+    id.client_id = credentials->id;
+    std::memcpy(id.passwd, credentials->password.data(),
+                std::min(sizeof id.passwd, credentials->password.size()));
+    auto ignore = [](zhandle_t*, int, int, const char*, void*) {};
+    zhandle_t* twin =
+        zookeeper_init(zookeeper_server::connect.c_str(), ignore, 6000, &id, nullptr, 0);
+    ASSERT_NE(twin, nullptr);
+    for (int i = 0; i < 600 && zoo_state(twin) != ZOO_CONNECTED_STATE; ++i) {  // at most 60 s
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(zoo_state(twin), ZOO_CONNECTED_STATE);
+    EXPECT_EQ(zoo_client_id(twin)->client_id, credentials->id);
+    zookeeper_close(twin);
+
+    ASSERT_TRUE(run_until(
+        io_, [&] { return other->state() == session_state::expired; }, std::chrono::seconds(60)));
+    ASSERT_TRUE(run_until(
+        io_, [&] { return !own.empty() && !seen.empty(); }, std::chrono::seconds(30)));
+    EXPECT_EQ(std::count(states.begin(), states.end(), session_state::expired), 1);
+    EXPECT_EQ(states.back(), session_state::expired);
+    EXPECT_EQ(own, (std::vector<watch_event>{watch_event::session_expired}));
+    EXPECT_EQ(seen, (std::vector<watch_event>{watch_event::deleted}));
+    EXPECT_EQ(await(other->get(base_)).error, error_code::session_expired);
+    EXPECT_EQ(await(client_->exists(base_ + "/e")).error, error_code::no_node);
 }
 
 }  // namespace
