@@ -242,6 +242,10 @@ error_code zookeeper_client::start() {
     if (shared_->handle != nullptr) {
         return error_code::ok;
     }
+    // The C client logs every connection step at INFO to stderr; warnings and errors are what a
+    // broker's operator needs from it. The level is process-wide in the C client.
+    static std::once_flag log_level;
+    std::call_once(log_level, [] { zoo_set_debug_level(ZOO_LOG_LEVEL_WARN); });
     shared_->handle = zookeeper_init(options_.connect.c_str(), on_session_event,
                                      static_cast<int>(options_.session_timeout.count()), nullptr,
                                      shared_.get(), 0);
