@@ -316,7 +316,8 @@ net::awaitable<error_code> fake_client::begin() {
 
 net::awaitable<result<node>> fake_client::get(std::string path, watch_callback watch) {
     result<node> out;
-    out.error = co_await begin();
+    auto began = begin();  // named: see STYLE.md, co_await temporaries
+    out.error = co_await std::move(began);
     if (!out.ok()) {
         co_return out;
     }
@@ -341,7 +342,8 @@ net::awaitable<result<node>> fake_client::get(std::string path, watch_callback w
 net::awaitable<result<std::string>> fake_client::create(std::string path, std::string data,
                                                         create_mode mode) {
     result<std::string> out;
-    out.error = co_await begin();
+    auto began = begin();  // named: see STYLE.md, co_await temporaries
+    out.error = co_await std::move(began);
     if (!out.ok()) {
         co_return out;
     }
@@ -356,7 +358,8 @@ net::awaitable<result<std::string>> fake_client::create(std::string path, std::s
 
 net::awaitable<result<stat>> fake_client::set(std::string path, std::string data, int32_t version) {
     result<stat> out;
-    out.error = co_await begin();
+    auto began = begin();  // named: see STYLE.md, co_await temporaries
+    out.error = co_await std::move(began);
     if (!out.ok()) {
         co_return out;
     }
@@ -371,7 +374,8 @@ net::awaitable<result<stat>> fake_client::set(std::string path, std::string data
 
 net::awaitable<result<none>> fake_client::erase(std::string path, int32_t version) {
     result<none> out;
-    out.error = co_await begin();
+    auto began = begin();  // named: see STYLE.md, co_await temporaries
+    out.error = co_await std::move(began);
     if (!out.ok()) {
         co_return out;
     }
@@ -383,7 +387,8 @@ net::awaitable<result<none>> fake_client::erase(std::string path, int32_t versio
 net::awaitable<result<std::vector<std::string>>> fake_client::children(std::string path,
                                                                        watch_callback watch) {
     result<std::vector<std::string>> out;
-    out.error = co_await begin();
+    auto began = begin();  // named: see STYLE.md, co_await temporaries
+    out.error = co_await std::move(began);
     if (!out.ok()) {
         co_return out;
     }
@@ -414,7 +419,8 @@ net::awaitable<result<std::vector<std::string>>> fake_client::children(std::stri
 
 net::awaitable<result<stat>> fake_client::exists(std::string path, watch_callback watch) {
     result<stat> out;
-    out.error = co_await begin();
+    auto began = begin();  // named: see STYLE.md, co_await temporaries
+    out.error = co_await std::move(began);
     if (!out.ok()) {
         co_return out;
     }
@@ -437,7 +443,8 @@ net::awaitable<result<stat>> fake_client::exists(std::string path, watch_callbac
 
 net::awaitable<result<std::vector<op_result>>> fake_client::multi(std::vector<op> ops) {
     result<std::vector<op_result>> out;
-    out.error = co_await begin();
+    auto began = begin();  // named: see STYLE.md, co_await temporaries
+    out.error = co_await std::move(began);
     if (!out.ok()) {
         out.value.resize(ops.size());
         for (auto& r : out.value) {

@@ -354,7 +354,8 @@ net::awaitable<result<std::string>> zookeeper_client::create(std::string path, s
         return zoo_acreate(zh, path.c_str(), data.data(), static_cast<int>(data.size()),
                            &ZOO_OPEN_ACL_UNSAFE, to_mode(mode), done, raw);
     };
-    co_return co_await run_op<std::string>(executor_, std::move(ctx), issue);
+    auto running = run_op<std::string>(executor_, std::move(ctx), issue);
+    co_return co_await std::move(running);
 }
 
 net::awaitable<result<stat>> zookeeper_client::set(std::string path, std::string data,
