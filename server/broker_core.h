@@ -39,9 +39,16 @@
 
 namespace broker::server {
 
+namespace cluster {
+class cluster_member;
+}
+
 class broker_core {
 public:
-    broker_core(broker_config config, std::string cluster_id, shard_group& shards);
+    /// `cluster` (cluster mode only, else null) must outlive the core; its metadata source and
+    /// admin backend replace the single node's catalog file.
+    broker_core(broker_config config, std::string cluster_id, shard_group& shards,
+                cluster::cluster_member* cluster = nullptr);
     broker_core(const broker_core&) = delete;
     broker_core& operator=(const broker_core&) = delete;
 
@@ -55,6 +62,10 @@ public:
     shard_group& shards() { return shards_; }
     metadata_cache& metadata() { return metadata_; }
     const metadata_cache& metadata() const { return metadata_; }
+
+    /// This broker's place in the cluster (server/cluster/cluster_member.h); nullptr on a single
+    /// node.
+    cluster::cluster_member* cluster() const { return cluster_; }
 
     /// Topics, partitions, configs (server/topic_store.h). Lookups are safe from any thread;
     /// mutations block (use the awaitable wrappers below, or shards().run_blocking).
@@ -107,9 +118,12 @@ private:
     shard_group& shards_;
     metadata_cache metadata_;
     std::unique_ptr<replica_manager> replicas_;
+    cluster::cluster_member* const cluster_;
+    // The single node's catalog file and admin backend (null in a cluster).
     std::unique_ptr<local_catalog> catalog_;
     std::unique_ptr<topic_store> store_;
-    std::unique_ptr<local_admin_backend> admin_;
+    std::unique_ptr<local_admin_backend> local_admin_;
+    admin_backend* admin_;
     fetch_session_cache fetch_sessions_;
     std::unique_ptr<producer_id_manager> producer_ids_;
     // After store_: built from it, and destroyed before it.

@@ -47,12 +47,19 @@ void broker_server::start() {
         }
         throw std::runtime_error(message);
     }
-    const std::string cluster_id = ensure_log_dirs(config_.log_dirs, config_.broker_id);
+    // In a cluster the cluster id is ZooKeeper's (/cluster/id), and meta.properties must agree.
+    std::optional<std::string> cluster_id_in_zookeeper;
+    if (!config_.single_node()) {
+        cluster_ = std::make_unique<cluster::cluster_member>(config_);
+        cluster_id_in_zookeeper = cluster_->connect();
+    }
+    const std::string cluster_id =
+        ensure_log_dirs(config_.log_dirs, config_.broker_id, cluster_id_in_zookeeper);
 
     const unsigned shard_count = config_.shard_count();
     shards_ = std::make_unique<shard_group>(shard_count,
                                             static_cast<unsigned>(config_.background_threads));
-    core_ = std::make_unique<broker_core>(config_, cluster_id, *shards_);
+    core_ = std::make_unique<broker_core>(config_, cluster_id, *shards_, cluster_.get());
     // Recovery happens here, before anything listens: a client never sees a half-loaded broker.
     core_->store().open();
     logs_loaded_.store(true, std::memory_order_release);
@@ -73,12 +80,14 @@ void broker_server::start() {
         ++accept_shard;
     }
     if (!config_.http_listeners.empty()) {
-        // Readiness checks, in order. A ZooKeeper session check joins this list when the broker
-        // registers in ZooKeeper.
+        // Readiness checks, in order; in a cluster also the ZooKeeper registration.
         std::vector<http::readiness_check> checks{
             {"kafka_listeners", [this] { return accepting_.load(std::memory_order_acquire); }},
             {"logs_loaded", [this] { return logs_loaded_.load(std::memory_order_acquire); }},
         };
+        if (cluster_) {
+            checks.push_back({"zookeeper_registered", [this] { return cluster_->registered(); }});
+        }
         admin_api_ = std::make_unique<http::admin_api>(
             *core_, std::move(checks), [this] { return tracker_ ? tracker_->live() : 0; });
         http_ = std::make_unique<http::http_server>(config_.http_listeners,
@@ -123,6 +132,11 @@ void broker_server::start() {
         l->start();
     }
     accepting_.store(true, std::memory_order_release);
+    if (cluster_) {
+        // Registered once it can serve: the controller's first requests follow at once.
+        const auto endpoints = core_->advertised_endpoints();
+        cluster_->join(std::vector<advertised_endpoint>(endpoints.begin(), endpoints.end()));
+    }
     start_maintenance();
     if (http_) {
         http_->start();
@@ -180,6 +194,11 @@ void broker_server::stop(std::chrono::milliseconds drain_timeout) {
     }
     // 0. No new maintenance pass; wait for a running one.
     stop_maintenance();
+    // 0b. Leave the cluster: the registration goes at once, so the controller moves what this
+    // broker led without waiting for a session timeout.
+    if (cluster_) {
+        cluster_->stop();
+    }
     // 1. Stop accepting. Closing the slot semaphore releases an accept loop waiting for a slot.
     if (tracker_) {
         tracker_->slots().close();

@@ -31,6 +31,7 @@
 
 #include "server/async_semaphore.h"
 #include "server/broker_core.h"
+#include "server/cluster/cluster_member.h"
 #include "server/config.h"
 #include "server/connection.h"
 #include "server/http/admin_api.h"
@@ -73,6 +74,8 @@ private:
 
     broker_config config_;
     std::unique_ptr<shard_group> shards_;
+    // Cluster mode only; outlives the core, which uses its metadata source and admin backend.
+    std::unique_ptr<cluster::cluster_member> cluster_;
     std::unique_ptr<broker_core> core_;
     std::unique_ptr<async_semaphore> request_memory_;
     std::unique_ptr<connection_tracker> tracker_;

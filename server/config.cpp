@@ -344,6 +344,53 @@ const std::vector<key_def>& key_table() {
         BROKER_KEY("zookeeper.connection.timeout.ms", int32, "null", "", false, false,
                    "Time to wait for the ZooKeeper connection; unset means the session timeout.",
                    b.config.zookeeper_connection_timeout_ms = parse_integer<int32_t>(k, v, 1)),
+        BROKER_KEY("zookeeper.set.acl", boolean, "false", "", false, false,
+                   "Whether the broker sets ACLs on the znodes it creates. Only false is accepted: "
+                   "secure ACLs need an authenticated ZooKeeper session, which this broker does not "
+                   "open.",
+                   {
+                       if (parse_bool(k, v)) {
+                           invalid(k, v,
+                                   "secure znode ACLs need ZooKeeper authentication (SASL), which "
+                                   "this broker does not support");
+                       }
+                   }),
+        BROKER_KEY("broker.rack", string, "null", "", false, false,
+                   "Rack of this broker, used by rack-aware replica placement and listed in "
+                   "Metadata.",
+                   b.config.broker_rack = std::string(trim(v))),
+        BROKER_KEY("inter.broker.listener.name", string, "null", "", false, false,
+                   "Listener other brokers (the controller) connect to. Unset: the listener whose "
+                   "security protocol is security.inter.broker.protocol.",
+                   b.config.inter_broker_listener_name = std::string(trim(v))),
+        BROKER_KEY("security.inter.broker.protocol", string, "PLAINTEXT", "", false, false,
+                   "Security protocol between brokers. Only PLAINTEXT is supported.",
+                   {
+                       if (trim(v) != "PLAINTEXT") {
+                           invalid(k, v, "only PLAINTEXT is supported");
+                       }
+                   }),
+        BROKER_KEY("controller.socket.timeout.ms", int32, "30000", "", false, false,
+                   "Time the controller waits for a broker to answer one of its requests before it "
+                   "reconnects and sends it again.",
+                   b.config.controller_socket_timeout_ms = parse_integer<int32_t>(k, v, 1)),
+        BROKER_KEY("unclean.leader.election.enable", boolean, "false", "", false, false,
+                   "Whether a replica outside the in-sync set may become leader when no in-sync "
+                   "replica is live, at the price of lost records (the topic config overrides it).",
+                   b.config.unclean_leader_election_enable = parse_bool(k, v)),
+        BROKER_KEY("auto.leader.rebalance.enable", boolean, "true", "", false, false,
+                   "Whether the controller moves leadership back to preferred replicas when a "
+                   "broker's imbalance passes leader.imbalance.per.broker.percentage.",
+                   b.config.auto_leader_rebalance_enable = parse_bool(k, v)),
+        BROKER_KEY("leader.imbalance.per.broker.percentage", int32, "10", "", false, false,
+                   "Share of a broker's preferred partitions led elsewhere (percent) above which "
+                   "the controller rebalances leadership.",
+                   b.config.leader_imbalance_per_broker_percentage =
+                       parse_integer<int32_t>(k, v, 0)),
+        BROKER_KEY("leader.imbalance.check.interval.seconds", int64, "300", "", false, false,
+                   "How often the controller checks the leader imbalance.",
+                   b.config.leader_imbalance_check_interval_seconds =
+                       parse_integer<int64_t>(k, v, 1)),
 
         // ---- log directories and segments
         BROKER_KEY("log.dirs", list, "null", "", false, false,
@@ -549,7 +596,9 @@ const std::vector<key_def>& key_table() {
                    "Partitions of the __consumer_offsets topic.",
                    b.config.offsets_topic_num_partitions = parse_integer<int32_t>(k, v, 1)),
         BROKER_KEY("offsets.topic.replication.factor", int16, "1", "3", false, false,
-                   "Replication factor of the __consumer_offsets topic (1 suits a single node).",
+                   "Replication factor of the __consumer_offsets topic. Unset: 1 on a single node, "
+                   "Kafka's 3 in a cluster (until that many brokers are up, FindCoordinator answers "
+                   "COORDINATOR_NOT_AVAILABLE).",
                    b.config.offsets_topic_replication_factor = parse_integer<int16_t>(k, v, 1)),
         BROKER_KEY("offsets.topic.segment.bytes", int32, "104857600", "", false, false,
                    "Segment size of the __consumer_offsets topic.",
@@ -829,6 +878,26 @@ int64_t broker_config::effective_log_roll_ms() const {
 
 int64_t broker_config::effective_log_roll_jitter_ms() const {
     return log_roll_jitter_ms ? *log_roll_jitter_ms : int64_t{log_roll_jitter_hours} * 3'600'000;
+}
+
+int16_t broker_config::effective_offsets_topic_replication_factor() const {
+    if (explicit_settings.count("offsets.topic.replication.factor") != 0 || single_node()) {
+        return offsets_topic_replication_factor;
+    }
+    return 3;
+}
+
+std::string broker_config::effective_inter_broker_listener() const {
+    if (!inter_broker_listener_name.empty()) {
+        return inter_broker_listener_name;
+    }
+    for (const listener_endpoint& l : listeners) {
+        const auto it = listener_security_protocol_map.find(l.name);
+        if (it != listener_security_protocol_map.end() && it->second == "PLAINTEXT") {
+            return l.name;
+        }
+    }
+    return listeners.empty() ? std::string("PLAINTEXT") : listeners.front().name;
 }
 
 unsigned broker_config::shard_count() const {

@@ -150,6 +150,15 @@ struct broker_config {
     std::string zookeeper_connect;
     int32_t zookeeper_session_timeout_ms = 18000;
     std::optional<int32_t> zookeeper_connection_timeout_ms;
+    /// broker.rack; empty = none.
+    std::string broker_rack;
+    /// inter.broker.listener.name; empty = the PLAINTEXT listener (security.inter.broker.protocol).
+    std::string inter_broker_listener_name;
+    int32_t controller_socket_timeout_ms = 30000;
+    bool unclean_leader_election_enable = false;
+    bool auto_leader_rebalance_enable = true;
+    int32_t leader_imbalance_per_broker_percentage = 10;
+    int64_t leader_imbalance_check_interval_seconds = 300;
 
     // This broker's own keys.
     /// 0 = one shard per hardware thread (see shard_count()).
@@ -186,6 +195,11 @@ struct broker_config {
     const std::vector<listener_endpoint>& effective_advertised_listeners() const;
     /// True for single-node mode (no zookeeper.connect).
     bool single_node() const { return zookeeper_connect.empty(); }
+    /// offsets.topic.replication.factor as set, else 1 on a single node and Kafka's 3 in a cluster.
+    int16_t effective_offsets_topic_replication_factor() const;
+    /// The listener other brokers connect to: inter.broker.listener.name, else the first listener
+    /// mapped to PLAINTEXT, else the first listener.
+    std::string effective_inter_broker_listener() const;
 
     static constexpr unsigned max_auto_shards = 64;
     static constexpr int64_t default_request_memory_bound = 256LL * 1024 * 1024;

@@ -457,7 +457,7 @@ net::awaitable<void> connection::serve() {
             co_return;
         }
         const served_api* api = find_served_api(header.request_api_key);
-        if (api == nullptr) {
+        if (api == nullptr || !api->served(config.single_node())) {
             BROKER_LOG_DEBUG("closing connection from " << peer_ << ": API key "
                                                         << header.request_api_key
                                                         << " is not served");

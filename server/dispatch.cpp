@@ -18,6 +18,10 @@ constexpr std::array served_table{
     served_api{1, 4, 17, &handle_fetch},
     served_api{2, 0, 9, &handle_list_offsets},
     served_api{3, 0, 12, &handle_metadata},
+    // The controller's requests, from the first version that carries the broker epoch.
+    served_api{4, 2, 7, &handle_leader_and_isr, true},
+    served_api{5, 1, 4, &handle_stop_replica, true},
+    served_api{6, 5, 8, &handle_update_metadata, true},
     served_api{8, 0, 9, &handle_offset_commit},
     served_api{9, 0, 9, &handle_offset_fetch},
     served_api{10, 0, 6, &handle_find_coordinator},

@@ -263,11 +263,77 @@ void group_service::use_partition_count(int32_t partitions) {
     }
 }
 
+void group_service::on_leadership_change(int32_t partition, bool leader) {
+    if (stopping_.load(std::memory_order_acquire) || !started_) {
+        return;
+    }
+    if (!leader) {
+        run_and_wait([this, partition] {
+            if (partitions_ > 0 &&
+                (coordinator_->owns_partition(partition) || coordinator_->is_loading(partition))) {
+                coordinator_->unload_partition(partition);
+            }
+        });
+        return;
+    }
+    // Leading a partition of the topic means the topic exists.
+    ready_.store(true, std::memory_order_release);
+    const std::optional<topic_description> topic = store_.describe(offsets_topic_name);
+    const int32_t count = topic ? topic->partition_count : config_.offsets_topic_num_partitions;
+    run_and_wait([this, partition, count] {
+        if (partitions_ == 0) {
+            use_partition_count(count);
+        }
+        coordinator_->begin_loading(partition);
+    });
+    std::lock_guard lock(load_mutex_);
+    load_queue_.push_back(partition);
+    if (!cluster_loader_.joinable()) {
+        cluster_loader_ = std::thread([this] {
+            set_thread_shard_tag(-1);
+            cluster_loader_loop();
+        });
+    }
+    load_cv_.notify_all();
+}
+
+void group_service::cluster_loader_loop() {
+    for (;;) {
+        int32_t partition = 0;
+        {
+            std::unique_lock lock(load_mutex_);
+            load_cv_.wait(lock, [this] {
+                return stopping_.load(std::memory_order_acquire) || !load_queue_.empty();
+            });
+            if (stopping_.load(std::memory_order_acquire)) {
+                return;
+            }
+            partition = load_queue_.front();
+            load_queue_.pop_front();
+        }
+        bool loading = false;
+        run_and_wait([&] { loading = coordinator_->is_loading(partition); });
+        if (loading && !load_partition(partition)) {
+            return;
+        }
+    }
+}
+
 void group_service::start() {
     if (started_) {
         return;
     }
     started_ = true;
+    if (!config_.single_node()) {
+        // In a cluster the controller says which partitions this broker leads
+        // (on_leadership_change); nothing is loaded before.
+        run_and_wait([this] {
+            coordinator_->start();
+            coordinator_started_ = true;
+        });
+        loaded_.store(true, std::memory_order_release);
+        return;
+    }
     const std::optional<topic_description> topic = store_.describe(offsets_topic_name);
     const int32_t partitions = topic ? topic->partition_count : 0;
     run_and_wait([this, partitions] {
@@ -300,6 +366,13 @@ void group_service::stop() {
     if (loader_.joinable()) {
         loader_.join();
     }
+    {
+        std::lock_guard lock(load_mutex_);
+        load_cv_.notify_all();
+    }
+    if (cluster_loader_.joinable()) {
+        cluster_loader_.join();
+    }
     run_and_wait([this] {
         coordinator_->shutdown();
         scheduler_->stop();
@@ -325,18 +398,34 @@ error_code group_service::create_offsets_topic() {
         new_topic topic;
         topic.name = std::string(offsets_topic_name);
         topic.num_partitions = config_.offsets_topic_num_partitions;
-        // One broker: the configured factor is capped to the brokers there are.
-        topic.replication_factor = 1;
+        // One broker: the configured factor is capped to the brokers there are. In a cluster it is
+        // offsets.topic.replication.factor (Kafka's 3 unless set): until that many brokers are up
+        // the creation fails and FindCoordinator answers COORDINATOR_NOT_AVAILABLE, as Kafka's.
+        topic.replication_factor = config_.single_node()
+                                       ? int16_t{1}
+                                       : config_.effective_offsets_topic_replication_factor();
         topic.internal = true;
         topic.configs["cleanup.policy"] = "compact";
         topic.configs["segment.bytes"] = std::to_string(config_.offsets_topic_segment_bytes);
         topic.configs["compression.type"] = "producer";
         const created_topic created = admin_.create_topic(topic, false);
+        if (!config_.single_node() &&
+            created.result.error == error_code::invalid_replication_factor) {
+            BROKER_LOG_INFO("not creating " << offsets_topic_name
+                                            << " yet: " << created.result.message.value_or(""));
+            return error_code::coordinator_not_available;
+        }
         if (!created.result.ok() && created.result.error != error_code::topic_already_exists) {
             BROKER_LOG_ERROR("creating " << offsets_topic_name
                                          << " failed: " << created.result.message.value_or(""));
             return created.result.error;
         }
+    }
+    if (!config_.single_node()) {
+        // The controller elects the partitions' leaders; each loads its share
+        // (on_leadership_change). FindCoordinator answers from the metadata cache meanwhile.
+        ready_.store(true, std::memory_order_release);
+        return error_code::none;
     }
     const std::optional<topic_description> topic = store_.describe(offsets_topic_name);
     if (!topic) {
@@ -464,7 +553,12 @@ bool group_service::load_partition(int32_t partition) {
     if (stopping_.load(std::memory_order_acquire)) {
         return false;
     }
-    run_and_wait([&] { coordinator_->finish_loading(partition); });
+    run_and_wait([&] {
+        // Leadership may have moved away while loading (cluster mode): then it stays unloaded.
+        if (coordinator_->is_loading(partition)) {
+            coordinator_->finish_loading(partition);
+        }
+    });
     if (skipped > 0) {
         BROKER_LOG_WARN("loading " << offsets_topic_name << "-" << partition << ": skipped "
                                    << skipped << " unreadable records");

@@ -37,7 +37,9 @@
 #include "common/asio.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
@@ -95,6 +97,12 @@ public:
     /// partitions. none when the topic exists afterwards; otherwise the store's error
     /// (KAFKA_STORAGE_ERROR, ...). Runs the creation on the blocking pool.
     net::awaitable<protocol::error_code> ensure_offsets_topic();
+    /// Cluster mode: this broker starts (`leader`) or stops leading `partition` of
+    /// `__consumer_offsets` (the controller's LeaderAndIsr or StopReplica). Leading: the
+    /// partition's groups answer COORDINATOR_LOAD_IN_PROGRESS while a loader thread replays it,
+    /// then are served here; stopping: they are unloaded (NOT_COORDINATOR). Not from the
+    /// coordinator thread; returns once the coordinator knows (loading continues in background).
+    void on_leadership_change(int32_t partition, bool leader);
     /// True once `__consumer_offsets` exists and the coordinator serves (or loads) its partitions.
     bool offsets_topic_ready() const { return ready_.load(std::memory_order_acquire); }
     /// True once every partition found at startup has been loaded (or there was none).
@@ -181,6 +189,13 @@ private:
     std::atomic<bool> loaded_{false};
     std::atomic<bool> stopping_{false};
     std::thread loader_;
+    // Cluster mode: partitions to load as leadership arrives, and the thread loading them.
+    std::mutex load_mutex_;
+    std::condition_variable load_cv_;
+    std::deque<int32_t> load_queue_;
+    std::thread cluster_loader_;
+    /// Cluster loader thread: loads queued partitions until stopping.
+    void cluster_loader_loop();
     bool started_ = false;
     bool stopped_ = false;
 };

@@ -178,7 +178,8 @@ void write_meta_properties(const std::string& dir, const meta_properties& meta) 
     fsync_path(dir, O_RDONLY | O_DIRECTORY);
 }
 
-std::string ensure_log_dirs(const std::vector<std::string>& dirs, int32_t broker_id) {
+std::string ensure_log_dirs(const std::vector<std::string>& dirs, int32_t broker_id,
+                            const std::optional<std::string>& expected_cluster_id) {
     if (dirs.empty()) {
         throw std::runtime_error("no log directory configured");
     }
@@ -211,8 +212,15 @@ std::string ensure_log_dirs(const std::vector<std::string>& dirs, int32_t broker
         }
         cluster_id = meta->cluster_id;
     }
+    if (expected_cluster_id && cluster_id && *cluster_id != *expected_cluster_id) {
+        // Kafka's InconsistentClusterIdException: these logs belong to another cluster.
+        throw std::runtime_error("the cluster id " + *expected_cluster_id +
+                                 " in ZooKeeper does not match the cluster id " + *cluster_id +
+                                 " stored in meta.properties; the log directories belong to "
+                                 "another cluster (or zookeeper.connect points at the wrong one)");
+    }
     if (!cluster_id) {
-        cluster_id = generate_cluster_id();
+        cluster_id = expected_cluster_id ? *expected_cluster_id : generate_cluster_id();
     }
     for (size_t i = 0; i < dirs.size(); ++i) {
         if (!has_meta[i]) {

@@ -41,7 +41,9 @@ void write_meta_properties(const std::string& dir, const meta_properties& meta);
 /// Creates every log directory if missing, checks that existing meta.properties files agree with
 /// `broker_id` and with each other, and writes the file where it is missing, generating a cluster
 /// id on first start. Returns the cluster id. Throws std::runtime_error with a clear message when a
-/// directory cannot be created or its identity conflicts.
-std::string ensure_log_dirs(const std::vector<std::string>& dirs, int32_t broker_id);
+/// directory cannot be created or its identity conflicts. In a cluster `expected_cluster_id` is the
+/// id in ZooKeeper's /cluster/id: stored files must agree with it, and new ones get it.
+std::string ensure_log_dirs(const std::vector<std::string>& dirs, int32_t broker_id,
+                            const std::optional<std::string>& expected_cluster_id = std::nullopt);
 
 }  // namespace broker::server

@@ -112,6 +112,11 @@ struct served_api {
     int16_t min_version;
     int16_t max_version;
     handler_fn handler;
+    /// Served (and advertised) only in cluster mode: the controller-to-broker requests.
+    bool cluster_only = false;
+
+    /// True when a broker with `single_node` set serves this API.
+    bool served(bool single_node) const { return !(cluster_only && single_node); }
 };
 
 /// Every served API, ordered by key. The table is defined with the dispatch (server/dispatch.cpp);

@@ -76,6 +76,14 @@ std::shared_ptr<const topic_config> topic_store::config_of(std::string_view topi
     return entry ? entry->config : nullptr;
 }
 
+std::shared_ptr<const topic_config> topic_store::config_or_defaults(std::string_view topic) const {
+    if (auto config = config_of(topic)) {
+        return config;
+    }
+    const auto now = current();
+    return resolve({}, now->dynamic_default, now->dynamic_broker);
+}
+
 std::optional<log::log_config> topic_store::log_config_of(std::string_view topic) const {
     const auto entry = find_entry(topic);
     if (!entry) {
@@ -207,6 +215,11 @@ std::error_code topic_store::prepare(const catalog& next) {
             return opened;
         }
     }
+    if (!config_.single_node()) {
+        // In a cluster the controller's LeaderAndIsr decides what this broker hosts (see the file
+        // comment); the catalog only brings names, ids and configs.
+        return {};
+    }
     const auto old = current();
     for (const auto& [name, topic] : next.topics()) {
         const auto hosted = replicas_.partitions_of(name);
@@ -277,7 +290,9 @@ void topic_store::apply(std::shared_ptr<const catalog> next) {
             entry->config = prepared->second.config;
         } else {
             entry->config = resolve(topic->overrides, next->dynamic_default, next->dynamic_broker);
-            if (same_topic) {
+            // In a cluster the controller's LeaderAndIsr may have hosted the partitions before the
+            // topic's configs arrived here: they get them now.
+            if (same_topic || !config_.single_node()) {
                 reconfigured.push_back(entry);
             }
         }
@@ -303,6 +318,10 @@ void topic_store::apply(std::shared_ptr<const catalog> next) {
         }
     }
     publish(built);
+    if (!config_.single_node()) {
+        // The controller removes deleted topics' replicas with StopReplica.
+        removed.clear();
+    }
     for (const std::string& name : removed) {
         if (const std::error_code first = replicas_.remove_topic(name, true)) {
             // The topic is gone for clients; leftover files are cleaned at the next startup.
@@ -314,6 +333,9 @@ void topic_store::apply(std::shared_ptr<const catalog> next) {
     }
     if (!first_applied_) {
         first_applied_ = true;
+        if (!config_.single_node()) {
+            return;  // which partitions are this broker's comes later, from the controller
+        }
         for (const log::topic_partition& tp : replicas_.logs().partitions()) {
             const auto it = built->by_name.find(tp.topic);
             if (it == built->by_name.end() || tp.partition >= it->second->partition_count) {
@@ -360,6 +382,9 @@ void topic_store::publish(std::shared_ptr<const index> next) {
     {
         std::lock_guard lock(index_mutex_);
         index_ = std::move(next);
+    }
+    if (!config_.single_node()) {
+        return;  // in a cluster the metadata cache follows the controller's UpdateMetadata
     }
     table_.publish(std::make_shared<const topic_snapshot>(std::move(topics)));
 }

@@ -11,6 +11,11 @@
 // role until the controller assigns one. Changes are made by an admin backend
 // (server/metadata/admin_backend.h), never here.
 //
+// In a cluster (zookeeper.connect set) the store keeps only the catalog's names, ids and configs
+// (and pushes config changes to the hosted replicas): what this broker hosts, and with which role,
+// comes from the controller's LeaderAndIsr and StopReplica (server/cluster/), and the metadata
+// cache from its UpdateMetadata.
+//
 // Startup (open): the source delivers its first version; preparing it opens the log manager over
 // log.dirs (recovery happens there) with each topic's resolved log config, and creates missing
 // partition directories of known topics. Partition directories that belong to no known topic are
@@ -114,6 +119,9 @@ public:
     std::vector<std::shared_ptr<partition>> all_partitions() const;
     /// The resolved config of a topic, or nullptr when unknown.
     std::shared_ptr<const topic_config> config_of(std::string_view topic) const;
+    /// config_of(topic), or the broker defaults when the topic is not known (yet): in a cluster
+    /// the controller may host a partition before the topic's configs reach this broker.
+    std::shared_ptr<const topic_config> config_or_defaults(std::string_view topic) const;
     /// The resolved log config of a topic (broker defaults + overrides), or nullopt when unknown.
     std::optional<log::log_config> log_config_of(std::string_view topic) const;
     std::optional<protocol::uuid> topic_id_of(std::string_view topic) const;

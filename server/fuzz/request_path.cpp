@@ -254,7 +254,8 @@ request_outcome request_path_harness::run(std::span<const uint8_t> frame, unsign
     outcome.api_key = state->header.request_api_key;
     outcome.api_version = state->header.request_api_version;
     const served_api* api = find_served_api(state->header.request_api_key);
-    if (api == nullptr) {
+    // The fuzzed broker is a single node: the controller's requests are not served there.
+    if (api == nullptr || !api->served(true)) {
         return outcome;
     }
     const int16_t version = state->header.request_api_version;

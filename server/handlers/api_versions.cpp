@@ -65,6 +65,9 @@ net::awaitable<handler_result> handle_api_versions(request_context& ctx, protoco
 
     response.error_code = code(protocol::error_code::none);
     for (const served_api& api : served_apis()) {
+        if (!api.served(ctx.broker.config().single_node())) {
+            continue;
+        }
         protocol::api_versions_response::api_version entry;
         entry.api_key = api.api_key;
         entry.min_version = api.min_version;

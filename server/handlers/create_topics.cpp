@@ -12,10 +12,14 @@
 //     INVALID_CONFIG;
 //   - validate_only (v1+) runs every check and reports what would be created, creating nothing.
 // v5+ results carry the partition count, replication factor and every config with its source;
-// v7 the topic id. error_message (v1+) is null on success. timeout_ms is not needed: creation is
-// finished when the response is sent.
+// v7 the topic id. error_message (v1+) is null on success. On a single node timeout_ms is not
+// needed: creation is finished when the response is sent. In a cluster the admin backend writes
+// the topic's znodes and the controller elects the leaders: the answer waits up to timeout_ms for
+// them (REQUEST_TIMED_OUT after), as Kafka's does.
 #include "common/asio.h"
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "protocol/generated/messages.h"
@@ -43,6 +47,47 @@ std::vector<response_type::creatable_topic_configs> to_response_configs(
         out.push_back(std::move(entry));
     }
     return out;
+}
+
+// In a cluster, as Kafka's delayed CreateTopics: the answer waits (at most `timeout_ms`) until
+// the metadata cache shows a leader for every partition of every topic created; a topic still
+// without one then answers REQUEST_TIMED_OUT (it was created and its leaders come later).
+net::awaitable<void> wait_for_leaders(request_context& ctx, response_type& response,
+                                      int32_t timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    const auto led = [&](const response_type::creatable_topic_result& t) {
+        const std::shared_ptr<const topic_snapshot> snapshot = ctx.broker.metadata().snapshot();
+        const topic_info* topic = snapshot ? snapshot->find(t.name) : nullptr;
+        if (topic == nullptr || static_cast<int32_t>(topic->partitions.size()) < t.num_partitions) {
+            return false;
+        }
+        return std::all_of(topic->partitions.begin(), topic->partitions.end(),
+                           [](const partition_info& p) { return p.leader_id >= 0; });
+    };
+    net::steady_timer timer(co_await net::this_coro::executor);
+    for (;;) {
+        bool all = true;
+        for (const auto& t : response.topics) {
+            if (t.error_code == 0 && !led(t)) {
+                all = false;
+            }
+        }
+        if (all) {
+            co_return;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            break;
+        }
+        timer.expires_after(std::chrono::milliseconds(10));
+        boost::system::error_code ec;
+        co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
+    for (auto& t : response.topics) {
+        if (t.error_code == 0 && !led(t)) {
+            t.error_code = code(error_code::request_timed_out);
+            t.error_message = "Timed out waiting for the partitions' leaders to be elected.";
+        }
+    }
 }
 
 }  // namespace
@@ -121,6 +166,9 @@ net::awaitable<handler_result> handle_create_topics(request_context& ctx, protoc
             }
         }
         response.topics.push_back(std::move(result));
+    }
+    if (!ctx.broker.config().single_node() && !request.validate_only && request.timeout_ms > 0) {
+        co_await wait_for_leaders(ctx, response, request.timeout_ms);
     }
     co_return handler_result::reply(encode_response(ctx, response));
 }

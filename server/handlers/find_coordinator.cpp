@@ -5,10 +5,13 @@
 //   - key_type (v1+) 0 = group, 1 = transaction; any other type fails the whole request with
 //     INVALID_REQUEST (Kafka's CoordinatorType.forId throws), every key carrying the error;
 //   - group: the coordinator is the leader of `__consumer_offsets` partition
-//     abs(hash(key)) % partitions, which on a single node is always this broker, at the address
-//     advertised for the request's listener. The topic is created on the first such request, as
-//     Kafka does; Kafka creates it in the background and answers COORDINATOR_NOT_AVAILABLE until
-//     it exists, here creation is synchronous, so the first answer already names the coordinator;
+//     abs(hash(key)) % partitions; in a cluster the metadata cache names that leader
+//     (COORDINATOR_NOT_AVAILABLE while there is none, or while fewer brokers are up than
+//     offsets.topic.replication.factor asks for the topic), on a single node it is always this
+//     broker, at the address advertised for the request's listener. The topic is created on the
+//     first such request, as Kafka does; Kafka creates it in the background and answers
+//     COORDINATOR_NOT_AVAILABLE until it exists, here creation is synchronous, so the first answer
+//     already names the coordinator;
 //   - transaction: this broker has no transaction coordinator. The answer is
 //     TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as InitProducerId and Produce answer for
 //     transactional ids (docs/produce.md): clients fail at once with a clear error instead of
@@ -18,6 +21,7 @@
 //     node id -1, host "" and port -1 (Kafka's Node.noNode()).
 #include "common/asio.h"
 
+#include "coordinator/java_string.h"
 #include "protocol/generated/messages.h"
 #include "server/group_service.h"
 #include "server/handlers/common.h"
@@ -55,13 +59,47 @@ std::string message_of(error_code error) {
     }
 }
 
-net::awaitable<coordinator_answer> find(request_context& ctx, int8_t key_type) {
+// In a cluster: the leader of the group's __consumer_offsets partition, from the metadata cache
+// (COORDINATOR_NOT_AVAILABLE while the topic or the partition's leader is not known).
+coordinator_answer find_in_cluster(request_context& ctx, std::string_view key) {
+    coordinator_answer answer;
+    answer.error = error_code::coordinator_not_available;
+    const std::shared_ptr<const topic_snapshot> topics = ctx.broker.metadata().snapshot();
+    const topic_info* offsets = topics ? topics->find(offsets_topic_name) : nullptr;
+    if (offsets == nullptr || offsets->partitions.empty()) {
+        return answer;
+    }
+    const int32_t p =
+        coordinator::offsets_partition_for(key, static_cast<int32_t>(offsets->partitions.size()));
+    const partition_info& partition = offsets->partitions[static_cast<std::size_t>(p)];
+    const std::shared_ptr<const cluster_view> cluster = ctx.broker.metadata().cluster();
+    const broker_info* leader = cluster->find(partition.leader_id);
+    const advertised_endpoint* address = leader ? leader->endpoint_for(ctx.listener_name) : nullptr;
+    if (partition.leader_id < 0 || address == nullptr) {
+        return answer;
+    }
+    answer.error = error_code::none;
+    answer.node_id = partition.leader_id;
+    answer.host = address->host;
+    answer.port = address->port;
+    return answer;
+}
+
+net::awaitable<coordinator_answer> find(request_context& ctx, int8_t key_type,
+                                        std::string_view key) {
     coordinator_answer answer;
     if (key_type != group_key_type) {
         answer.error = error_code::transactional_id_authorization_failed;
         co_return answer;
     }
     const error_code ready = co_await ctx.broker.groups().ensure_offsets_topic();
+    if (!ctx.broker.config().single_node()) {
+        if (ready != error_code::none) {
+            answer.error = error_code::coordinator_not_available;
+            co_return answer;
+        }
+        co_return find_in_cluster(ctx, key);
+    }
     // The coordinator of every group is this broker; its address comes from the metadata cache.
     const std::shared_ptr<const cluster_view> cluster = ctx.broker.metadata().cluster();
     const broker_info* coordinator = cluster->find(ctx.broker.broker_id());
@@ -93,7 +131,7 @@ net::awaitable<handler_result> handle_find_coordinator(request_context& ctx,
     if (ctx.api_version < first_batched_version) {
         coordinator_answer answer;
         if (known_type) {
-            answer = co_await find(ctx, request.key_type);
+            answer = co_await find(ctx, request.key_type, request.key);
         } else {
             answer.error = error_code::invalid_request;
         }
@@ -108,7 +146,7 @@ net::awaitable<handler_result> handle_find_coordinator(request_context& ctx,
     for (const std::string& key : request.coordinator_keys) {
         coordinator_answer answer;
         if (known_type) {
-            answer = co_await find(ctx, request.key_type);
+            answer = co_await find(ctx, request.key_type, key);
         } else {
             answer.error = error_code::invalid_request;
         }

@@ -28,6 +28,9 @@ net::awaitable<handler_result> handle_list_offsets(request_context& ctx, protoco
 net::awaitable<handler_result> handle_init_producer_id(request_context& ctx,
                                                        protocol::reader& body);
 net::awaitable<handler_result> handle_elect_leaders(request_context& ctx, protocol::reader& body);
+net::awaitable<handler_result> handle_leader_and_isr(request_context& ctx, protocol::reader& body);
+net::awaitable<handler_result> handle_stop_replica(request_context& ctx, protocol::reader& body);
+net::awaitable<handler_result> handle_update_metadata(request_context& ctx, protocol::reader& body);
 net::awaitable<handler_result> handle_describe_producers(request_context& ctx,
                                                          protocol::reader& body);
 net::awaitable<handler_result> handle_offset_commit(request_context& ctx, protocol::reader& body);

@@ -134,6 +134,10 @@ net::awaitable<handler_result> handle_metadata(request_context& ctx, protocol::r
             const topic_result created = co_await ctx.broker.auto_create_topic(name, allowed);
             if (!created.ok()) {
                 creation_errors[name] = created.error;
+            } else if (!broker.config().single_node()) {
+                // In a cluster the controller elects the new partitions' leaders first: the topic
+                // is described once its UpdateMetadata arrives; until then Kafka's answer.
+                creation_errors[name] = protocol::error_code::leader_not_available;
             }
         }
     }

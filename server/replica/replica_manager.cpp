@@ -82,6 +82,24 @@ void replica_manager::host(const std::string& topic, const protocol::uuid& id,
     publish(std::move(next));
 }
 
+void replica_manager::host_partition(const std::string& topic, const protocol::uuid& id,
+                                     partition_index index, std::shared_ptr<partition> replica) {
+    std::lock_guard lock(host_mutex_);
+    auto next = std::make_shared<replica_manager::index>(*current());
+    auto& slot = next->by_name[topic];
+    auto list = slot ? std::make_shared<partition_list>(*slot) : std::make_shared<partition_list>();
+    const auto at = static_cast<std::size_t>(index.value());
+    if (list->size() <= at) {
+        list->resize(at + 1);
+    }
+    (*list)[at] = std::move(replica);
+    slot = std::move(list);
+    if (!id.is_zero()) {
+        next->name_by_id[id] = topic;
+    }
+    publish(std::move(next));
+}
+
 std::error_code replica_manager::remove_topic(std::string_view topic, bool delete_logs) {
     std::shared_ptr<const partition_list> removed;
     {

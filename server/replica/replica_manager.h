@@ -69,6 +69,10 @@ public:
         const std::shared_ptr<const topic_config>& config, bool fresh);
     /// Makes `partitions` (index order) the hosted replicas of `topic`, replacing any before.
     void host(const std::string& topic, const protocol::uuid& id, partition_list partitions);
+    /// Hosts one partition of `topic` (a cluster's LeaderAndIsr), keeping its other hosted
+    /// partitions; replaces a replica already hosted at that index.
+    void host_partition(const std::string& topic, const protocol::uuid& id, partition_index index,
+                        std::shared_ptr<partition> replica);
     /// Stops hosting every replica of `topic`: each stops (waking its waiters) and, with
     /// `delete_logs`, its log is removed from disk. Returns the first error.
     std::error_code remove_topic(std::string_view topic, bool delete_logs);
