@@ -241,6 +241,10 @@ fetch_pass fetch_read_targets(const std::vector<fetch_target>& targets, uint64_t
         if (!t.partition) {
             // Failed lookups are answered but, as in Kafka, do not end a wait.
             entry.data = fetch_error_partition(t.request.key.partition, t.lookup_error, options);
+            if (t.known_leader >= 0) {
+                entry.data.current_leader.leader_id = t.known_leader;
+                entry.data.current_leader.leader_epoch = t.known_leader_epoch;
+            }
         } else {
             const uint64_t partition_max =
                 static_cast<uint64_t>(std::max(t.request.partition_max_bytes, 0));
@@ -324,6 +328,20 @@ net::awaitable<handler_result> serve_fetch(request_context& ctx, protocol::reade
             t.partition = lookup.find(r.key.topic, r.key.partition);
             if (!t.partition) {
                 t.lookup_error = error_code::unknown_topic_or_partition;
+            }
+        }
+        if (!t.partition && !ctx.broker.config().single_node()) {
+            // In a cluster a partition not hosted here may be led by another broker.
+            const std::shared_ptr<const topic_snapshot> snapshot = ctx.broker.metadata().snapshot();
+            const topic_info* topic =
+                uses_topic_ids ? snapshot->find(r.key.topic_id) : snapshot->find(r.key.topic);
+            if (topic != nullptr && r.key.partition >= 0 &&
+                static_cast<std::size_t>(r.key.partition) < topic->partitions.size()) {
+                const partition_info& known =
+                    topic->partitions[static_cast<std::size_t>(r.key.partition)];
+                t.lookup_error = error_code::not_leader_or_follower;
+                t.known_leader = known.leader_id;
+                t.known_leader_epoch = known.leader_epoch;
             }
         }
         any_found = any_found || t.partition != nullptr;

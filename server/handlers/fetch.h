@@ -65,6 +65,10 @@ struct fetch_target {
     fetch_partition_request request;
     std::shared_ptr<server::partition> partition;
     protocol::error_code lookup_error = protocol::error_code::none;
+    /// With NOT_LEADER_OR_FOLLOWER (a cluster's partition hosted elsewhere): its leader and epoch
+    /// as the metadata cache knows them (-1 when unknown).
+    int32_t known_leader = -1;
+    int32_t known_leader_epoch = -1;
 };
 
 /// The result of reading every target once.

@@ -414,6 +414,25 @@ net::awaitable<void> wait_for_replicas(request_context& ctx, std::vector<partiti
     }
 }
 
+/// Produce v10+ carries leader hints (KIP-951) with NOT_LEADER_OR_FOLLOWER.
+constexpr int16_t first_leader_hint_version = 10;
+
+/// The partition as the metadata cache knows it.
+std::optional<partition_info> known_partition(broker_core& broker, std::string_view topic,
+                                              int32_t index) {
+    const std::shared_ptr<const topic_snapshot> snapshot = broker.metadata().snapshot();
+    const topic_info* t = snapshot ? snapshot->find(topic) : nullptr;
+    if (t == nullptr || index < 0 || static_cast<std::size_t>(index) >= t->partitions.size()) {
+        return std::nullopt;
+    }
+    return t->partitions[static_cast<std::size_t>(index)];
+}
+
+/// In a cluster: the partition exists but another broker hosts it.
+bool led_elsewhere(broker_core& broker, std::string_view topic, int32_t index) {
+    return !broker.config().single_node() && known_partition(broker, topic, index).has_value();
+}
+
 }  // namespace
 
 net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::reader& body) {
@@ -479,8 +498,13 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
                 w.target = (*table)[static_cast<std::size_t>(w.index)];
             }
             if (!w.target) {
-                w.fail(error_code::unknown_topic_or_partition,
-                       "This server does not host this topic-partition.");
+                if (led_elsewhere(broker, w.topic, w.index)) {
+                    w.fail(error_code::not_leader_or_follower,
+                           "This server is not the leader for that topic-partition.");
+                } else {
+                    w.fail(error_code::unknown_topic_or_partition,
+                           "This server does not host this topic-partition.");
+                }
                 continue;
             }
             w.config = w.target->config();
@@ -557,6 +581,7 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
     }
 
     bool any_error = false;
+    std::vector<int32_t> hinted;  // leaders named in current_leader hints
     for (partition_work& w : work) {
         partition_response& out =
             response.responses[w.topic_index].partition_responses[w.partition_index];
@@ -578,6 +603,22 @@ net::awaitable<handler_result> handle_produce(request_context& ctx, protocol::re
         }
         out.record_errors = std::move(w.record_errors);
         out.error_message = std::move(w.message);
+        if (version >= first_leader_hint_version && w.error == error_code::not_leader_or_follower) {
+            // KIP-951: where the partition is led now, so the producer need not ask Metadata.
+            if (const std::optional<partition_info> known =
+                    known_partition(broker, w.topic, w.index);
+                known && known->leader_id >= 0) {
+                out.current_leader.leader_id = known->leader_id;
+                out.current_leader.leader_epoch = known->leader_epoch;
+                if (std::find(hinted.begin(), hinted.end(), known->leader_id) == hinted.end()) {
+                    hinted.push_back(known->leader_id);
+                }
+            }
+        }
+    }
+    if (!hinted.empty()) {
+        add_broker_entries(response.node_endpoints, *broker.metadata().cluster(), ctx.listener_name,
+                           &protocol::produce_response::node_endpoint::node_id, hinted);
     }
 
     if (request.acks == 0) {
