@@ -79,8 +79,8 @@ struct metadata_image {
 };
 
 /// The image after `request` (decoded at `version`) is applied to `current`, as described in the
-/// file comment. Never null members in the result. Snapshots that the request leaves unchanged are
-/// shared with `current`.
+/// file comment. The result has no null member. When the request states no topic and keeps the
+/// same live broker ids, the result shares `current`'s topics and states.
 metadata_image apply_update_metadata(const metadata_image& current,
                                      const protocol::update_metadata_request& request,
                                      int16_t version);
