@@ -361,6 +361,13 @@ bool cluster_member::accept_controller_epoch(int32_t epoch) {
     return false;
 }
 
+metadata_image cluster_member::apply_update_metadata(
+    const protocol::update_metadata_request& request, int16_t version) {
+    std::lock_guard lock(image_mutex_);
+    image_ = cluster::apply_update_metadata(image_, request, version);
+    return image_;
+}
+
 void cluster_member::stop() {
     impl& m = *impl_;
     if (!m.thread.joinable()) {

@@ -24,11 +24,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/asio.h"
+#include "server/cluster/metadata_image.h"
 #include "server/config.h"
 #include "server/metadata/admin_backend.h"
 #include "server/metadata/metadata_cache.h"
@@ -83,11 +85,19 @@ public:
     /// True when the session is connected and this broker is registered.
     bool registered() const { return broker_epoch() >= 0; }
 
+    /// Applies an UpdateMetadata to the image built from the previous ones (it keeps the stated
+    /// leaders of offline partitions, which the metadata cache shows as -1) and returns the new
+    /// image, for the metadata cache. Serialised; any thread.
+    metadata_image apply_update_metadata(const protocol::update_metadata_request& request,
+                                         int16_t version);
+
 private:
     struct impl;
     const broker_config& config_;
     std::atomic<int64_t> broker_epoch_{-1};
     std::atomic<int32_t> controller_epoch_{0};
+    std::mutex image_mutex_;
+    metadata_image image_;  // guarded by image_mutex_
     std::unique_ptr<impl> impl_;
 };
 

@@ -45,15 +45,18 @@ net::awaitable<handler_result> handle_update_metadata(request_context& ctx,
         co_return handler_result::reply(encode_response(ctx, response));
     }
     {
-        // Read, change, publish: one update at a time.
+        // Applied and published under one lock, so two updates never publish out of order.
         static std::mutex serial;
         std::lock_guard lock(serial);
-        metadata_cache& cache = ctx.broker.metadata();
-        cluster::metadata_image current{cache.snapshot(), cache.cluster()};
         const cluster::metadata_image next =
-            cluster::apply_update_metadata(current, request, ctx.api_version);
-        cache.publish(next.topics);
-        cache.publish_cluster(next.cluster);
+            member->apply_update_metadata(request, ctx.api_version);
+        metadata_cache& cache = ctx.broker.metadata();
+        if (next.topics) {
+            cache.publish(next.topics);
+        }
+        if (next.cluster) {
+            cache.publish_cluster(next.cluster);
+        }
     }
     co_return handler_result::reply(encode_response(ctx, response));
 }
