@@ -382,6 +382,20 @@ TEST_F(controller_test, a_fenced_controller_writes_nothing_and_resigns) {
     }
 }
 
+TEST_F(controller_test, a_lost_connection_is_waited_out) {
+    auto& a = add_controller(1);
+    wait_active();
+    a.session->disconnect();
+    create_topic("patient", {{0, {1}}}, 1);
+    // The watch fired; every read fails with connection_loss and waits for the next attempt.
+    testing::run_ready(io_);
+    EXPECT_FALSE(state("patient", 0));
+    EXPECT_TRUE(a.ctl->active());
+    a.session->reconnect();
+    ASSERT_TRUE(wait_leader("patient", 0, 1));
+    EXPECT_EQ(state("patient", 0)->controller_epoch, 1);
+}
+
 // ---- topics
 
 TEST_F(controller_test, new_topic_gets_leaders_state_nodes_and_requests) {
