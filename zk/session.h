@@ -12,7 +12,19 @@
 // Connecting is retried (with a backoff of about one second) until stop(): ZooKeeper being away
 // for a while is an outage to wait out, not a reason to exit. start() alone is bounded: the first
 // session must be connected within zookeeper.connection.timeout.ms (else it throws), as Kafka's
-// broker refuses to start without ZooKeeper.
+// broker refuses to start without ZooKeeper. In the background, a client that has not connected
+// within that timeout (or a factory that failed) is replaced after the backoff. A lost connection
+// (state `connecting`) is not an expiry: the client reconnects within its session by itself.
+//
+// A handler refusing a session (false) makes the session close that client and build another
+// after the backoff, the on_expired callbacks running first (the refused session's work is stale
+// too); at start as in the background. A handler that throws fails start() on the first session;
+// later, it counts as a refusal (the session outlives a failing handler).
+//
+// The client given to the handlers is the session's `current()`. stop() lets go of it at once (a
+// zookeeper_client's handle is closed, so operations in flight complete with `closing`), while
+// a handler still running keeps the object alive until it returns. The session takes the
+// client's state callback (client::on_state_change): the owner must not replace it.
 //
 // Threading: one executor (a single-threaded io_context); every callback and handler runs there.
 #include <chrono>

@@ -6,6 +6,8 @@
 #include <map>
 #include <mutex>
 
+#include "zk/session.h"
+
 namespace broker::zk {
 
 static_assert(static_cast<int>(error_code::no_node) == ZNONODE);
@@ -45,6 +47,16 @@ int to_mode(create_mode mode) {
         case create_mode::ephemeral_sequential: return ZOO_EPHEMERAL_SEQUENTIAL;
     }
     return ZOO_PERSISTENT;
+}
+
+// A create's data: empty data is written as null (a NULL buffer of length -1), as Kafka's
+// broker creates its structural nodes (zkCli.sh shows "null" for them, as for Kafka's).
+const char* create_data(const std::string& data) {
+    return data.empty() ? nullptr : data.data();
+}
+
+int create_length(const std::string& data) {
+    return data.empty() ? -1 : static_cast<int>(data.size());
 }
 
 // The completion of one operation, type-erased over the awaiting handler. complete() runs on the
@@ -351,7 +363,7 @@ net::awaitable<result<std::string>> zookeeper_client::create(std::string path, s
             }
             c->done->complete(std::move(r));
         };
-        return zoo_acreate(zh, path.c_str(), data.data(), static_cast<int>(data.size()),
+        return zoo_acreate(zh, path.c_str(), create_data(data), create_length(data),
                            &ZOO_OPEN_ACL_UNSAFE, to_mode(mode), done, raw);
     };
     auto running = run_op<std::string>(executor_, std::move(ctx), issue);
@@ -506,9 +518,8 @@ net::awaitable<result<std::vector<op_result>>> zookeeper_client::multi(std::vect
             case op::kind::create:
                 // Room for the path plus a sequence suffix and the terminator.
                 ctx->created[i].assign(o.path.size() + 16, '\0');
-                zoo_create_op_init(c, o.path.c_str(), o.data.data(),
-                                   static_cast<int>(o.data.size()), &ZOO_OPEN_ACL_UNSAFE,
-                                   to_mode(o.mode), ctx->created[i].data(),
+                zoo_create_op_init(c, o.path.c_str(), create_data(o.data), create_length(o.data),
+                                   &ZOO_OPEN_ACL_UNSAFE, to_mode(o.mode), ctx->created[i].data(),
                                    static_cast<int>(ctx->created[i].size()));
                 break;
             case op::kind::set:
@@ -544,6 +555,29 @@ net::awaitable<result<std::vector<op_result>>> zookeeper_client::multi(std::vect
     };
     auto running = run_op<results>(executor_, std::move(ctx), issue);
     co_return co_await std::move(running);
+}
+
+net::awaitable<error_code> ensure_chroot(net::any_io_executor ex, std::string hosts,
+                                         std::string chroot, std::chrono::milliseconds timeout) {
+    if (chroot.empty()) {
+        co_return error_code::ok;
+    }
+    zookeeper_options options;
+    options.connect = std::move(hosts);
+    zookeeper_client root(std::move(ex), std::move(options));
+    if (root.start() != error_code::ok) {
+        co_return error_code::system_error;
+    }
+    auto connecting = root.wait_connected(timeout);
+    session_state state = co_await std::move(connecting);
+    if (state != session_state::connected) {
+        co_return state == session_state::expired ? error_code::session_expired
+                                                  : error_code::operation_timeout;
+    }
+    auto creating = create_recursive(root, std::move(chroot));
+    error_code created = co_await std::move(creating);
+    root.stop();
+    co_return created;
 }
 
 }  // namespace broker::zk

@@ -83,4 +83,14 @@ private:
     std::shared_ptr<shared> shared_;
 };
 
+/// Creates the chroot of zookeeper.connect, as Kafka's broker does at start-up (the C client
+/// does not create it, and every path under a missing chroot reads no_node). With an empty
+/// `chroot`, does nothing. Otherwise connects a temporary client to `hosts` (no chroot), creates
+/// `chroot` and its missing ancestors (null data; an existing node is fine) and closes the
+/// client. `ok` when the chroot exists afterwards; `operation_timeout` when no session was
+/// established within `timeout`; `system_error` when the C client refused `hosts`; else the
+/// failing create's code.
+net::awaitable<error_code> ensure_chroot(net::any_io_executor ex, std::string hosts,
+                                         std::string chroot, std::chrono::milliseconds timeout);
+
 }  // namespace broker::zk

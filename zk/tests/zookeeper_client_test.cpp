@@ -18,9 +18,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <stdexcept>
 #include <thread>
+
+#include "zk/session.h"
 
 extern char** environ;
 
@@ -160,6 +163,57 @@ private:
     pid_t pid_ = 0;
     std::filesystem::path dir_;
 };
+
+// A second handle on the same session, then closed: the server ends the session, and the
+// client that owns it learns it (expired) when it reconnects.
+void end_session(const zk::session_credentials& credentials) {
+    clientid_t id{};
+    id.client_id = credentials.id;
+    std::memcpy(id.passwd, credentials.password.data(),
+                std::min(sizeof id.passwd, credentials.password.size()));
+    auto ignore = [](zhandle_t*, int, int, const char*, void*) {};
+    zhandle_t* twin =
+        zookeeper_init(zookeeper_server::connect.c_str(), ignore, 6000, &id, nullptr, 0);
+    ASSERT_NE(twin, nullptr);
+    for (int i = 0; i < 600 && zoo_state(twin) != ZOO_CONNECTED_STATE; ++i) {  // at most 60 s
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(zoo_state(twin), ZOO_CONNECTED_STATE);
+    EXPECT_EQ(zoo_client_id(twin)->client_id, credentials.id);
+    zookeeper_close(twin);
+}
+
+// Whether the node's data is null (created without data) rather than empty, read with the C
+// client directly (the client interface reads both as ""). nullopt when it cannot be read.
+std::optional<bool> has_null_data(const std::string& path) {
+    auto ignore = [](zhandle_t*, int, int, const char*, void*) {};
+    zhandle_t* raw =
+        zookeeper_init(zookeeper_server::connect.c_str(), ignore, 6000, nullptr, nullptr, 0);
+    if (raw == nullptr) {
+        return std::nullopt;
+    }
+    for (int i = 0; i < 600 && zoo_state(raw) != ZOO_CONNECTED_STATE; ++i) {  // at most 60 s
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    // The data length the completion saw: -1 for null data.
+    std::promise<std::pair<int, int>> answer;
+    auto read = answer.get_future();
+    auto done = [](int rc, const char*, int length, const Stat*, const void* data) {
+        auto* to = static_cast<std::promise<std::pair<int, int>>*>(const_cast<void*>(data));
+        to->set_value({rc, length});
+    };
+    int rc = zoo_aget(raw, path.c_str(), 0, done, &answer);
+    std::optional<bool> out;
+    if (rc == ZOK && read.wait_for(std::chrono::seconds(30)) == std::future_status::ready) {
+        auto [code, length] = read.get();
+        if (code == ZOK) {
+            out = length == -1;
+        }
+    }
+    // Joins the C client's threads: the completion cannot run after this.
+    zookeeper_close(raw);
+    return out;
+}
 
 class zookeeper_client : public ::testing::Test {
 protected:
@@ -330,25 +384,10 @@ TEST_F(zookeeper_client, session_expiry_ends_the_session) {
                   .error,
               error_code::ok);
 
-    // A second handle on the same session, then closed: the server ends the session, and the
-    // first handle learns it when it reconnects.
     auto credentials = other->credentials();
     ASSERT_TRUE(credentials.has_value());
     ASSERT_EQ(credentials->id, other->session_id());
-    clientid_t id{};
-    id.client_id = credentials->id;
-    std::memcpy(id.passwd, credentials->password.data(),
-                std::min(sizeof id.passwd, credentials->password.size()));
-    auto ignore = [](zhandle_t*, int, int, const char*, void*) {};
-    zhandle_t* twin =
-        zookeeper_init(zookeeper_server::connect.c_str(), ignore, 6000, &id, nullptr, 0);
-    ASSERT_NE(twin, nullptr);
-    for (int i = 0; i < 600 && zoo_state(twin) != ZOO_CONNECTED_STATE; ++i) {  // at most 60 s
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    EXPECT_EQ(zoo_state(twin), ZOO_CONNECTED_STATE);
-    EXPECT_EQ(zoo_client_id(twin)->client_id, credentials->id);
-    zookeeper_close(twin);
+    ASSERT_NO_FATAL_FAILURE(end_session(*credentials));
 
     ASSERT_TRUE(run_until(
         io_, [&] { return other->state() == session_state::expired; }, std::chrono::seconds(60)));
@@ -360,6 +399,119 @@ TEST_F(zookeeper_client, session_expiry_ends_the_session) {
     EXPECT_EQ(seen, (std::vector<watch_event>{watch_event::deleted}));
     EXPECT_EQ(await(other->get(base_)).error, error_code::session_expired);
     EXPECT_EQ(await(client_->exists(base_ + "/e")).error, error_code::no_node);
+}
+
+TEST_F(zookeeper_client, ensure_chroot_creates_it_and_a_chrooted_client_lives_under_it) {
+    const std::string chroot = base_ + "/kafka/a";
+    // No chroot: nothing to do.
+    EXPECT_EQ(await(zk::ensure_chroot(io_.get_executor(), zookeeper_server::connect, "",
+                                      std::chrono::seconds(30))),
+              error_code::ok);
+    EXPECT_EQ(await(client_->exists(base_)).error, error_code::no_node);
+
+    EXPECT_EQ(await(zk::ensure_chroot(io_.get_executor(), zookeeper_server::connect, chroot,
+                                      std::chrono::seconds(30))),
+              error_code::ok);
+    for (const auto& path : {base_, base_ + "/kafka", chroot}) {
+        auto got = await(client_->get(path));
+        ASSERT_EQ(got.error, error_code::ok) << path;
+        EXPECT_EQ(got.value.stat.ephemeral_owner, 0);
+        // Created without data, as Kafka's broker creates its chroot.
+        EXPECT_EQ(has_null_data(path), std::optional<bool>(true)) << path;
+    }
+    // Existing: still fine.
+    EXPECT_EQ(await(zk::ensure_chroot(io_.get_executor(), zookeeper_server::connect, chroot,
+                                      std::chrono::seconds(30))),
+              error_code::ok);
+
+    // A client whose connect string carries the chroot sees it as its root.
+    zk::zookeeper_options options;
+    options.connect = zookeeper_server::connect + chroot;
+    options.session_timeout = std::chrono::milliseconds(6000);
+    zk::zookeeper_client chrooted(io_.get_executor(), options);
+    ASSERT_EQ(chrooted.start(), error_code::ok);
+    ASSERT_EQ(await(chrooted.wait_connected(std::chrono::seconds(60))), session_state::connected);
+    EXPECT_EQ(await(zk::create_recursive(chrooted, "/brokers/ids")), error_code::ok);
+    auto created = await(chrooted.create("/brokers/ids/0", "{}", create_mode::ephemeral));
+    ASSERT_EQ(created.error, error_code::ok);
+    EXPECT_EQ(created.value, "/brokers/ids/0");
+    EXPECT_EQ(await(chrooted.children("/")).value, (std::vector<std::string>{"brokers"}));
+    auto outside = await(client_->get(chroot + "/brokers/ids/0"));
+    ASSERT_EQ(outside.error, error_code::ok);
+    EXPECT_EQ(outside.value.data, "{}");
+    EXPECT_EQ(outside.value.stat.ephemeral_owner, chrooted.session_id());
+
+    EXPECT_EQ(await(zk::delete_recursive(chrooted, "/brokers")), error_code::ok);
+    EXPECT_EQ(await(client_->exists(chroot + "/brokers")).error, error_code::no_node);
+    EXPECT_EQ(await(client_->exists(chroot)).error, error_code::ok);
+}
+
+TEST_F(zookeeper_client, ensure_chroot_without_a_server_times_out) {
+    // Nothing listens on this port.
+    const std::string nowhere = "127.0.0.1:" + std::to_string(free_port());
+    EXPECT_EQ(await(zk::ensure_chroot(io_.get_executor(), nowhere, "/kafka",
+                                      std::chrono::milliseconds(500))),
+              error_code::operation_timeout);
+}
+
+TEST_F(zookeeper_client, session_replaces_an_expired_session) {
+    ASSERT_EQ(await(client_->create(base_, "", create_mode::persistent)).error, error_code::ok);
+    zk::zookeeper_options options;
+    options.connect = zookeeper_server::connect;
+    options.session_timeout = std::chrono::milliseconds(6000);
+    std::vector<zk::zookeeper_client*> made;
+    zk::session s(io_.get_executor(), [&] {
+        auto c = std::make_unique<zk::zookeeper_client>(io_.get_executor(), options);
+        if (c->start() != error_code::ok) {
+            return std::unique_ptr<zk::client>();
+        }
+        made.push_back(c.get());
+        return std::unique_ptr<zk::client>(std::move(c));
+    });
+    const std::string registration = base_ + "/e";
+    std::vector<std::string> log;
+    s.on_new_session([&](zk::client& c) -> net::awaitable<bool> {
+        log.push_back("register");
+        auto creating = c.create(registration, "{}", create_mode::ephemeral);
+        auto created = co_await std::move(creating);
+        co_return created.ok();
+    });
+    s.on_expired([&] { log.push_back("expired"); });
+    run(
+        io_,
+        [&]() -> net::awaitable<bool> {
+            auto starting = s.start(std::chrono::seconds(90));
+            co_await std::move(starting);
+            co_return true;
+        }(),
+        std::chrono::seconds(100));
+    ASSERT_EQ(s.generation(), 1);
+    const int64_t first = s.current().session_id();
+    EXPECT_EQ(await(client_->get(registration)).value.stat.ephemeral_owner, first);
+
+    auto credentials = made.back()->credentials();
+    ASSERT_TRUE(credentials.has_value());
+    ASSERT_NO_FATAL_FAILURE(end_session(*credentials));
+    ASSERT_TRUE(run_until(
+        io_, [&] { return s.generation() == 2 && log.size() == 3; }, std::chrono::seconds(90)));
+    EXPECT_EQ(log, (std::vector<std::string>{"register", "expired", "register"}));
+    const int64_t second = s.current().session_id();
+    EXPECT_NE(second, first);
+    EXPECT_EQ(s.current().state(), session_state::connected);
+    // Registered again, under the new session.
+    auto registered = await(client_->get(registration));
+    ASSERT_EQ(registered.error, error_code::ok);
+    EXPECT_EQ(registered.value.stat.ephemeral_owner, second);
+
+    // stop() closes the session: its ephemeral goes at once.
+    s.stop();
+    ASSERT_TRUE(run_until(
+        io_,
+        [&] {
+            return run(io_, client_->exists(registration), std::chrono::seconds(30)).error ==
+                   error_code::no_node;
+        },
+        std::chrono::seconds(30)));
 }
 
 }  // namespace
