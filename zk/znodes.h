@@ -72,6 +72,7 @@ struct connect_string {
 };
 /// nullopt for an empty host list, a host without a port or with a port outside 1..65535, or a
 /// malformed chroot (not starting with '/', ending with '/', an empty, "." or ".." component).
+/// A chroot of "/" alone is the root, hence no chroot (as ZooKeeper's own parser reads it).
 std::optional<connect_string> parse_connect_string(std::string_view text);
 
 // ---- payloads
@@ -159,7 +160,9 @@ std::string encode_config(const std::map<std::string, std::string>& config);
 std::optional<std::map<std::string, std::string>> decode_config(std::string_view json);
 
 /// /config/changes/config_change_<seq>: {"version":2,"entity_path":"topics/orders"}
-/// ("brokers/0", "brokers/<default>").
+/// ("brokers/0", "brokers/<default>"). Decoding also accepts version 1,
+/// {"version":1,"entity_type":"topics","entity_name":"orders"} (topics and clients only), which
+/// Kafka still reads, as the same path.
 std::string encode_config_change(std::string_view entity_path);
 std::optional<std::string> decode_config_change(std::string_view json);
 
