@@ -507,6 +507,8 @@ void kick(const state_ptr& s) {
                 std::rethrow_exception(e);
             } catch (const std::exception& error) {
                 BROKER_LOG_ERROR("reading the catalog from ZooKeeper failed: " << error.what());
+            } catch (...) {
+                BROKER_LOG_ERROR("reading the catalog from ZooKeeper failed: unknown exception");
             }
             schedule_retry(s);
         }

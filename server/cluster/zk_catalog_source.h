@@ -35,8 +35,8 @@
 // blocks until the first version is applied). `executor` must be the zk::session's executor (a
 // single-threaded io_context, which completes the client's operations and runs its watches); all
 // reads, watch handling and listener calls run there, one at a time. A mutex serialises each
-// delivery with stop(), so no listener call is made after stop() returns. current() may be
-// called from any thread.
+// delivery with stop(), so no listener call is made after stop() returns (and a listener call
+// must not call stop()). current() may be called from any thread.
 //
 // Lifetime: the session must outlive this object. The state shared with pending watches and
 // reads is reference-counted, so a watch firing after destruction finds nothing to do.
