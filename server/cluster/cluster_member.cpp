@@ -49,7 +49,7 @@ struct cluster_member::impl {
     net::io_context io{1};
     net::executor_work_guard<net::io_context::executor_type> work;
     std::thread thread;
-    zk::connect_string connect;
+    zk::znodes::connect_string connect;
     std::chrono::milliseconds session_timeout{18000};
     std::chrono::milliseconds connection_timeout{18000};
 
@@ -245,7 +245,7 @@ cluster_member::~cluster_member() {
 
 std::string cluster_member::connect() {
     impl& m = *impl_;
-    const std::optional<zk::connect_string> parsed =
+    const std::optional<zk::znodes::connect_string> parsed =
         zk::znodes::parse_connect_string(config_.zookeeper_connect);
     if (!parsed) {
         throw std::runtime_error("zookeeper.connect=" + config_.zookeeper_connect +
