@@ -87,8 +87,12 @@ struct cluster_member::impl {
 
     // Kafka's persistent paths and the cluster id, on every new session.
     net::awaitable<bool> prepare_tree(zk::client& c) {
+        // Arguments are named before each co_await (STYLE.md: GCC 12 destroys a temporary of a
+        // co_await expression twice).
         for (std::string_view path : zk::znodes::persistent_paths()) {
-            const zk::error_code ec = co_await zk::create_recursive(c, std::string(path));
+            std::string wanted(path);
+            auto create = zk::create_recursive(c, std::move(wanted));
+            const zk::error_code ec = co_await std::move(create);
             if (ec != zk::error_code::ok) {
                 BROKER_LOG_WARN("ZooKeeper: creating " << path << " failed: " << zk::to_string(ec));
                 co_return false;
@@ -112,7 +116,9 @@ struct cluster_member::impl {
                 co_return false;
             }
             // The first broker of the cluster names it.
-            const zk::error_code parent = co_await zk::create_recursive(c, "/cluster");
+            std::string parent_path("/cluster");
+            auto create_parent = zk::create_recursive(c, std::move(parent_path));
+            const zk::error_code parent = co_await std::move(create_parent);
             if (parent != zk::error_code::ok) {
                 co_return false;
             }
@@ -221,14 +227,17 @@ struct cluster_member::impl {
     // Every new session: the tree, the cluster id, then (once joined) the registration and the
     // controller.
     net::awaitable<bool> on_session(zk::client& c) {
-        co_await stop_controller();
-        if (!co_await prepare_tree(c)) {
+        auto stopping = stop_controller();
+        co_await std::move(stopping);
+        auto preparing = prepare_tree(c);
+        if (!co_await std::move(preparing)) {
             co_return false;
         }
         if (!joined || stopped) {
             co_return true;
         }
-        if (!co_await register_broker(c)) {
+        auto registering = register_broker(c);
+        if (!co_await std::move(registering)) {
             co_return false;
         }
         start_controller(c);
@@ -267,7 +276,11 @@ std::string cluster_member::connect() {
     const zk::error_code chrooted = run_on<zk::error_code>(
         m.io, timeout + 2s,
         [&m, hosts, chroot, timeout]() -> net::awaitable<zk::error_code> {
-            co_return co_await zk::ensure_chroot(m.io.get_executor(), hosts, chroot, timeout);
+            net::any_io_executor executor = m.io.get_executor();
+            std::string h = hosts;
+            std::string r = chroot;
+            auto ensure = zk::ensure_chroot(executor, std::move(h), std::move(r), timeout);
+            co_return co_await std::move(ensure);
         },
         "connecting to ZooKeeper at " + hosts);
     if (chrooted != zk::error_code::ok) {
@@ -302,7 +315,8 @@ std::string cluster_member::connect() {
     run_on<bool>(
         m.io, timeout + 5s,
         [&m, timeout]() -> net::awaitable<bool> {
-            co_await m.session->start(timeout);
+            auto starting = m.session->start(timeout);
+            co_await std::move(starting);
             co_return true;
         },
         "connecting to ZooKeeper at " + hosts);
@@ -338,7 +352,8 @@ void cluster_member::join(std::vector<advertised_endpoint> endpoints) {
             m.endpoints = endpoints;
             m.joined = true;
             zk::client& c = m.session->current();
-            if (!co_await m.register_broker(c)) {
+            auto registering = m.register_broker(c);
+            if (!co_await std::move(registering)) {
                 co_return false;
             }
             m.start_controller(c);
@@ -381,7 +396,8 @@ void cluster_member::stop() {
             m.io, 5s,
             [&m]() -> net::awaitable<bool> {
                 m.stopped = true;
-                co_await m.stop_controller();
+                auto stopping = m.stop_controller();
+                co_await std::move(stopping);
                 if (m.session) {
                     m.session->stop();
                 }
