@@ -629,3 +629,70 @@ class Cluster:
                 leaders = view
             return leaders
         return wait_for(led, "topic %s with %d led partitions" % (topic, partitions), timeout)
+
+
+# ---- clients ------------------------------------------------------------------------------------
+
+def produce(bootstrap, topic, messages, timeout=60.0):
+    """Produces with confluent-kafka (librdkafka; acks all, idempotent, so no retry duplicates):
+    `messages` is {partition: [value, ...]}. Asserts every message was acknowledged; returns
+    {partition: [offset, ...]} in the order of the values."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+                         "linger.ms": 5, "message.timeout.ms": int(timeout * 1000)})
+    offsets = {p: [None] * len(values) for p, values in messages.items()}
+    errors = []
+
+    def delivered(partition, index):
+        def callback(err, msg):
+            if err is not None:
+                errors.append((partition, index, err))
+            else:
+                offsets[partition][index] = msg.offset()
+        return callback
+
+    for p, values in messages.items():
+        for i, v in enumerate(values):
+            producer.produce(topic, value=v, partition=p, on_delivery=delivered(p, i))
+            producer.poll(0)
+    left = producer.flush(timeout + 5)
+    assert left == 0 and not errors, "produce to %s: %d unacknowledged, errors %s" % (topic, left, errors[:5])
+    return offsets
+
+
+def consume(bootstrap, topic, counts, timeout=60.0):
+    """Reads partitions of `topic` from offset 0 with confluent-kafka (assigned, no group), `counts`
+    being {partition: number of messages expected}; returns {partition: [(offset, value), ...]}
+    once each has its count, after checking that the high watermark is exactly that count."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "cluster-check-" + secrets.token_hex(4),
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    got = {p: [] for p in counts}
+    try:
+        consumer.assign([TopicPartition(topic, p, 0) for p in counts])
+        deadline = time.monotonic() + timeout
+        while any(len(got[p]) < n for p, n in counts.items()):
+            assert time.monotonic() < deadline, "consume %s: got %s of %s" % (
+                topic, {p: len(v) for p, v in got.items()}, counts)
+            for m in consumer.consume(num_messages=1000, timeout=0.5):
+                assert m.error() is None, m.error()
+                got[m.partition()].append((m.offset(), m.value()))
+        for p, n in counts.items():
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            assert (low, high) == (0, n), "partition %d: watermarks %s, %d messages expected" % (p, (low, high), n)
+            assert len(got[p]) == n, "partition %d: %d messages, %d expected" % (p, len(got[p]), n)
+    finally:
+        consumer.close()
+    return got
+
+
+def create_topic(bootstrap, topic, partitions, replication_factor=1, config=None, timeout=30.0):
+    """Creates a topic with confluent-kafka's admin client (which sends it to the controller)."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics([NewTopic(topic, partitions, replication_factor, config=config or {})],
+                                  request_timeout=timeout)
+    futures[topic].result(timeout=timeout + 5)
