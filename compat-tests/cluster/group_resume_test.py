@@ -39,12 +39,19 @@ def offsets_partition_for(group):
     return (0 if h == -(1 << 31) else abs(h)) % OFFSETS_PARTITIONS
 
 
-def committed_offsets(admin):
-    from confluent_kafka import ConsumerGroupTopicPartitions
+def committed_offsets(cluster):
+    """The group's committed offsets ({partition: offset}), read by a consumer of the group that
+    does not join it (OffsetFetch to the coordinator). (The admin client's
+    list_consumer_group_offsets of librdkafka 2.16 crashed the process in rd_kafka_cgrp_op when
+    asked while a restarted coordinator was loading, so the consumer call is used.)"""
+    from confluent_kafka import Consumer, TopicPartition
 
-    futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(GROUP)], request_timeout=15)
-    result = futures[GROUP].result(timeout=30)
-    return {tp.partition: tp.offset for tp in result.topic_partitions if tp.topic == TOPIC and tp.offset >= 0}
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": GROUP, "enable.auto.commit": False})
+    try:
+        committed = consumer.committed([TopicPartition(TOPIC, p) for p in range(PARTITIONS)], timeout=15)
+    finally:
+        consumer.close()
+    return {tp.partition: tp.offset for tp in committed if tp.offset >= 0}
 
 
 def read(cluster, until, what, timeout=60.0):
@@ -86,12 +93,13 @@ def main():
         read_upto = {p: 1 + max([o for q, o, _ in first if q == p], default=-1) for p in range(PARTITIONS)}
         for p in range(PARTITIONS):  # each partition read from its start, in order
             assert sorted(o for q, o, _ in first if q == p) == list(range(read_upto[p])), p
-        admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
-        committed = committed_offsets(admin)
+        committed = committed_offsets(cluster)
         assert committed == {p: n for p, n in read_upto.items() if n > 0}, (committed, read_upto)
         print("first member read %d messages and committed %s" % (len(first), committed))
 
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
         described = admin.describe_consumer_groups([GROUP], request_timeout=15)[GROUP].result(timeout=30)
+        del admin  # destroyed before its coordinator goes away
         coordinator = described.coordinator.id
         offsets_partition = offsets_partition_for(GROUP)
         assert cluster.leader_of("__consumer_offsets", offsets_partition) == coordinator, \
@@ -110,9 +118,9 @@ def main():
 
         def readable():
             try:
-                return committed_offsets(admin)
+                return committed_offsets(cluster)
             except KafkaException as e:  # e.g. the coordinator still loading the group
-                print("list_consumer_group_offsets: %s" % e)
+                print("committed offsets: %s" % e)
                 return None
 
         after = wait_for(readable, "the group's offsets to be readable again", 60.0, interval=0.5)
