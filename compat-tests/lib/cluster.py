@@ -365,6 +365,40 @@ def metadata(hostport, timeout=5.0):
     return Metadata(brokers, controller_id, topics)
 
 
+RESOURCE_TOPIC, RESOURCE_BROKER = 2, 4
+
+
+def incremental_alter_configs(hostport, resource_type, name, configs, timeout=15.0):
+    """One IncrementalAlterConfigs v0 request to the broker at hostport, setting `configs`
+    ({name: value}) on one resource (RESOURCE_TOPIC or RESOURCE_BROKER; the name "" is the
+    cluster-wide broker default, which librdkafka's admin client cannot name). A broker's own
+    config must be sent to that broker. Raises RuntimeError with the error the broker answers."""
+    def string(s):
+        b = s.encode()
+        return struct.pack(">h", len(b)) + b
+
+    client_id = b"cluster-test"
+    body = struct.pack(">hhih", 44, 0, 13, len(client_id)) + client_id
+    body += struct.pack(">i", 1) + struct.pack(">b", resource_type) + string(name) + struct.pack(">i", len(configs))
+    for k, v in configs.items():
+        body += string(k) + struct.pack(">b", 0) + string(v)  # operation 0: SET
+    body += struct.pack(">?", False)  # validate_only
+    host, port = hostport.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        s.sendall(struct.pack(">i", len(body)) + body)
+        (size,) = struct.unpack(">i", _recv_exact(s, 4))
+        r = _Reader(_recv_exact(s, size))
+    if r.take(">i") != 13:
+        raise ValueError("IncrementalAlterConfigs answer with another correlation id")
+    r.take(">i")  # throttle_time_ms
+    for _ in range(r.take(">i")):
+        error, message = r.take(">h"), r.string()
+        r.take(">b")
+        r.string()
+        if error != 0:
+            raise RuntimeError("IncrementalAlterConfigs %s %r: error %d (%s)" % (resource_type, name, error, message))
+
+
 def http_get_json(url, timeout=5.0):
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read().decode())
