@@ -642,10 +642,29 @@ class Cluster:
     def wait_ready(self, expected_ids=None, ids=None, timeout=None):
         """Waits until agreed(); returns the seconds it took."""
         started = time.monotonic()
-        wait_for(lambda: self.agreed(expected_ids, ids) is not None,
-                 "brokers %s to list %s and one controller" % (ids or self.live_ids(), expected_ids or self.live_ids()),
-                 self.ready_timeout if timeout is None else timeout)
+        try:
+            wait_for(lambda: self.agreed(expected_ids, ids) is not None,
+                     "brokers %s to list %s and one controller" % (ids or self.live_ids(), expected_ids or self.live_ids()),
+                     self.ready_timeout if timeout is None else timeout)
+        except AssertionError as e:
+            raise AssertionError("%s; what they say: %s" % (e, self.describe_views(ids))) from None
         return time.monotonic() - started
+
+    def describe_views(self, ids=None):
+        """What each broker says of the cluster (Metadata, /v1/brokers), for failure messages."""
+        out = []
+        for i in (self.live_ids() if ids is None else ids):
+            try:
+                md = self.metadata(i)
+                view = "broker %d: Metadata brokers %s controller %d" % (i, sorted(md.brokers), md.controller_id)
+                if self.has_http:
+                    listed = self.http_brokers(i)
+                    view += ", /v1/brokers %s controller %s" % (
+                        sorted(b["broker_id"] for b in listed["brokers"]), listed["controller_id"])
+            except (OSError, ValueError, KeyError, struct.error) as e:
+                view = "broker %d: %r" % (i, e)
+            out.append(view)
+        return "; ".join(out)
 
     def wait_topic(self, topic, partitions, ids=None, timeout=30.0):
         """Waits until every broker of `ids` (default: live) knows `topic` with `partitions`
