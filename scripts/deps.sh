@@ -5,6 +5,7 @@
 #                            and @platformatic/kafka on Node 22), Apache Kafka 3.9.2's jars (Maven)
 #                            and clang-format-14 (format check), and the newest Python clients from
 #                            PyPI in a venv at .deps/venv (compat-tests/python/requirements-newest.txt)
+#                            with kazoo for the cluster tests (compat-tests/cluster/requirements-cluster.txt)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -64,15 +65,17 @@ if [ "${1:-}" = "--test" ]; then
 fi
 
 # The newest Python clients (confluent-kafka, aiokafka) from PyPI, pinned in
-# compat-tests/python/requirements-newest.txt, in a venv of Debian's /usr/bin/python3 at .deps/venv.
-# A stamp holding the requirements file's hash makes a second run a no-op.
+# compat-tests/python/requirements-newest.txt, and kazoo for the cluster tests
+# (compat-tests/cluster/requirements-cluster.txt), in a venv of Debian's /usr/bin/python3 at
+# .deps/venv. A stamp holding the requirements files' hash makes a second run a no-op.
 if [ "${1:-}" = "--test" ]; then
-    venv="$here/.deps/venv" reqs="$here/compat-tests/python/requirements-newest.txt"
-    want=$(sha256sum "$reqs" | cut -d' ' -f1)
+    venv="$here/.deps/venv"
+    reqs=("$here/compat-tests/python/requirements-newest.txt" "$here/compat-tests/cluster/requirements-cluster.txt")
+    want=$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ] || ! "$venv/bin/python" -c '' 2>/dev/null; then
-        echo "deps: filling $venv from $(basename "$reqs")"
+        echo "deps: filling $venv from $(basename -a "${reqs[@]}" | tr '\n' ' ')"
         [ -x "$venv/bin/python" ] || { rm -rf "$venv"; /usr/bin/python3 -m venv "$venv"; }
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$reqs"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${reqs[@]/#/-r}"
         echo "$want" > "$venv/.requirements.sha256"
     fi
 fi

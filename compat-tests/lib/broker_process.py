@@ -125,9 +125,17 @@ class BrokerProcess:
     """One broker process. start()/stop() may be called repeatedly on the same log dir (restart tests)."""
 
     def __init__(self, broker=None, overrides=None, log_dir=None, port=None, startup_timeout=20.0,
-                 http_port=None):
+                 http_port=None, broker_id=None, die_with_parent=False):
         self.broker = broker or os.environ.get("BROKER_BIN") or DEFAULT_BROKER
         self.overrides = dict(overrides or {})
+        # broker_id sets broker.id (a cluster member's id); an explicit override of it wins.
+        self.broker_id = broker_id
+        if broker_id is not None:
+            self.overrides.setdefault("broker.id", str(broker_id))
+        # die_with_parent: the kernel kills the broker (SIGKILL) when the thread that started it
+        # ends, so a test killed by its runner's timeout leaves no broker behind (setpriv
+        # --pdeathsig, util-linux).
+        self.die_with_parent = die_with_parent and shutil.which("setpriv") is not None
         self.own_dir = log_dir is None
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="broker-compat-")
         self.port = port or free_port()
@@ -173,16 +181,9 @@ class BrokerProcess:
             self.started_once = True
             self.running = True
             return self
-        settings = {
-            "listeners": "PLAINTEXT://127.0.0.1:%d" % self.port,
-            "log.dirs": os.path.join(self.log_dir, "data"),
-            "group.initial.rebalance.delay.ms": "0",
-            "http.listeners": "" if self.http_port is None else "http://127.0.0.1:%d" % self.http_port,
-        }
-        settings.update(self.overrides)
-        args = [self.broker]
-        for k, v in settings.items():
-            args += ["--override", "%s=%s" % (k, v)]
+        args = self.command()
+        if self.die_with_parent:
+            args = ["setpriv", "--pdeathsig", "KILL", "--"] + args
         out = open(self.output_path, "ab")
         self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         out.close()
@@ -197,6 +198,44 @@ class BrokerProcess:
                 time.sleep(0.02)
         self.kill()
         raise RuntimeError("broker did not listen within %.0fs:\n%s" % (self.startup_timeout, self.output()))
+
+    def settings(self):
+        """The broker settings start() passes: the test's overrides over the per-process ones."""
+        settings = {
+            "listeners": "PLAINTEXT://127.0.0.1:%d" % self.port,
+            "log.dirs": self.data_dir,
+            "group.initial.rebalance.delay.ms": "0",
+            "http.listeners": "" if self.http_port is None else "http://127.0.0.1:%d" % self.http_port,
+        }
+        settings.update(self.overrides)
+        return settings
+
+    def command(self):
+        """The command line start() runs (a subclass may run another broker)."""
+        args = [self.broker]
+        for k, v in self.settings().items():
+            args += ["--override", "%s=%s" % (k, v)]
+        return args
+
+    @property
+    def data_dir(self):
+        """The broker's log.dirs: <topic>-<partition>/ directories live here."""
+        return os.path.join(self.log_dir, "data")
+
+    @property
+    def pid(self):
+        """The running process's id, or None."""
+        return None if self.proc is None else self.proc.pid
+
+    def alive(self):
+        """Whether the process runs (a stopped, SIGSTOP'd, process counts as running)."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def send_signal(self, sig):
+        """Sends `sig` without waiting (SIGSTOP, SIGCONT); stop() is the way to end the process."""
+        if self.proc is None or self.proc.poll() is not None:
+            raise RuntimeError("broker is not running")
+        self.proc.send_signal(sig)
 
     def output(self):
         if self.reference is not None:
