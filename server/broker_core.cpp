@@ -29,10 +29,11 @@ broker_core::broker_core(broker_config config, std::string cluster_id, shard_gro
       local_admin_(cluster ? nullptr : std::make_unique<local_admin_backend>(config_, *catalog_)),
       admin_(cluster ? &cluster->admin() : static_cast<admin_backend*>(local_admin_.get())),
       fetch_sessions_(static_cast<std::size_t>(config_.max_incremental_fetch_session_cache_slots)),
-      producer_ids_(std::make_unique<producer_id_manager>(
-          std::filesystem::path(config_.log_dirs.empty() ? std::string(".")
-                                                         : config_.log_dirs.front()) /
-          producer_id_manager::file_name)) {}
+      // Producer ids unique across the cluster come from ZooKeeper; a single node keeps its
+      // blocks in a local file.
+      producer_ids_(cluster ? std::make_unique<producer_id_manager>(cluster->producer_id_source())
+                            : std::make_unique<producer_id_manager>(
+                                  first_log_dir(config_) / producer_id_manager::file_name)) {}
 
 net::awaitable<topic_result> broker_core::auto_create_topic(std::string_view topic, bool allowed) {
     if (store_->exists(topic)) {

@@ -4,7 +4,7 @@ Three brokers (offsets.topic.replication.factor=1) go through what made Kafka's 
 zk/tests/fixtures/kafka-3.9.2-znodes.json (scripts/reference-kafka.sh dump-zk-fixture): the topics
 `orders` (3 partitions, retention.ms and cleanup.policy=delete) and `compacted` (2 partitions,
 cleanup.policy=compact) are created, orders' config altered (max.message.bytes, retention.ms), one
-broker's config (log.cleaner.threads) and the cluster-wide broker default (log.retention.ms)
+broker's config (log.cleaner.delete.retention.ms; Kafka's fixture used log.cleaner.threads, which this broker does not change at run time) and the cluster-wide broker default (log.retention.ms)
 altered, 30 records produced by an idempotent producer and consumed by the group `dumpers`, which
 commits. Then the whole tree under the chroot is read (kazoo) and checked:
 
@@ -139,9 +139,14 @@ def doc_table():
     (placeholders <...> match one path segment; <default> is literal) and the children a
     payload cell names."""
     rows = []
+    in_layout = False
     with open(DOC) as f:
         for line in f:
-            if not line.startswith("| `"):
+            # Only the table of the "The znode layout" section (other tables name paths too).
+            if line.startswith("## "):
+                in_layout = line.strip() == "## The znode layout"
+                continue
+            if not in_layout or not line.startswith("| `"):
                 continue
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             ephemeral = bool(re.search(r"`\s+E\b", cells[0]))
@@ -187,7 +192,7 @@ def setup(cluster, altered_broker):
     incremental_alter_configs(some_broker, RESOURCE_TOPIC, "orders",
                               {"max.message.bytes": "2000000", "retention.ms": "7200000"})
     incremental_alter_configs(cluster.address(altered_broker), RESOURCE_BROKER, str(altered_broker),
-                              {"log.cleaner.threads": "2"})
+                              {"log.cleaner.delete.retention.ms": "3600000"})
     incremental_alter_configs(some_broker, RESOURCE_BROKER, "", {"log.retention.ms": "86400000"})
     produce(cluster.bootstrap, "orders", {p: [b"order-%d-%d" % (p, i) for i in range(RECORDS // 3)] for p in range(3)})
 
@@ -344,7 +349,7 @@ def check_content(cluster, nodes, altered_broker, cluster_id):
                "/config/topics/%s: %s, expected %s" % (topic, data("/config/topics/" + topic), config))
     expect(nodes["/config/brokers"]["children"] == sorted([str(altered_broker), "<default>"]),
            "/config/brokers: %s" % nodes["/config/brokers"]["children"])
-    expect((data("/config/brokers/%d" % altered_broker) or {}).get("config") == {"log.cleaner.threads": "2"},
+    expect((data("/config/brokers/%d" % altered_broker) or {}).get("config") == {"log.cleaner.delete.retention.ms": "3600000"},
            "/config/brokers/%d: %s" % (altered_broker, data("/config/brokers/%d" % altered_broker)))
     expect((data("/config/brokers/<default>") or {}).get("config") == {"log.retention.ms": "86400000"},
            "/config/brokers/<default>: %s" % data("/config/brokers/<default>"))

@@ -9,6 +9,7 @@
 #include "server/cluster/controller.h"
 #include "server/cluster/zk_admin_backend.h"
 #include "server/cluster/zk_catalog_source.h"
+#include "server/cluster/zk_producer_ids.h"
 #include "server/logging.h"
 #include "server/meta_properties.h"
 #include "zk/session.h"
@@ -98,6 +99,15 @@ struct cluster_member::impl {
                 co_return false;
             }
         }
+        {
+            // Feature versioning's node, as Kafka 3.9 writes it (no finalized features).
+            auto creating = c.create(std::string(zk::znodes::feature_path),
+                                     zk::znodes::encode_feature(), zk::create_mode::persistent);
+            const zk::result<std::string> created = co_await std::move(creating);
+            if (!created.ok() && created.error != zk::error_code::node_exists) {
+                co_return false;
+            }
+        }
         for (int attempt = 0; attempt < 3; ++attempt) {
             auto read = c.get(std::string(zk::znodes::cluster_id_path));
             zk::result<zk::node> node = co_await std::move(read);
@@ -148,6 +158,17 @@ struct cluster_member::impl {
                 auto check = c.exists(path);
                 const zk::result<zk::stat> st = co_await std::move(check);
                 if (st.ok() && st.value.ephemeral_owner == c.session_id()) {
+                    if (created.ok()) {
+                        // Kafka's broker writes its registration a second time once it is up
+                        // (the node then reads version 1, as in Kafka's tree); the czxid, the
+                        // broker epoch, stays.
+                        std::string again = registration_data();
+                        auto updating = c.set(path, std::move(again), st.value.version);
+                        const zk::result<zk::stat> updated = co_await std::move(updating);
+                        if (!updated.ok()) {
+                            co_return false;
+                        }
+                    }
                     owner.broker_epoch_.store(st.value.czxid, std::memory_order_release);
                     BROKER_LOG_INFO("registered in ZooKeeper at " << path << " (broker epoch "
                                                                   << st.value.czxid << ")");
@@ -250,6 +271,9 @@ cluster_member::cluster_member(const broker_config& config)
 
 cluster_member::~cluster_member() {
     stop();
+    impl_->admin.reset();
+    impl_->catalog.reset();
+    impl_->session.reset();
 }
 
 std::string cluster_member::connect() {
@@ -335,6 +359,11 @@ std::string cluster_member::connect() {
     return id;
 }
 
+std::unique_ptr<producer_id_block_source> cluster_member::producer_id_source() {
+    return std::make_unique<zk_producer_id_blocks>(*impl_->session, impl_->io.get_executor(),
+                                                   config_.broker_id, impl_->session_timeout);
+}
+
 metadata_source& cluster_member::metadata() {
     return *impl_->catalog;
 }
@@ -411,11 +440,10 @@ void cluster_member::stop() {
     m.work.reset();
     m.io.stop();
     m.thread.join();
+    // The metadata source, admin backend and session stay until the member is destroyed: the
+    // broker core still holds them (its topic store stops the source again at shutdown).
     m.active.reset();
     m.channel.reset();
-    m.admin.reset();
-    m.catalog.reset();
-    m.session.reset();
 }
 
 }  // namespace broker::server::cluster

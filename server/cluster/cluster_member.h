@@ -35,6 +35,7 @@
 #include "server/metadata/admin_backend.h"
 #include "server/metadata/metadata_cache.h"
 #include "server/metadata/metadata_source.h"
+#include "server/producer_ids.h"
 
 namespace broker::zk {
 class session;
@@ -63,6 +64,10 @@ public:
     /// The cluster's metadata source and admin backend (valid after connect()).
     metadata_source& metadata();
     admin_backend& admin();
+
+    /// Where producer ids come from in the cluster: blocks in /latest_producer_id_block (valid
+    /// after connect(); the member must outlive it).
+    std::unique_ptr<producer_id_block_source> producer_id_source();
 
     /// Registers this broker (/brokers/ids/<id>, with the advertised endpoints and broker.rack)
     /// and starts contending for /controller; every later session does the same again. Blocking
