@@ -21,6 +21,7 @@
 #include "protocol/generated/messages.h"
 #include "server/cluster/cluster_member.h"
 #include "server/handlers/common.h"
+#include "server/handlers/controller_fence.h"
 #include "server/handlers/handlers.h"
 #include "server/logging.h"
 #include "server/replica/errors.h"
@@ -131,14 +132,8 @@ net::awaitable<handler_result> handle_leader_and_isr(request_context& ctx, proto
         co_return handler_result::close();
     }
     response_type response;
-    cluster::cluster_member* member = ctx.broker.cluster();
-    error_code refused = error_code::none;
-    if (member == nullptr || member->broker_epoch() < 0 ||
-        request.broker_epoch < member->broker_epoch()) {
-        refused = error_code::stale_broker_epoch;
-    } else if (!member->accept_controller_epoch(request.controller_epoch)) {
-        refused = error_code::stale_controller_epoch;
-    }
+    const error_code refused =
+        co_await check_controller_request(ctx, request.controller_epoch, request.broker_epoch);
     std::vector<partition_outcome> outcomes;
     if (refused != error_code::none) {
         BROKER_LOG_WARN("LeaderAndIsr from controller "

@@ -17,6 +17,7 @@
 #include "protocol/generated/messages.h"
 #include "server/cluster/cluster_member.h"
 #include "server/handlers/common.h"
+#include "server/handlers/controller_fence.h"
 #include "server/handlers/handlers.h"
 #include "server/logging.h"
 
@@ -86,14 +87,8 @@ net::awaitable<handler_result> handle_stop_replica(request_context& ctx, protoco
     }
     protocol::stop_replica_response response;
     std::vector<stop_entry> entries = entries_of(request, ctx.api_version);
-    cluster::cluster_member* member = ctx.broker.cluster();
-    error_code refused = error_code::none;
-    if (member == nullptr || member->broker_epoch() < 0 ||
-        request.broker_epoch < member->broker_epoch()) {
-        refused = error_code::stale_broker_epoch;
-    } else if (!member->accept_controller_epoch(request.controller_epoch)) {
-        refused = error_code::stale_controller_epoch;
-    }
+    const error_code refused =
+        co_await check_controller_request(ctx, request.controller_epoch, request.broker_epoch);
     if (refused != error_code::none) {
         BROKER_LOG_WARN("StopReplica from controller "
                         << request.controller_id << " (epoch " << request.controller_epoch

@@ -17,6 +17,7 @@
 #include "server/cluster/cluster_member.h"
 #include "server/cluster/metadata_image.h"
 #include "server/handlers/common.h"
+#include "server/handlers/controller_fence.h"
 #include "server/handlers/handlers.h"
 #include "server/logging.h"
 
@@ -29,14 +30,8 @@ net::awaitable<handler_result> handle_update_metadata(request_context& ctx,
         co_return handler_result::close();
     }
     protocol::update_metadata_response response;
-    cluster::cluster_member* member = ctx.broker.cluster();
-    protocol::error_code refused = protocol::error_code::none;
-    if (member == nullptr || member->broker_epoch() < 0 ||
-        request.broker_epoch < member->broker_epoch()) {
-        refused = protocol::error_code::stale_broker_epoch;
-    } else if (!member->accept_controller_epoch(request.controller_epoch)) {
-        refused = protocol::error_code::stale_controller_epoch;
-    }
+    const protocol::error_code refused =
+        co_await check_controller_request(ctx, request.controller_epoch, request.broker_epoch);
     if (refused != protocol::error_code::none) {
         BROKER_LOG_WARN("UpdateMetadata from controller "
                         << request.controller_id << " (epoch " << request.controller_epoch
@@ -49,7 +44,7 @@ net::awaitable<handler_result> handle_update_metadata(request_context& ctx,
         static std::mutex serial;
         std::lock_guard lock(serial);
         const cluster::metadata_image next =
-            member->apply_update_metadata(request, ctx.api_version);
+            ctx.broker.cluster()->apply_update_metadata(request, ctx.api_version);
         metadata_cache& cache = ctx.broker.metadata();
         if (next.topics) {
             cache.publish(next.topics);
